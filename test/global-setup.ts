@@ -1,0 +1,2 @@
+// Filled in by the integration harness; unit tests need nothing.
+export default async function setup(): Promise<void> {}
