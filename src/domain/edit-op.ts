@@ -24,3 +24,28 @@ export type EditOp =
       readonly before: Partial<WorkflowMeta>;
       readonly after: Partial<WorkflowMeta>;
     };
+
+/** The op that undoes `op`: inserts and deletes swap, patches swap `before` and `after`. */
+export const invertOp = (op: EditOp): EditOp => {
+  switch (op.op) {
+    case 'insertStep':
+      return { op: 'deleteStep', step: op.step };
+    case 'deleteStep':
+      return { op: 'insertStep', step: op.step };
+    case 'patchStep':
+      return { op: 'patchStep', id: op.id, before: op.after, after: op.before };
+    case 'insertEdge':
+      return { op: 'deleteEdge', edge: op.edge };
+    case 'deleteEdge':
+      return { op: 'insertEdge', edge: op.edge };
+    case 'patchWorkflow':
+      return { op: 'patchWorkflow', before: op.after, after: op.before };
+  }
+};
+
+/** The ops that undo `ops` applied in order: each one inverted, last first. */
+export const invertOps = (ops: readonly EditOp[]): EditOp[] => {
+  const inverted: EditOp[] = [];
+  for (let i = ops.length - 1; i >= 0; i--) inverted.push(invertOp(ops[i] as EditOp));
+  return inverted;
+};
