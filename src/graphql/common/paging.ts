@@ -1,0 +1,14 @@
+import { badInput } from '../../domain/errors.js';
+import type { PageRequest } from '../../ports/page.js';
+import type { PageArgs } from './page.args.js';
+
+export const DEFAULT_PAGE_SIZE = 50;
+
+/** Checks `first` against the configured cap: a client cannot ask for everything at once. */
+export function pageRequest(args: PageArgs, maxPageSize: number): PageRequest {
+  const first = args.first ?? Math.min(DEFAULT_PAGE_SIZE, maxPageSize);
+  if (!Number.isInteger(first) || first < 0 || first > maxPageSize) {
+    throw badInput(`first must be between 0 and ${maxPageSize}`, 'first', { max: maxPageSize });
+  }
+  return args.after === undefined || args.after === null ? { first } : { first, after: args.after };
+}

@@ -1,0 +1,188 @@
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { JsonObject } from '../../domain/json.js';
+import { connectionOf } from '../common/connection.type.js';
+import { JSONObjectScalar } from '../common/scalars.js';
+
+export enum WorkflowStatus {
+  DRAFT = 'DRAFT',
+  ACTIVE = 'ACTIVE',
+  ARCHIVED = 'ARCHIVED',
+}
+registerEnumType(WorkflowStatus, {
+  name: 'WorkflowStatus',
+  description: 'DRAFT until first published; ACTIVE once published; ARCHIVED is read-only.',
+});
+
+@ObjectType()
+export class Position {
+  @Field(() => Float)
+  x!: number;
+
+  @Field(() => Float)
+  y!: number;
+}
+
+@ObjectType({ description: 'One step of a draft or a published version.' })
+export class Step {
+  @Field(() => ID, { description: 'Unique within its workflow.' })
+  id!: string;
+
+  @Field(() => String, { description: 'An action type from `actionTypes`.' })
+  type!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => JSONObjectScalar)
+  config!: JsonObject;
+
+  @Field(() => Position)
+  position!: Position;
+}
+
+@ObjectType({ description: "An edge from a step's output port to another step." })
+export class Edge {
+  @Field(() => ID)
+  from!: string;
+
+  @Field(() => String)
+  port!: string;
+
+  @Field(() => ID)
+  to!: string;
+}
+
+@ObjectType({ description: 'One undoable change of the draft.' })
+export class HistoryEntry {
+  @Field(() => Int)
+  seq!: number;
+
+  @Field(() => String, { description: "What the change did, e.g. \"Added step 'Send SMS'\"." })
+  label!: string;
+
+  @Field(() => Boolean, { description: 'True when the change is undone and can be redone.' })
+  undone!: boolean;
+
+  @Field(() => ID, { nullable: true, description: 'The API key that made the change.' })
+  actorKeyId!: string | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}
+
+@ObjectType({ description: 'A problem that stops a draft from being published.' })
+export class ValidationProblem {
+  @Field(() => String)
+  code!: string;
+
+  @Field(() => String)
+  message!: string;
+
+  @Field(() => ID, { nullable: true })
+  stepId?: string;
+
+  @Field(() => String, { nullable: true })
+  port?: string;
+}
+
+@ObjectType({ description: 'An immutable published snapshot of a workflow graph.' })
+export class WorkflowVersion {
+  @Field(() => ID)
+  workflowId!: string;
+
+  @Field(() => Int)
+  version!: number;
+
+  @Field(() => Int, { description: 'The draft revision that was published.' })
+  draftRevision!: number;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => [Step])
+  steps!: Step[];
+
+  @Field(() => [Edge])
+  edges!: Edge[];
+}
+
+@ObjectType({ description: 'A workflow: its draft graph with undo/redo history, and its published versions.' })
+export class Workflow {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String)
+  description!: string;
+
+  @Field(() => WorkflowStatus)
+  status!: WorkflowStatus;
+
+  @Field(() => Int, { description: 'Grows by one with every edit, undo and redo; pass as `expectedRevision`.' })
+  draftRevision!: number;
+
+  @Field(() => Int)
+  stepCount!: number;
+
+  @Field(() => Int, { nullable: true, description: 'The newest published version, null before the first publish.' })
+  latestVersion!: number | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date)
+  updatedAt!: Date;
+
+  /** Not a field: the head of the history, used by the canUndo/canRedo resolvers. */
+  historyHead!: number;
+}
+
+export const StepConnection = connectionOf(Step, 'Step');
+export const EdgeConnection = connectionOf(Edge, 'Edge');
+export const HistoryConnection = connectionOf(HistoryEntry, 'HistoryEntry');
+export const WorkflowConnection = connectionOf(Workflow, 'Workflow');
+
+@ObjectType({ description: 'A published version without its graph, as listed.' })
+export class WorkflowVersionSummary {
+  @Field(() => Int)
+  version!: number;
+
+  @Field(() => Int)
+  draftRevision!: number;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}
+export const WorkflowVersionConnection = connectionOf(WorkflowVersionSummary, 'WorkflowVersionSummary');
+
+@ObjectType({ description: 'The result of an edit, undo or redo.' })
+export class EditResult {
+  @Field(() => Workflow)
+  workflow!: Workflow;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Label of the history entry made, undone or redone; null when the edit changed nothing.',
+  })
+  label!: string | null;
+
+  @Field(() => [ID], { description: 'Ids of the steps this edit added, in order.' })
+  createdStepIds!: string[];
+
+  @Field(() => Boolean)
+  canUndo!: boolean;
+
+  @Field(() => Boolean)
+  canRedo!: boolean;
+}
+
+@ObjectType()
+export class PublishResult {
+  @Field(() => Workflow)
+  workflow!: Workflow;
+
+  @Field(() => WorkflowVersion)
+  version!: WorkflowVersion;
+}

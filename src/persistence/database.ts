@@ -1,0 +1,94 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import postgres, { type Sql } from 'postgres';
+import * as schema from './schema.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+
+export type Db = PostgresJsDatabase<typeof schema>;
+/** A transaction handle; repositories accept either. */
+export type DbOrTx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** The app's connection to Postgres, real or embedded, through one driver code path. */
+export interface Database {
+  readonly db: Db;
+  readonly sql: Sql;
+  /** The URL other clients (Agenda's backend, LISTEN connections) connect to. */
+  readonly url: string;
+  readonly embedded: boolean;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Real Postgres; when absent an embedded PGlite in `dataDir` is started. */
+  readonly url?: string;
+  readonly dataDir: string;
+  readonly poolSize: number;
+}
+
+/** drizzle/ at the package root, found from here whether running from src/ or a build in dist/. */
+function migrationsFolder(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'drizzle', 'meta', '_journal.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('drizzle/ migrations folder not found above ' + import.meta.url);
+    dir = parent;
+  }
+  return join(dir, 'drizzle');
+}
+/** Arbitrary constant shared by every process of this app: serialises migrations. */
+const MIGRATION_LOCK_KEY = 7_310_442_019;
+
+/** Connects (starting the embedded database when no URL is given) and applies pending migrations. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = options.url;
+  if (!url) {
+    embedded = await startEmbeddedPostgres(options.dataDir);
+    url = embedded.url;
+  }
+  try {
+    await runMigrations(url, Boolean(embedded));
+    const sql = postgres(url, {
+      max: embedded ? 4 : options.poolSize,
+      // Connections multiplexed onto PGlite's one session would collide on prepared statement names.
+      prepare: !embedded,
+      onnotice: () => {},
+      connection: { application_name: 'workflow-builder' },
+    });
+    const db = drizzle(sql, { schema });
+    return {
+      db,
+      sql,
+      url,
+      embedded: Boolean(embedded),
+      async close() {
+        await sql.end({ timeout: 5 });
+        await embedded?.stop();
+      },
+    };
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+}
+
+/**
+ * Applies drizzle-kit's migrations under a session advisory lock, so processes starting at once
+ * take turns and each finds the others' work already recorded.
+ */
+async function runMigrations(url: string, embedded: boolean): Promise<void> {
+  const sql = postgres(url, { max: 1, prepare: !embedded, onnotice: () => {} });
+  try {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+    try {
+      await migrate(drizzle(sql), { migrationsFolder: migrationsFolder() });
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

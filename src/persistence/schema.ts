@@ -1,0 +1,8 @@
+// Re-exports every table for drizzle-kit and the query builder.
+export * from './tables/workspace.table.js';
+export * from './tables/api-key.table.js';
+export * from './tables/workflow.table.js';
+export * from './tables/workflow-step.table.js';
+export * from './tables/workflow-edge.table.js';
+export * from './tables/workflow-history.table.js';
+export * from './tables/workflow-version.table.js';

@@ -1,0 +1,22 @@
+import { integer, jsonb, pgTable, primaryKey, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { Graph } from '../../domain/graph.js';
+import { workflows } from './workflow.table.js';
+
+/** An immutable published snapshot of a workflow's graph. */
+export const workflowVersions = pgTable(
+  'workflow_versions',
+  {
+    workflowId: uuid('workflow_id')
+      .notNull()
+      .references(() => workflows.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    graph: jsonb('graph').$type<Graph>().notNull(),
+    /** The draft revision that was published. */
+    draftRevision: integer('draft_revision').notNull(),
+    publishedBy: uuid('published_by'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.version] })],
+);
+
+export type WorkflowVersionRow = typeof workflowVersions.$inferSelect;

@@ -1,0 +1,449 @@
+import { and, asc, count, desc, eq, gt, gte, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import type { EditOp } from '../domain/edit-op.js';
+import { badInput, notFound } from '../domain/errors.js';
+import type { Edge, Graph, Step } from '../domain/graph.js';
+import type { Page, PageRequest } from '../ports/page.js';
+import type {
+  DraftSession,
+  HistoryEntry,
+  StepsWithEdges,
+  WorkflowHeadUpdate,
+  WorkflowRecord,
+  WorkflowStatus,
+  WorkflowStore,
+  WorkflowVersionRecord,
+} from '../ports/workflow.store.port.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { Db, DbOrTx } from './database.js';
+import { workflowEdges } from './tables/workflow-edge.table.js';
+import { workflowHistory, type WorkflowHistoryRow } from './tables/workflow-history.table.js';
+import { workflowSteps, type WorkflowStepRow } from './tables/workflow-step.table.js';
+import { workflowVersions, type WorkflowVersionRow } from './tables/workflow-version.table.js';
+import { workflows } from './tables/workflow.table.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids that are not UUIDs cannot exist; answering NOT_FOUND early spares Postgres a cast error. */
+export const isUuid = (id: string): boolean => UUID.test(id);
+
+const toStep = (r: WorkflowStepRow): Step => ({
+  id: r.id,
+  type: r.type,
+  name: r.name,
+  config: r.config,
+  position: { x: r.positionX, y: r.positionY },
+});
+const toEdge = (r: { fromStepId: string; port: string; toStepId: string }): Edge => ({
+  from: r.fromStepId,
+  port: r.port,
+  to: r.toStepId,
+});
+const toHistory = (r: WorkflowHistoryRow): HistoryEntry => ({
+  seq: r.seq,
+  label: r.label,
+  forward: r.forward,
+  inverse: r.inverse,
+  actorKeyId: r.actorKeyId,
+  createdAt: r.createdAt,
+});
+const toVersion = (r: WorkflowVersionRow): WorkflowVersionRecord => ({ ...r });
+
+function cursorValues(after: string | undefined, arity: number): (string | number)[] | undefined {
+  if (after === undefined) return undefined;
+  const values = decodeCursor(after);
+  if (!values || values.length !== arity) throw badInput('The cursor is not valid', 'after');
+  return values;
+}
+
+function pageOf<T>(rows: T[], first: number, cursorOf: (row: T) => string, totalCount: number): Page<T> {
+  const hasNextPage = rows.length > first;
+  const items = rows.slice(0, first).map((node) => ({ cursor: cursorOf(node), node }));
+  return { items, hasNextPage, totalCount };
+}
+
+/** Drizzle implementation of the workflow store. */
+export class WorkflowRepository implements WorkflowStore {
+  constructor(private readonly db: Db) {}
+
+  async create(input: { workspaceId: string; name: string; description: string }): Promise<WorkflowRecord> {
+    const [row] = await this.db
+      .insert(workflows)
+      .values({ id: randomUUID(), workspaceId: input.workspaceId, name: input.name, description: input.description })
+      .returning();
+    return row!;
+  }
+
+  async get(workspaceId: string, id: string): Promise<WorkflowRecord | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .select()
+      .from(workflows)
+      .where(and(eq(workflows.id, id), eq(workflows.workspaceId, workspaceId)));
+    return row;
+  }
+
+  async list(
+    workspaceId: string,
+    filter: { status?: WorkflowStatus },
+    page: PageRequest,
+  ): Promise<Page<WorkflowRecord>> {
+    const scope = and(
+      eq(workflows.workspaceId, workspaceId),
+      filter.status ? eq(workflows.status, filter.status) : undefined,
+    );
+    const after = cursorValues(page.after, 2);
+    // Newest first; (createdAt, id) is a total order.
+    const afterCond = after
+      ? or(
+          sql`${workflows.createdAt} < ${new Date(String(after[0]))}`,
+          and(eq(workflows.createdAt, new Date(String(after[0]))), sql`${workflows.id} < ${String(after[1])}`),
+        )
+      : undefined;
+    const [rows, [total]] = await Promise.all([
+      this.db
+        .select()
+        .from(workflows)
+        .where(and(scope, afterCond))
+        .orderBy(desc(workflows.createdAt), desc(workflows.id))
+        .limit(page.first + 1),
+      this.db.select({ n: count() }).from(workflows).where(scope),
+    ]);
+    return pageOf(rows, page.first, (r) => encodeCursor([r.createdAt.toISOString(), r.id]), total?.n ?? 0);
+  }
+
+  async withDraft<T>(workspaceId: string, id: string, fn: (session: DraftSession) => Promise<T>): Promise<T> {
+    if (!isUuid(id)) throw notFound('Workflow', id);
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(workflows)
+        .where(and(eq(workflows.id, id), eq(workflows.workspaceId, workspaceId)))
+        .for('update');
+      if (!row) throw notFound('Workflow', id);
+      return fn(new DrizzleDraftSession(tx, row));
+    });
+  }
+
+  async listSteps(workflowId: string, page: PageRequest): Promise<Page<Step>> {
+    const after = cursorValues(page.after, 1);
+    const [rows, [total]] = await Promise.all([
+      this.db
+        .select()
+        .from(workflowSteps)
+        .where(
+          and(
+            eq(workflowSteps.workflowId, workflowId),
+            after ? gt(workflowSteps.ordinal, Number(after[0])) : undefined,
+          ),
+        )
+        .orderBy(asc(workflowSteps.ordinal))
+        .limit(page.first + 1),
+      this.db.select({ n: count() }).from(workflowSteps).where(eq(workflowSteps.workflowId, workflowId)),
+    ]);
+    const page_ = pageOf(rows, page.first, (r) => encodeCursor([r.ordinal]), total?.n ?? 0);
+    return { ...page_, items: page_.items.map((i) => ({ cursor: i.cursor, node: toStep(i.node) })) };
+  }
+
+  async getSteps(workflowId: string, ids: readonly string[]): Promise<Step[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .select()
+      .from(workflowSteps)
+      .where(and(eq(workflowSteps.workflowId, workflowId), inArray(workflowSteps.id, [...ids])));
+    return rows.map(toStep);
+  }
+
+  async listEdges(workflowId: string, page: PageRequest): Promise<Page<Edge>> {
+    const after = cursorValues(page.after, 2);
+    const afterCond = after
+      ? or(
+          gt(workflowEdges.fromStepId, String(after[0])),
+          and(eq(workflowEdges.fromStepId, String(after[0])), gt(workflowEdges.port, String(after[1]))),
+        )
+      : undefined;
+    const [rows, [total]] = await Promise.all([
+      this.db
+        .select()
+        .from(workflowEdges)
+        .where(and(eq(workflowEdges.workflowId, workflowId), afterCond))
+        .orderBy(asc(workflowEdges.fromStepId), asc(workflowEdges.port))
+        .limit(page.first + 1),
+      this.db.select({ n: count() }).from(workflowEdges).where(eq(workflowEdges.workflowId, workflowId)),
+    ]);
+    const p = pageOf(rows, page.first, (r) => encodeCursor([r.fromStepId, r.port]), total?.n ?? 0);
+    return { ...p, items: p.items.map((i) => ({ cursor: i.cursor, node: toEdge(i.node) })) };
+  }
+
+  async listHistory(workflowId: string, page: PageRequest): Promise<Page<HistoryEntry>> {
+    const after = cursorValues(page.after, 1);
+    const [rows, [total]] = await Promise.all([
+      this.db
+        .select()
+        .from(workflowHistory)
+        .where(
+          and(
+            eq(workflowHistory.workflowId, workflowId),
+            after ? sql`${workflowHistory.seq} < ${Number(after[0])}` : undefined,
+          ),
+        )
+        .orderBy(desc(workflowHistory.seq))
+        .limit(page.first + 1),
+      this.db.select({ n: count() }).from(workflowHistory).where(eq(workflowHistory.workflowId, workflowId)),
+    ]);
+    const p = pageOf(rows, page.first, (r) => encodeCursor([r.seq]), total?.n ?? 0);
+    return { ...p, items: p.items.map((i) => ({ cursor: i.cursor, node: toHistory(i.node) })) };
+  }
+
+  async hasHistoryEntry(workflowId: string, seq: number): Promise<boolean> {
+    return hasEntry(this.db, workflowId, seq);
+  }
+
+  async getVersion(workflowId: string, version: number): Promise<WorkflowVersionRecord | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(workflowVersions)
+      .where(and(eq(workflowVersions.workflowId, workflowId), eq(workflowVersions.version, version)));
+    return row ? toVersion(row) : undefined;
+  }
+
+  async listVersions(
+    workflowId: string,
+    page: PageRequest,
+  ): Promise<Page<Omit<WorkflowVersionRecord, 'graph'>>> {
+    const after = cursorValues(page.after, 1);
+    const [rows, [total]] = await Promise.all([
+      this.db
+        .select({
+          workflowId: workflowVersions.workflowId,
+          version: workflowVersions.version,
+          draftRevision: workflowVersions.draftRevision,
+          publishedBy: workflowVersions.publishedBy,
+          createdAt: workflowVersions.createdAt,
+        })
+        .from(workflowVersions)
+        .where(
+          and(
+            eq(workflowVersions.workflowId, workflowId),
+            after ? sql`${workflowVersions.version} < ${Number(after[0])}` : undefined,
+          ),
+        )
+        .orderBy(desc(workflowVersions.version))
+        .limit(page.first + 1),
+      this.db.select({ n: count() }).from(workflowVersions).where(eq(workflowVersions.workflowId, workflowId)),
+    ]);
+    return pageOf(rows, page.first, (r) => encodeCursor([r.version]), total?.n ?? 0);
+  }
+}
+
+async function hasEntry(db: DbOrTx, workflowId: string, seq: number): Promise<boolean> {
+  if (seq < 1) return false;
+  const rows = await db
+    .select({ seq: workflowHistory.seq })
+    .from(workflowHistory)
+    .where(and(eq(workflowHistory.workflowId, workflowId), eq(workflowHistory.seq, seq)));
+  return rows.length > 0;
+}
+
+/** Postgres caps a statement at 65,535 bind parameters; steps use 7 per row. */
+const INSERT_CHUNK = 1000;
+
+class DrizzleDraftSession implements DraftSession {
+  constructor(
+    private readonly tx: DbOrTx,
+    public workflow: WorkflowRecord,
+  ) {}
+
+  private get id(): string {
+    return this.workflow.id;
+  }
+
+  async loadSteps(ids: readonly string[]): Promise<StepsWithEdges> {
+    if (ids.length === 0) return { steps: [], edges: [] };
+    const list = [...new Set(ids)];
+    const [steps, edges] = await Promise.all([
+      this.tx
+        .select()
+        .from(workflowSteps)
+        .where(and(eq(workflowSteps.workflowId, this.id), inArray(workflowSteps.id, list))),
+      this.tx
+        .select()
+        .from(workflowEdges)
+        .where(
+          and(
+            eq(workflowEdges.workflowId, this.id),
+            or(inArray(workflowEdges.fromStepId, list), inArray(workflowEdges.toStepId, list)),
+          ),
+        ),
+    ]);
+    return { steps: steps.map(toStep), edges: edges.map(toEdge) };
+  }
+
+  async loadGraph(): Promise<Graph> {
+    const [steps, edges] = await Promise.all([
+      this.tx
+        .select()
+        .from(workflowSteps)
+        .where(eq(workflowSteps.workflowId, this.id))
+        .orderBy(asc(workflowSteps.ordinal)),
+      this.tx.select().from(workflowEdges).where(eq(workflowEdges.workflowId, this.id)),
+    ]);
+    return { steps: steps.map(toStep), edges: edges.map(toEdge) };
+  }
+
+  async applyOps(ops: readonly EditOp[]): Promise<void> {
+    let i = 0;
+    while (i < ops.length) {
+      const kind = ops[i]!.op;
+      let j = i;
+      while (j < ops.length && ops[j]!.op === kind && j - i < INSERT_CHUNK) j++;
+      await this.applyRun(ops.slice(i, j));
+      i = j;
+    }
+  }
+
+  /** Applies consecutive ops of one kind, as one statement where the kind allows. */
+  private async applyRun(run: readonly EditOp[]): Promise<void> {
+    const tx = this.tx;
+    const wf = this.id;
+    const first = run[0]!;
+    switch (first.op) {
+      case 'insertStep':
+        await tx.insert(workflowSteps).values(
+          run.map((o) => {
+            const s = (o as Extract<EditOp, { op: 'insertStep' }>).step;
+            return {
+              workflowId: wf,
+              id: s.id,
+              type: s.type,
+              name: s.name,
+              config: s.config,
+              positionX: s.position.x,
+              positionY: s.position.y,
+            };
+          }),
+        );
+        return;
+      case 'deleteStep':
+        await tx.delete(workflowSteps).where(
+          and(
+            eq(workflowSteps.workflowId, wf),
+            inArray(
+              workflowSteps.id,
+              run.map((o) => (o as Extract<EditOp, { op: 'deleteStep' }>).step.id),
+            ),
+          ),
+        );
+        return;
+      case 'insertEdge':
+        await tx.insert(workflowEdges).values(
+          run.map((o) => {
+            const e = (o as Extract<EditOp, { op: 'insertEdge' }>).edge;
+            return { workflowId: wf, fromStepId: e.from, port: e.port, toStepId: e.to };
+          }),
+        );
+        return;
+      case 'deleteEdge':
+        for (const o of run) {
+          const e = (o as Extract<EditOp, { op: 'deleteEdge' }>).edge;
+          await tx
+            .delete(workflowEdges)
+            .where(
+              and(eq(workflowEdges.workflowId, wf), eq(workflowEdges.fromStepId, e.from), eq(workflowEdges.port, e.port)),
+            );
+        }
+        return;
+      case 'patchStep':
+        for (const o of run) {
+          const p = o as Extract<EditOp, { op: 'patchStep' }>;
+          const set: Partial<typeof workflowSteps.$inferInsert> = {};
+          if (p.after.name !== undefined) set.name = p.after.name;
+          if (p.after.config !== undefined) set.config = p.after.config;
+          if (p.after.position !== undefined) {
+            set.positionX = p.after.position.x;
+            set.positionY = p.after.position.y;
+          }
+          if (Object.keys(set).length === 0) continue;
+          await tx
+            .update(workflowSteps)
+            .set(set)
+            .where(and(eq(workflowSteps.workflowId, wf), eq(workflowSteps.id, p.id)));
+        }
+        return;
+      case 'patchWorkflow':
+        for (const o of run) {
+          const p = o as Extract<EditOp, { op: 'patchWorkflow' }>;
+          await this.updateHead({ name: p.after.name, description: p.after.description });
+        }
+        return;
+    }
+  }
+
+  async historyEntry(seq: number): Promise<HistoryEntry | undefined> {
+    if (seq < 1) return undefined;
+    const [row] = await this.tx
+      .select()
+      .from(workflowHistory)
+      .where(and(eq(workflowHistory.workflowId, this.id), eq(workflowHistory.seq, seq)));
+    return row ? toHistory(row) : undefined;
+  }
+
+  hasHistoryEntry(seq: number): Promise<boolean> {
+    return hasEntry(this.tx, this.id, seq);
+  }
+
+  async pushHistory(entry: {
+    head: number;
+    label: string;
+    forward: readonly EditOp[];
+    inverse: readonly EditOp[];
+    actorKeyId: string | null;
+    depth: number;
+  }): Promise<number> {
+    const seq = entry.head + 1;
+    // A new edit after undo discards what could have been redone.
+    await this.tx
+      .delete(workflowHistory)
+      .where(and(eq(workflowHistory.workflowId, this.id), gte(workflowHistory.seq, seq)));
+    await this.tx.insert(workflowHistory).values({
+      workflowId: this.id,
+      seq,
+      label: entry.label,
+      forward: [...entry.forward],
+      inverse: [...entry.inverse],
+      actorKeyId: entry.actorKeyId,
+    });
+    await this.tx
+      .delete(workflowHistory)
+      .where(and(eq(workflowHistory.workflowId, this.id), lte(workflowHistory.seq, seq - entry.depth)));
+    return seq;
+  }
+
+  async insertVersion(version: Omit<WorkflowVersionRecord, 'createdAt'>): Promise<WorkflowVersionRecord> {
+    const [row] = await this.tx.insert(workflowVersions).values(version).returning();
+    return toVersion(row!);
+  }
+
+  async getVersion(version: number): Promise<WorkflowVersionRecord | undefined> {
+    const [row] = await this.tx
+      .select()
+      .from(workflowVersions)
+      .where(and(eq(workflowVersions.workflowId, this.id), eq(workflowVersions.version, version)));
+    return row ? toVersion(row) : undefined;
+  }
+
+  async updateHead(update: WorkflowHeadUpdate): Promise<WorkflowRecord> {
+    const set: { [K in keyof typeof workflows.$inferInsert]?: (typeof workflows.$inferInsert)[K] | SQL } = {
+      updatedAt: new Date(),
+    };
+    if (update.draftRevision !== undefined) set.draftRevision = update.draftRevision;
+    if (update.historyHead !== undefined) set.historyHead = update.historyHead;
+    if (update.status !== undefined) set.status = update.status;
+    if (update.latestVersion !== undefined) set.latestVersion = update.latestVersion;
+    if (update.name !== undefined) set.name = update.name;
+    if (update.description !== undefined) set.description = update.description;
+    if (update.stepCountDelta) set.stepCount = sql`${workflows.stepCount} + ${update.stepCountDelta}`;
+    const [row] = await this.tx.update(workflows).set(set).where(eq(workflows.id, this.id)).returning();
+    this.workflow = row!;
+    return row!;
+  }
+}

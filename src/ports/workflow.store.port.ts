@@ -1,0 +1,104 @@
+import type { EditOp } from '../domain/edit-op.js';
+import type { Edge, Graph, Step } from '../domain/graph.js';
+import type { Page, PageRequest } from './page.js';
+
+export type WorkflowStatus = 'DRAFT' | 'ACTIVE' | 'ARCHIVED';
+
+/** A workflow as stored: its metadata and the head of its draft. */
+export interface WorkflowRecord {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly name: string;
+  readonly description: string;
+  readonly status: WorkflowStatus;
+  readonly draftRevision: number;
+  /** Seq of the newest applied history entry; 0 when nothing can be undone. */
+  readonly historyHead: number;
+  readonly stepCount: number;
+  readonly latestVersion: number | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** One undoable change of a draft. */
+export interface HistoryEntry {
+  readonly seq: number;
+  readonly label: string;
+  readonly forward: readonly EditOp[];
+  readonly inverse: readonly EditOp[];
+  readonly actorKeyId: string | null;
+  readonly createdAt: Date;
+}
+
+/** An immutable published graph. */
+export interface WorkflowVersionRecord {
+  readonly workflowId: string;
+  readonly version: number;
+  readonly graph: Graph;
+  readonly draftRevision: number;
+  readonly publishedBy: string | null;
+  readonly createdAt: Date;
+}
+
+/** The steps of a draft plus every edge that touches them. */
+export interface StepsWithEdges {
+  readonly steps: readonly Step[];
+  readonly edges: readonly Edge[];
+}
+
+/** What changes on the workflow row at the end of a draft session. */
+export interface WorkflowHeadUpdate {
+  readonly draftRevision?: number;
+  readonly historyHead?: number;
+  readonly stepCountDelta?: number;
+  readonly status?: WorkflowStatus;
+  readonly latestVersion?: number;
+  readonly name?: string;
+  readonly description?: string;
+}
+
+/**
+ * A transaction holding the workflow row locked: everything done through it commits together or
+ * not at all, and no other session edits the same draft meanwhile.
+ */
+export interface DraftSession {
+  readonly workflow: WorkflowRecord;
+  /** Loads the given steps (those that exist) with all their incoming and outgoing edges. */
+  loadSteps(ids: readonly string[]): Promise<StepsWithEdges>;
+  /** The whole draft graph, for publishing and reverting. */
+  loadGraph(): Promise<Graph>;
+  /** Applies primitive ops row by row (consecutive ops of one kind batched). */
+  applyOps(ops: readonly EditOp[]): Promise<void>;
+  historyEntry(seq: number): Promise<HistoryEntry | undefined>;
+  /** Whether an entry exists with this seq (for canUndo/canRedo after the change). */
+  hasHistoryEntry(seq: number): Promise<boolean>;
+  /** Drops every entry above `head` (what could be redone), appends one at head+1 and prunes to `depth`. */
+  pushHistory(entry: {
+    readonly head: number;
+    readonly label: string;
+    readonly forward: readonly EditOp[];
+    readonly inverse: readonly EditOp[];
+    readonly actorKeyId: string | null;
+    readonly depth: number;
+  }): Promise<number>;
+  insertVersion(version: Omit<WorkflowVersionRecord, 'createdAt'>): Promise<WorkflowVersionRecord>;
+  getVersion(version: number): Promise<WorkflowVersionRecord | undefined>;
+  updateHead(update: WorkflowHeadUpdate): Promise<WorkflowRecord>;
+}
+
+/** Durable storage of workflows, their drafts, history and versions, scoped to a workspace. */
+export interface WorkflowStore {
+  create(input: { workspaceId: string; name: string; description: string }): Promise<WorkflowRecord>;
+  /** Undefined when absent or of another workspace. */
+  get(workspaceId: string, id: string): Promise<WorkflowRecord | undefined>;
+  list(workspaceId: string, filter: { status?: WorkflowStatus }, page: PageRequest): Promise<Page<WorkflowRecord>>;
+  /** Runs `fn` in a transaction with the workflow locked; NOT_FOUND when absent or of another workspace. */
+  withDraft<T>(workspaceId: string, id: string, fn: (session: DraftSession) => Promise<T>): Promise<T>;
+  listSteps(workflowId: string, page: PageRequest): Promise<Page<Step>>;
+  getSteps(workflowId: string, ids: readonly string[]): Promise<Step[]>;
+  listEdges(workflowId: string, page: PageRequest): Promise<Page<Edge>>;
+  listHistory(workflowId: string, page: PageRequest): Promise<Page<HistoryEntry>>;
+  hasHistoryEntry(workflowId: string, seq: number): Promise<boolean>;
+  getVersion(workflowId: string, version: number): Promise<WorkflowVersionRecord | undefined>;
+  listVersions(workflowId: string, page: PageRequest): Promise<Page<Omit<WorkflowVersionRecord, 'graph'>>>;
+}

@@ -1,0 +1,79 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { AppError, ErrorCode, badInput, notFound } from '../domain/errors.js';
+import type { ApiKeyRecord, ApiKeyStore, WorkspaceRecord } from '../ports/api-key.store.port.js';
+
+/** Who is making a request: the workspace the key is bound to, and the key. */
+export interface Actor {
+  readonly workspaceId: string;
+  readonly apiKeyId: string;
+}
+
+/** A freshly created key: the only time its secret is known. */
+export interface IssuedKey {
+  readonly record: ApiKeyRecord;
+  readonly secret: string;
+}
+
+const KEY_PREFIX = 'wfb_';
+
+const hashKey = (secret: string): string => createHash('sha256').update(secret).digest('hex');
+
+function newSecret(): { secret: string; prefix: string; hash: string } {
+  // 256 bits of randomness; stored only as a SHA-256 hash, which is safe for high-entropy secrets.
+  const secret = KEY_PREFIX + randomBytes(32).toString('base64url');
+  return { secret, prefix: secret.slice(0, KEY_PREFIX.length + 6), hash: hashKey(secret) };
+}
+
+/** Issues, checks and revokes API keys. */
+export class ApiKeyService {
+  constructor(private readonly store: ApiKeyStore) {}
+
+  /** The actor for an `Authorization` header value; UNAUTHENTICATED when it is missing or wrong. */
+  async authenticate(authorization: string | undefined): Promise<Actor> {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match) {
+      throw new AppError(ErrorCode.UNAUTHENTICATED, 'Send an API key as "Authorization: Bearer <key>"');
+    }
+    const key = await this.store.findLiveKeyByHash(hashKey(match[1]!));
+    if (!key) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The API key is unknown or revoked');
+    return { workspaceId: key.workspaceId, apiKeyId: key.id };
+  }
+
+  async createKey(actor: Actor, name: string): Promise<IssuedKey> {
+    const trimmed = name.trim();
+    if (trimmed.length < 1 || trimmed.length > 100) throw badInput('A key name has 1 to 100 characters', 'name');
+    const { secret, prefix, hash } = newSecret();
+    const record = await this.store.insertKey({ workspaceId: actor.workspaceId, name: trimmed, prefix, hash });
+    return { record, secret };
+  }
+
+  listKeys(actor: Actor): Promise<ApiKeyRecord[]> {
+    return this.store.listKeys(actor.workspaceId);
+  }
+
+  async revokeKey(actor: Actor, id: string): Promise<ApiKeyRecord> {
+    const key = await this.store.revokeKey(actor.workspaceId, id);
+    if (!key) throw notFound('API key', id);
+    return key;
+  }
+
+  /** A new workspace with its first key (used by the CLI). */
+  async createWorkspace(name: string): Promise<{ workspace: WorkspaceRecord; key: IssuedKey }> {
+    const workspace = await this.store.createWorkspace({ name });
+    const { secret, prefix, hash } = newSecret();
+    const record = await this.store.insertKey({ workspaceId: workspace.id, name: 'default', prefix, hash });
+    return { workspace, key: { record, secret } };
+  }
+
+  /** On an empty database: the default workspace and a key, returned once so it can be printed. */
+  async bootstrap(): Promise<{ workspace: WorkspaceRecord; key: IssuedKey } | undefined> {
+    const { secret, prefix, hash } = newSecret();
+    const made = await this.store.bootstrapIfEmpty({
+      workspaceName: 'Default workspace',
+      keyName: 'bootstrap',
+      prefix,
+      hash,
+    });
+    return made && { workspace: made.workspace, key: { record: made.key, secret } };
+  }
+}
