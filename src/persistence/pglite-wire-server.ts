@@ -53,6 +53,8 @@ export async function startPgliteWireServer(db: PGlite, host = '127.0.0.1'): Pro
 
   const server: Server = createServer((socket) => {
     sockets.add(socket);
+    // Responses go out in several writes; without this, Nagle and delayed ACKs add ~40 ms per round trip.
+    socket.setNoDelay(true);
     const id = nextId++;
     let buffer = Buffer.alloc(0);
     let startupDone = false;

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { conditionSchema, evaluateCondition } from '../domain/condition.js';
+import { defineAction } from './action-definition.js';
+
+/** Takes the `true` or the `false` port depending on a condition over the run context. */
+export const conditionAction = defineAction({
+  type: 'condition',
+  category: 'logic',
+  displayName: 'Condition',
+  description: 'Continues on "true" or "false" depending on a condition.',
+  config: z.strictObject({ when: conditionSchema }),
+  ports: [
+    { name: 'true', required: true },
+    { name: 'false', required: true },
+  ],
+  async run(ctx) {
+    const result = evaluateCondition(ctx.config.when, ctx.context);
+    return { kind: 'continue', port: result ? 'true' : 'false', output: { result } };
+  },
+});

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { NEXT_PORT } from '../domain/graph.js';
+import type { JsonValue } from '../domain/json.js';
+import { retryOverrideSchema } from '../domain/retry-policy.js';
+import { isTemplate } from '../domain/template.js';
+import { HTTP_METHODS } from '../ports/http-client.port.js';
+import { defineAction } from './action-definition.js';
+import { ActionError, fatal } from './action-error.js';
+import { templateJson, templateString } from './config-fields.js';
+import { EXTERNAL_CALL_RETRY } from './default-retry-policies.js';
+
+/** Longest allowed timeout. */
+export const HTTP_MAX_TIMEOUT_MS = 60_000;
+/** Largest response body a step may ask for. */
+export const HTTP_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+const MAX_HEADERS = 50;
+const MAX_BODY_SOURCE = 100_000;
+const ERROR_BODY_SNIPPET = 1_000;
+/** RFC 9110 token characters. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+const isHttpUrl = (s: string): boolean => {
+  try {
+    const url = new URL(s);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+
+const httpRequestConfigSchema = z
+  .strictObject({
+    method: z.enum(HTTP_METHODS).default('GET'),
+    url: templateString({ min: 1, max: 2_048 }).refine(
+      (s) => isTemplate(s) || isHttpUrl(s),
+      'Must be an absolute http(s) URL',
+    ),
+    headers: z
+      .record(z.string().regex(HEADER_NAME, 'Invalid header name'), templateString({ max: 4_096 }))
+      .refine((h) => Object.keys(h).length <= MAX_HEADERS, `At most ${MAX_HEADERS} headers`)
+      .default({}),
+    /** A string is sent as is (after rendering); any other JSON value is rendered and sent as JSON. */
+    body: templateJson()
+      .refine((b) => JSON.stringify(b).length <= MAX_BODY_SOURCE, `Body is longer than ${MAX_BODY_SOURCE} characters`)
+      .optional(),
+    timeoutMs: z.int().min(1).max(HTTP_MAX_TIMEOUT_MS).default(10_000),
+    maxResponseBytes: z.int().min(1).max(HTTP_MAX_RESPONSE_BYTES).default(1024 * 1024),
+    retry: retryOverrideSchema.optional(),
+  })
+  .superRefine((config, ctx) => {
+    if (config.body !== undefined && (config.method === 'GET' || config.method === 'HEAD')) {
+      ctx.addIssue({ code: 'custom', path: ['body'], message: `${config.method} requests take no body` });
+    }
+  });
+
+const isJsonContentType = (contentType: string | undefined): boolean =>
+  contentType !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim());
+
+const parseBody = (body: string, contentType: string | undefined, truncated: boolean): JsonValue => {
+  // A cut-off JSON document cannot parse; keep it as text.
+  if (truncated || !isJsonContentType(contentType)) return body;
+  try {
+    const parsed: JsonValue = JSON.parse(body);
+    return parsed;
+  } catch {
+    return body;
+  }
+};
+
+/**
+ * Whether retrying can change the answer: server errors, request timeout and rate limiting may
+ * pass; other client errors will not. Redirects count as final too: the client does not follow
+ * them, so the same redirect would come back on every attempt.
+ */
+const isRetryableStatus = (status: number): boolean => {
+  if (status === 408 || status === 429) return true;
+  if (status >= 300 && status < 500) return false;
+  return true;
+};
+
+/**
+ * Calls an HTTP endpoint through the `HttpClient` port (which applies SSRF protection). 2xx
+ * continues on `next` with `{ status, headers, body, truncated }`, `body` parsed when the response
+ * is JSON; anything else fails the step.
+ */
+export const httpRequestAction = defineAction({
+  type: 'http.request',
+  category: 'action',
+  displayName: 'HTTP request',
+  description: 'Sends an HTTP request and continues with the response.',
+  config: httpRequestConfigSchema,
+  ports: [{ name: NEXT_PORT, required: false }],
+  retry: EXTERNAL_CALL_RETRY,
+  async run(ctx) {
+    const { config } = ctx;
+    const url = ctx.render(config.url).trim();
+    if (!isHttpUrl(url)) throw fatal('URL is not an absolute http(s) URL after rendering', { url });
+
+    const headers: Record<string, string> = {};
+    for (const [name, template] of Object.entries(config.headers)) {
+      const value = ctx.render(template);
+      if (/[\r\n\0]/.test(value)) throw fatal(`Header '${name}' contains a line break`, { header: name });
+      headers[name] = value;
+    }
+
+    let body: string | undefined;
+    if (typeof config.body === 'string') {
+      body = ctx.render(config.body);
+    } else if (config.body !== undefined) {
+      body = JSON.stringify(ctx.renderJson(config.body));
+      const hasContentType = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
+      if (!hasContentType) headers['content-type'] = 'application/json';
+    }
+
+    const response = await ctx.services.http.request({
+      method: config.method,
+      url,
+      headers,
+      body,
+      timeoutMs: config.timeoutMs,
+      maxResponseBytes: config.maxResponseBytes,
+      signal: ctx.signal,
+    });
+
+    if (response.status < 200 || response.status >= 300) {
+      throw new ActionError(`HTTP ${response.status} from ${new URL(url).host}`, {
+        retryable: isRetryableStatus(response.status),
+        details: { status: response.status, body: response.body.slice(0, ERROR_BODY_SNIPPET) },
+      });
+    }
+    return {
+      kind: 'continue',
+      port: NEXT_PORT,
+      output: {
+        status: response.status,
+        headers: { ...response.headers },
+        body: parseBody(response.body, response.headers['content-type'], response.truncated),
+        truncated: response.truncated,
+      },
+    };
+  },
+});

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { NEXT_PORT } from '../domain/graph.js';
+import { MESSAGING_CHANNELS } from '../ports/messaging-provider.port.js';
+import { defineAction } from './action-definition.js';
+import { TRIGGER_PORTS } from './trigger-ports.js';
+
+/** How the keyword is compared with an incoming message's text. */
+export const KEYWORD_MATCH_MODES = ['contains', 'equals', 'startsWith'] as const;
+export type KeywordMatchMode = (typeof KEYWORD_MATCH_MODES)[number];
+
+/** Config of `trigger.incomingMessage`. Without `keyword`, every message on the channel matches. */
+export const incomingMessageConfigSchema = z.strictObject({
+  channel: z.enum(MESSAGING_CHANNELS),
+  keyword: z.string().trim().min(1).max(200).optional(),
+  match: z.enum(KEYWORD_MATCH_MODES).default('contains'),
+  ignoreCase: z.boolean().default(true),
+});
+export type IncomingMessageConfig = z.infer<typeof incomingMessageConfigSchema>;
+
+/**
+ * Whether a message text starts a run of a workflow with this trigger config. Used by the inbound
+ * channel endpoints to pick the workflows to start; the channel is matched by the caller.
+ * Surrounding whitespace of the text is ignored.
+ */
+export const matchesIncomingMessage = (config: IncomingMessageConfig, text: string): boolean => {
+  if (config.keyword === undefined) return true;
+  const fold = (s: string) => (config.ignoreCase ? s.toLowerCase() : s);
+  const haystack = fold(text.trim());
+  const needle = fold(config.keyword);
+  switch (config.match) {
+    case 'contains':
+      return haystack.includes(needle);
+    case 'equals':
+      return haystack === needle;
+    case 'startsWith':
+      return haystack.startsWith(needle);
+  }
+};
+
+/** Starts a run when a message arrives on a channel (optionally only when it has a keyword). */
+export const triggerIncomingMessageAction = defineAction({
+  type: 'trigger.incomingMessage',
+  category: 'trigger',
+  displayName: 'Incoming message',
+  description: 'Starts the workflow when a message arrives on Instagram, WhatsApp or SMS.',
+  config: incomingMessageConfigSchema,
+  ports: TRIGGER_PORTS,
+  async run(ctx) {
+    return { kind: 'continue', port: NEXT_PORT, output: ctx.context.trigger };
+  },
+});

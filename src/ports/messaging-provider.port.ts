@@ -1,0 +1,45 @@
+/** The messaging channels a workflow can send on and be triggered from. */
+export const MESSAGING_CHANNELS = ['instagram', 'whatsapp', 'sms'] as const;
+export type MessagingChannel = (typeof MESSAGING_CHANNELS)[number];
+
+/** Fields every provider call carries to tie it to the step that made it. */
+export interface ProviderCallOrigin {
+  readonly instanceId: string;
+  readonly stepId: string;
+  /**
+   * Same for every attempt of the same step in the same run. A provider must not perform the
+   * effect twice for one key (pass it to the vendor API, or remember it).
+   */
+  readonly idempotencyKey: string;
+}
+
+/** One outgoing text message. */
+export interface OutgoingMessage extends ProviderCallOrigin {
+  readonly channel: MessagingChannel;
+  /** Channel-specific recipient: an E.164 number (WhatsApp, SMS) or a scoped user id (Instagram). */
+  readonly to: string;
+  readonly text: string;
+}
+
+/** A message the provider accepted. */
+export interface SentMessage {
+  readonly providerMessageId: string;
+}
+
+/** A reaction ("like") on a message received earlier. Only Instagram supports it. */
+export interface LikeMessageRequest extends ProviderCallOrigin {
+  readonly channel: 'instagram';
+  /** The provider's id of the message to like. */
+  readonly messageId: string;
+}
+
+/**
+ * Sends on one messaging channel. Implementations wrap a vendor API (Meta Graph, Twilio...) and
+ * are obtained per channel. Rejections may carry a `PortFailure` (`retryable: false` for
+ * permanent failures such as an invalid recipient); anything else is treated as transient.
+ */
+export interface MessagingProvider {
+  sendMessage(message: OutgoingMessage): Promise<SentMessage>;
+  /** Present only on providers whose channel supports reactions. */
+  likeMessage?(request: LikeMessageRequest): Promise<void>;
+}
