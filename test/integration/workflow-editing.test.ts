@@ -97,8 +97,8 @@ describe('building a workflow step by step', () => {
     });
     await client.request(ConnectStepsDocument, { workflowId: id, input: { from: 'check', port: 'true', to: 'wait' } });
     await client.request(ConnectStepsDocument, { workflowId: id, input: { from: 'check', port: 'false', to: 'crm' } });
-    r = await client.request(ConnectStepsDocument, { workflowId: id, input: { from: 'wait', port: 'next', to: 'crm' } });
-    expect(r.connectSteps.label).toContain('Connected');
+    const connected = await client.request(ConnectStepsDocument, { workflowId: id, input: { from: 'wait', port: 'next', to: 'crm' } });
+    expect(connected.connectSteps.label).toContain('Connected');
 
     let g = await graphOf(id);
     expect(g.steps.map((s) => s.id)).toEqual(['trigger', 'welcome', 'check', 'wait', 'crm']);
@@ -108,11 +108,11 @@ describe('building a workflow step by step', () => {
     expect(g.workflow.draftRevision).toBe(8);
 
     // Change of mind: edit the message, then undo and redo that.
-    r = await client.request(UpdateStepDocument, {
+    const updated = await client.request(UpdateStepDocument, {
       workflowId: id,
       input: { stepId: 'welcome', config: { to: '{{trigger.message.from}}', text: 'Hello there!' } },
     });
-    expect(r.updateStep.label).toBe("Updated step 'Send WhatsApp message'");
+    expect(updated.updateStep.label).toBe("Updated step 'Send WhatsApp message'");
     const undone = await client.request(UndoDocument, { workflowId: id });
     expect(undone.undo.canRedo).toBe(true);
     g = await graphOf(id);
@@ -123,7 +123,7 @@ describe('building a workflow step by step', () => {
     expect(g.steps.find((s) => s.id === 'welcome')!.config).toMatchObject({ text: 'Hello there!' });
 
     // Remove the delay, reconnecting check(true) -> crm; undo brings the step and both edges back.
-    r = await client.request(RemoveStepDocument, { workflowId: id, input: { stepId: 'wait', reconnect: true } });
+    await client.request(RemoveStepDocument, { workflowId: id, input: { stepId: 'wait', reconnect: true } });
     g = await graphOf(id);
     expect(g.steps.map((s) => s.id)).not.toContain('wait');
     expect(g.edges).toEqual(
