@@ -6,3 +6,7 @@ export * from './tables/workflow-step.table.js';
 export * from './tables/workflow-edge.table.js';
 export * from './tables/workflow-history.table.js';
 export * from './tables/workflow-version.table.js';
+export * from './tables/workflow-instance.table.js';
+export * from './tables/step-run.table.js';
+export * from './tables/instance-event.table.js';
+export * from './tables/outbound-message.table.js';

@@ -18,6 +18,18 @@ import { ApiKeyRepository } from '../persistence/api-key.repository.js';
 import { openDatabase, type Database } from '../persistence/database.js';
 import { WorkflowRepository } from '../persistence/workflow.repository.js';
 import { ApiKeyService } from '../services/api-key.service.js';
+import { StepExecutor } from '../engine/step-executor.js';
+import { Sweeper } from '../engine/sweeper.js';
+import { VersionCache } from '../engine/version-cache.js';
+import { WorkflowRunner } from '../engine/workflow-runner.js';
+import type { EngineDeps } from '../engine/engine-deps.js';
+import { InstanceResolver, WorkflowRunsResolver } from '../graphql/instance/instance.resolver.js';
+import { OutboundMessageRepository } from '../persistence/outbound-message.repository.js';
+import { RunRepository } from '../persistence/run.repository.js';
+import type { StepScheduler } from '../ports/step-scheduler.port.js';
+import { createMessagingProviders } from '../providers/provider-registry.js';
+import { SafeHttpClient } from '../providers/safe-http.client.js';
+import { createStepScheduler } from '../scheduler/create-step-scheduler.js';
 import { WorkflowEditingService } from '../services/workflow-editing.service.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -29,6 +41,8 @@ export interface App {
   readonly database: Database;
   readonly apiKeys: ApiKeyService;
   readonly httpServer: Server;
+  readonly scheduler: StepScheduler;
+  readonly engine: { readonly executor: StepExecutor; readonly runner: WorkflowRunner; readonly sweeper: Sweeper };
   stop(): Promise<void>;
 }
 
@@ -62,7 +76,66 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       },
     });
 
-    if (config.BOOTSTRAP_API_KEY) {
+    const runStore = new RunRepository(database.db);
+    const clock = { now: () => new Date() };
+    const scheduler = createStepScheduler({
+      postgresUrl: database.url,
+      mongoUrl: config.MONGODB_URL,
+      // LISTEN/NOTIFY does not reach clients of the embedded database; one process needs no broker.
+      notifications: database.embedded ? 'in-memory' : 'backend',
+      logger: logger.child({ component: 'scheduler' }),
+      lockLifetimeMs: config.STEP_LEASE_MS,
+      processEveryMs: config.SCHEDULER_POLL_MS,
+      concurrency: config.WORKER_CONCURRENCY,
+    });
+    const messaging = createMessagingProviders({
+      store: new OutboundMessageRepository(database.db),
+      twilio:
+        config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN
+          ? {
+              accountSid: config.TWILIO_ACCOUNT_SID,
+              authToken: config.TWILIO_AUTH_TOKEN,
+              smsFrom: config.TWILIO_SMS_FROM,
+              whatsappFrom: config.TWILIO_WHATSAPP_FROM,
+              baseUrl: config.TWILIO_BASE_URL,
+            }
+          : undefined,
+      meta: config.META_PAGE_ACCESS_TOKEN
+        ? {
+            pageAccessToken: config.META_PAGE_ACCESS_TOKEN,
+            igUserId: config.META_IG_USER_ID,
+            baseUrl: config.META_GRAPH_BASE_URL,
+            version: config.META_GRAPH_VERSION,
+          }
+        : undefined,
+      timeoutMs: config.MESSAGING_TIMEOUT_MS,
+      clock,
+    });
+    const engineDeps: EngineDeps = {
+      runs: runStore,
+      versions: new VersionCache({ store: workflowStore, catalog: registry }),
+      registry,
+      scheduler,
+      services: {
+        messaging,
+        http: new SafeHttpClient({
+          allowPrivateNetworks: config.HTTP_ALLOW_PRIVATE_NETWORKS,
+          allowedHosts: config.HTTP_ALLOWED_HOSTS,
+          maxRedirects: config.HTTP_MAX_REDIRECTS,
+        }),
+        clock,
+      },
+      clock,
+      logger: logger.child({ component: 'engine' }),
+      timings: { leaseMs: config.STEP_LEASE_MS, stepTimeoutMs: config.STEP_TIMEOUT_MS },
+    };
+    const executor = new StepExecutor(engineDeps);
+    const runner = new WorkflowRunner({ deps: engineDeps, workflows: workflowStore, maxInputBytes: config.MAX_INPUT_BYTES });
+    const sweeper = new Sweeper({ deps: engineDeps, intervalMs: config.SWEEP_INTERVAL_MS, graceMs: config.SWEEP_GRACE_MS });
+    const runsWorkers = config.ROLE !== 'api';
+    const servesApi = config.ROLE !== 'worker';
+
+    if (config.BOOTSTRAP_API_KEY && servesApi) {
       const made = await apiKeys.bootstrap();
       if (made) {
         // Printed once, on first start of an empty database, so the quick start works.
@@ -73,16 +146,14 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       }
     }
 
-    const schema = await createSchema({
-      workflow: new WorkflowResolver({
-        editing,
-        store: workflowStore,
-        catalog: registry,
-        maxPageSize: config.MAX_PAGE_SIZE,
-      }),
-      actionType: new ActionTypeResolver(registry),
-      apiKey: new ApiKeyResolver({ keys: apiKeys, store: apiKeyStore }),
-    });
+    const instanceDeps = { runner, runs: runStore, workflows: workflowStore, maxPageSize: config.MAX_PAGE_SIZE };
+    const schema = await createSchema([
+      new WorkflowResolver({ editing, store: workflowStore, catalog: registry, maxPageSize: config.MAX_PAGE_SIZE }),
+      new WorkflowRunsResolver(instanceDeps),
+      new InstanceResolver(instanceDeps),
+      new ActionTypeResolver(registry),
+      new ApiKeyResolver({ keys: apiKeys, store: apiKeyStore }),
+    ]);
 
     const app = express();
     const httpServer = createServer(app);
@@ -102,7 +173,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
         res.status(503).json({ status: 'unavailable' });
       }
     });
-    app.use(
+    if (servesApi) app.use(
       '/graphql',
       express.json({ limit: '2mb' }),
       expressMiddleware(apollo, {
@@ -121,6 +192,11 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       }),
     );
 
+    if (runsWorkers) {
+      await scheduler.startWorker((stepRunId) => executor.execute(stepRunId));
+      sweeper.start();
+    }
+
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
       httpServer.listen(config.PORT, config.HOST, () => resolve());
@@ -136,10 +212,14 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       database,
       apiKeys,
       httpServer,
+      scheduler,
+      engine: { executor, runner, sweeper },
       async stop() {
         if (stopped) return;
         stopped = true;
         await apollo.stop();
+        await sweeper.stop();
+        await scheduler.stop();
         await database.close();
       },
     };

@@ -48,18 +48,63 @@ const envSchema = z.object({
   MAX_EDITS_PER_BATCH: int(1, 100_000).default(5_000),
   /** Largest page a connection returns. */
   MAX_PAGE_SIZE: int(1, 10_000).default(500),
+  /** A worker holds a running step this long, extending it while it works; a crashed worker's step is retaken after it. */
+  STEP_LEASE_MS: int(1000, 600_000).default(30_000),
+  /** Longest one attempt of one step may run. */
+  STEP_TIMEOUT_MS: int(1000, 3_600_000).default(300_000),
+  /** How often workers look for due work without a job and for steps of crashed workers. */
+  SWEEP_INTERVAL_MS: int(100, 600_000).default(5_000),
+  /** How overdue a step must be before the sweep re-enqueues it. */
+  SWEEP_GRACE_MS: int(0, 600_000).default(10_000),
+  /** Steps one worker process runs at once. */
+  WORKER_CONCURRENCY: int(1, 1000).default(20),
+  /** Largest trigger input accepted by startWorkflow, as bytes of JSON. */
+  MAX_INPUT_BYTES: int(2, 50_000_000).default(256 * 1024),
+  /** How often each worker polls for due jobs that no notification announced (MongoDB, other processes). */
+  SCHEDULER_POLL_MS: int(50, 600_000).default(1_000),
+  /** Let http.request steps reach loopback and private networks (self-hosted services). Link-local and metadata stay refused. */
+  HTTP_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  /** Comma-separated hosts, IPs or CIDRs that http.request may always reach. */
+  HTTP_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean)),
+  HTTP_MAX_REDIRECTS: int(0, 20).default(5),
+  /** Twilio carries SMS and WhatsApp when both are set; otherwise the sandbox records them. */
+  TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  TWILIO_SMS_FROM: z.string().min(1).optional(),
+  TWILIO_WHATSAPP_FROM: z.string().min(1).optional(),
+  TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+  /** Meta's Graph API carries Instagram when set; otherwise the sandbox records it. */
+  META_PAGE_ACCESS_TOKEN: z.string().min(1).optional(),
+  META_IG_USER_ID: z.string().min(1).default('me'),
+  META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
+  META_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, 'must look like v21.0').default('v21.0'),
+  /** Time one messaging vendor API call may take. */
+  MESSAGING_TIMEOUT_MS: int(100, 300_000).default(15_000),
   /** Create a default workspace and print an API key when the database has no workspace. */
   BOOTSTRAP_API_KEY: bool.default(true),
 });
 
 export type Config = z.infer<typeof envSchema>;
 
+const checkedSchema = envSchema.superRefine((c, ctx) => {
+  if (Boolean(c.TWILIO_ACCOUNT_SID) !== Boolean(c.TWILIO_AUTH_TOKEN)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [c.TWILIO_ACCOUNT_SID ? 'TWILIO_AUTH_TOKEN' : 'TWILIO_ACCOUNT_SID'],
+      message: 'set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither',
+    });
+  }
+});
+
 /** Parses the environment; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
   );
-  const result = envSchema.safeParse(cleaned);
+  const result = checkedSchema.safeParse(cleaned);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => ({

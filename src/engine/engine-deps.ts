@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { ActionServices } from '../actions/action-definition.js';
+import type { ActionRegistry } from '../actions/action-registry.js';
+import type { Clock } from '../ports/clock.port.js';
+import type { InstanceEventRecord, RunStore } from '../ports/run.store.port.js';
+import type { StepScheduler } from '../ports/step-scheduler.port.js';
+import type { VersionCache } from './version-cache.js';
+
+/** Timing settings of the engine; they come from validated configuration. */
+export interface EngineTimings {
+  /** How long a worker holds a running step before others may take it over; extended while it runs. */
+  readonly leaseMs: number;
+  /** Longest a single attempt may run before it is aborted. */
+  readonly stepTimeoutMs: number;
+}
+
+/** Told after every committed transition, in commit order per instance. */
+export type RunEventListener = (events: readonly InstanceEventRecord[]) => void;
+
+/** What the engine works with, all behind ports except the action registry. */
+export interface EngineDeps {
+  readonly runs: RunStore;
+  readonly versions: VersionCache;
+  readonly registry: ActionRegistry;
+  readonly scheduler: StepScheduler;
+  readonly services: ActionServices;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly timings: EngineTimings;
+  readonly onEvents?: RunEventListener;
+}

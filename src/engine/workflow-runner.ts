@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { AppError, ErrorCode, badInput, invalidState, notFound } from '../domain/errors.js';
+import type { JsonValue } from '../domain/json.js';
+import { jsonByteLength } from '../domain/json-size.js';
+import type { InstanceRecord, RunChange } from '../ports/run.store.port.js';
+import type { WorkflowStore } from '../ports/workflow.store.port.js';
+import type { EngineDeps } from './engine-deps.js';
+import { instanceMove, stepMove } from './transitions.js';
+
+export interface WorkflowRunnerOptions {
+  readonly deps: EngineDeps;
+  readonly workflows: WorkflowStore;
+  /** Largest trigger input accepted, as bytes of JSON. */
+  readonly maxInputBytes: number;
+}
+
+/** Who asks: the workspace every lookup is scoped to. */
+export interface RunActor {
+  readonly workspaceId: string;
+}
+
+/** Starts, cancels and retries workflow instances. */
+export class WorkflowRunner {
+  constructor(private readonly options: WorkflowRunnerOptions) {}
+
+  /**
+   * Starts an instance of the workflow's newest published version. The same idempotency key
+   * returns the instance it started first.
+   */
+  async start(
+    actor: RunActor,
+    args: { workflowId: string; input: JsonValue; idempotencyKey?: string },
+  ): Promise<{ instance: InstanceRecord; created: boolean }> {
+    const { deps } = this.options;
+    const wf = await this.options.workflows.get(actor.workspaceId, args.workflowId);
+    if (!wf) throw notFound('Workflow', args.workflowId);
+    if (wf.status !== 'ACTIVE' || wf.latestVersion === null) {
+      throw invalidState(
+        wf.status === 'ARCHIVED' ? 'The workflow is archived' : 'The workflow has no published version; publish it first',
+        { status: wf.status },
+      );
+    }
+    if (args.idempotencyKey !== undefined && (args.idempotencyKey.length < 1 || args.idempotencyKey.length > 200)) {
+      throw badInput('An idempotency key has 1 to 200 characters', 'idempotencyKey');
+    }
+    const size = jsonByteLength(args.input);
+    if (size > this.options.maxInputBytes) {
+      throw new AppError(ErrorCode.LIMIT_EXCEEDED, `The input is ${size} bytes; at most ${this.options.maxInputBytes} are accepted`, {
+        field: 'input',
+        limit: this.options.maxInputBytes,
+      });
+    }
+    const version = await deps.versions.get(wf.id, wf.latestVersion);
+    const trigger = version.triggerId ? version.step(version.triggerId) : undefined;
+    if (!trigger) throw invalidState('The published version has no trigger');
+    const stepRunId = randomUUID();
+    const { instance, created, events } = await deps.runs.createInstance({
+      id: randomUUID(),
+      workspaceId: actor.workspaceId,
+      workflowId: wf.id,
+      version: wf.latestVersion,
+      input: args.input,
+      idempotencyKey: args.idempotencyKey,
+      firstStep: { stepRunId, stepId: trigger.id, stepType: trigger.type },
+    });
+    if (created) {
+      deps.onEvents?.(events);
+      await deps.scheduler.enqueue(stepRunId);
+    }
+    return { instance, created };
+  }
+
+  /** Stops a pending, running or waiting instance and removes its pending jobs. */
+  async cancel(actor: RunActor, instanceId: string): Promise<InstanceRecord> {
+    const { deps } = this.options;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const instance = await this.get(actor, instanceId);
+      if (instance.status === 'CANCELLED') return instance;
+      if (!['PENDING', 'RUNNING', 'WAITING'].includes(instance.status)) {
+        throw invalidState(`A ${instance.status.toLowerCase()} instance cannot be cancelled`, { status: instance.status });
+      }
+      const active = await deps.runs.activeStepRuns(instance.id);
+      const now = deps.clock.now();
+      const change: RunChange = {
+        instanceId: instance.id,
+        instance: { ...instanceMove(instance.status, 'cancel'), patch: { finishedAt: now, currentStepId: null } },
+        steps: active.map((s) => ({
+          stepRunId: s.id,
+          stepId: s.stepId,
+          ...stepMove(s.status, 'cancel'),
+          attempt: s.attempt,
+          patch: { finishedAt: now, leaseUntil: null },
+        })),
+      };
+      const result = await deps.runs.commit(change);
+      if (result.ok) {
+        deps.onEvents?.(result.events);
+        await deps.scheduler.cancel(active.map((s) => s.id));
+        return this.get(actor, instanceId);
+      }
+      // A step moved meanwhile; look again.
+    }
+    throw invalidState('The instance kept changing; try cancelling again');
+  }
+
+  /** Re-runs a failed instance from its failed step; outputs of earlier steps are kept. */
+  async retry(actor: RunActor, instanceId: string): Promise<InstanceRecord> {
+    const { deps } = this.options;
+    const instance = await this.get(actor, instanceId);
+    if (instance.status !== 'FAILED') {
+      throw invalidState(`Only a failed instance can be retried; this one is ${instance.status.toLowerCase()}`, {
+        status: instance.status,
+      });
+    }
+    const failed = await deps.runs.failedStepRun(instance.id);
+    if (!failed) throw invalidState('The instance has no failed step to retry');
+    const now = deps.clock.now();
+    const result = await deps.runs.commit({
+      instanceId: instance.id,
+      instance: {
+        ...instanceMove('FAILED', 'retry'),
+        patch: { finishedAt: null, error: null, currentStepId: failed.stepId },
+      },
+      steps: [
+        {
+          stepRunId: failed.id,
+          stepId: failed.stepId,
+          ...stepMove('FAILED', 'reschedule'),
+          attempt: 0,
+          patch: { attempt: 0, error: null, dueAt: now, enqueuedAt: now, finishedAt: null, lostCount: 0 },
+        },
+      ],
+    });
+    if (!result.ok) throw invalidState('The instance changed meanwhile; reload it and try again');
+    deps.onEvents?.(result.events);
+    await deps.scheduler.enqueue(failed.id);
+    return this.get(actor, instanceId);
+  }
+
+  private async get(actor: RunActor, id: string): Promise<InstanceRecord> {
+    const instance = await this.options.deps.runs.getInstance(actor.workspaceId, id);
+    if (!instance) throw notFound('Instance', id);
+    return instance;
+  }
+}

@@ -1,0 +1,27 @@
+import type { InstanceEventRecord, InstanceRecord, StepRunRecord } from '../../ports/run.store.port.js';
+import { InstanceEvent, InstanceStatus, StepRun, StepRunStatus, WorkflowInstance } from './instance.type.js';
+
+export const STATUS_LABELS: Readonly<Record<InstanceStatus, string>> = {
+  PENDING: 'Pending',
+  RUNNING: 'In progress',
+  WAITING: 'Waiting',
+  COMPLETED: 'Completed',
+  FAILED: 'Failed',
+  CANCELLED: 'Cancelled',
+};
+
+export const toInstance = (r: InstanceRecord): WorkflowInstance =>
+  Object.assign(new WorkflowInstance(), {
+    ...r,
+    status: r.status as InstanceStatus,
+    statusLabel: STATUS_LABELS[r.status as InstanceStatus],
+  });
+
+export const toStepRun = (r: StepRunRecord): StepRun =>
+  Object.assign(new StepRun(), {
+    ...r,
+    status: r.status as StepRunStatus,
+    error: r.error ? { message: r.error.message, retryable: r.error.retryable, details: r.error.details ?? null } : null,
+  });
+
+export const toEvent = (r: InstanceEventRecord): InstanceEvent => Object.assign(new InstanceEvent(), r);

@@ -1,0 +1,138 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { WorkflowRunner } from '../../engine/workflow-runner.js';
+import { badInput, notFound } from '../../domain/errors.js';
+import type { JsonValue } from '../../domain/json.js';
+import type { RunStore } from '../../ports/run.store.port.js';
+import type { WorkflowStore } from '../../ports/workflow.store.port.js';
+import { toConnection, type ConnectionShape } from '../common/connection.type.js';
+import { PageArgs } from '../common/page.args.js';
+import { pageRequest } from '../common/paging.js';
+import { JSONScalar } from '../common/scalars.js';
+import type { GraphQLContext } from '../context.js';
+import { Workflow } from '../workflow/workflow.type.js';
+import { toEvent, toInstance, toStepRun } from './instance.mapper.js';
+import {
+  InstanceCounts,
+  InstanceEvent,
+  InstanceStatus,
+  StartWorkflowResult,
+  StepRun,
+  WorkflowInstance,
+  WorkflowInstanceConnection,
+} from './instance.type.js';
+
+export interface InstanceResolverDeps {
+  readonly runner: WorkflowRunner;
+  readonly runs: RunStore;
+  readonly workflows: WorkflowStore;
+  readonly maxPageSize: number;
+}
+
+async function countsOf(runs: RunStore, workflowId: string): Promise<InstanceCounts> {
+  const c = await runs.countByStatus(workflowId);
+  const counts = {
+    pending: c.PENDING ?? 0,
+    running: c.RUNNING ?? 0,
+    waiting: c.WAITING ?? 0,
+    completed: c.COMPLETED ?? 0,
+    failed: c.FAILED ?? 0,
+    cancelled: c.CANCELLED ?? 0,
+  };
+  return Object.assign(new InstanceCounts(), {
+    ...counts,
+    total: Object.values(counts).reduce((a, b) => a + b, 0),
+  });
+}
+
+/** Starting, following, cancelling and retrying workflow instances. */
+@Resolver(() => WorkflowInstance)
+export class InstanceResolver {
+  constructor(private readonly deps: InstanceResolverDeps) {}
+
+  @Mutation(() => StartWorkflowResult, {
+    description:
+      "Starts an instance of the workflow's newest published version. The same idempotencyKey returns the instance it started first.",
+  })
+  async startWorkflow(
+    @Arg('workflowId', () => ID) workflowId: string,
+    @Arg('input', () => JSONScalar, { nullable: true, description: 'The trigger input; defaults to {}.' })
+    input: JsonValue | undefined,
+    @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | undefined,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<StartWorkflowResult> {
+    const { instance, created } = await this.deps.runner.start(ctx.actor, {
+      workflowId,
+      input: input ?? {},
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
+    return Object.assign(new StartWorkflowResult(), { instance: toInstance(instance), created });
+  }
+
+  @Mutation(() => WorkflowInstance, { description: 'Stops a pending, running or waiting instance; its pending jobs are removed.' })
+  async cancelInstance(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<WorkflowInstance> {
+    return toInstance(await this.deps.runner.cancel(ctx.actor, id));
+  }
+
+  @Mutation(() => WorkflowInstance, {
+    description: 'Re-runs a failed instance from its failed step, keeping the outputs of the steps that succeeded.',
+  })
+  async retryInstance(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<WorkflowInstance> {
+    return toInstance(await this.deps.runner.retry(ctx.actor, id));
+  }
+
+  @Query(() => WorkflowInstance, { description: 'An instance of your workspace; NOT_FOUND otherwise.' })
+  async workflowInstance(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<WorkflowInstance> {
+    const instance = await this.deps.runs.getInstance(ctx.actor.workspaceId, id);
+    if (!instance) throw notFound('Instance', id);
+    return toInstance(instance);
+  }
+
+  @Query(() => WorkflowInstanceConnection, { description: 'Instances of a workflow, newest first.' })
+  async workflowInstances(
+    @Arg('workflowId', () => ID) workflowId: string,
+    @Arg('status', () => InstanceStatus, { nullable: true }) status: InstanceStatus | undefined,
+    @Args(() => PageArgs) page: PageArgs,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ConnectionShape<WorkflowInstance>> {
+    if (!(await this.deps.workflows.get(ctx.actor.workspaceId, workflowId))) throw notFound('Workflow', workflowId);
+    const result = await this.deps.runs.listInstances(
+      ctx.actor.workspaceId,
+      { workflowId, ...(status ? { status } : {}) },
+      pageRequest(page, this.deps.maxPageSize),
+    );
+    return toConnection(result, toInstance);
+  }
+
+  @Query(() => InstanceCounts, { description: 'How many instances of a workflow are in each status.' })
+  async instanceCounts(@Arg('workflowId', () => ID) workflowId: string, @Ctx() ctx: GraphQLContext): Promise<InstanceCounts> {
+    if (!(await this.deps.workflows.get(ctx.actor.workspaceId, workflowId))) throw notFound('Workflow', workflowId);
+    return countsOf(this.deps.runs, workflowId);
+  }
+
+  @FieldResolver(() => [StepRun], { description: 'Step runs in the order they were scheduled.' })
+  async stepRuns(@Root() instance: WorkflowInstance): Promise<StepRun[]> {
+    return (await this.deps.runs.listStepRuns(instance.id)).map(toStepRun);
+  }
+
+  @FieldResolver(() => [InstanceEvent], { description: 'The event log in order; page with afterSeq.' })
+  async events(
+    @Root() instance: WorkflowInstance,
+    @Arg('afterSeq', () => Int, { defaultValue: 0 }) afterSeq: number,
+    @Arg('first', () => Int, { nullable: true }) first: number | undefined,
+  ): Promise<InstanceEvent[]> {
+    const size = first ?? this.deps.maxPageSize;
+    if (size < 0 || size > this.deps.maxPageSize) throw badInput(`first must be between 0 and ${this.deps.maxPageSize}`, 'first');
+    return (await this.deps.runs.listEvents(instance.id, { afterSeq, first: size })).map(toEvent);
+  }
+}
+
+/** Adds run information to workflows. */
+@Resolver(() => Workflow)
+export class WorkflowRunsResolver {
+  constructor(private readonly deps: InstanceResolverDeps) {}
+
+  @FieldResolver(() => InstanceCounts, { description: 'How many instances are in each status.' })
+  instanceCounts(@Root() wf: Workflow): Promise<InstanceCounts> {
+    return countsOf(this.deps.runs, wf.id);
+  }
+}

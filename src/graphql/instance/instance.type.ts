@@ -1,0 +1,191 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { JsonObject, JsonValue } from '../../domain/json.js';
+import { connectionOf } from '../common/connection.type.js';
+import { JSONObjectScalar, JSONScalar } from '../common/scalars.js';
+
+export enum InstanceStatus {
+  PENDING = 'PENDING',
+  RUNNING = 'RUNNING',
+  WAITING = 'WAITING',
+  COMPLETED = 'COMPLETED',
+  FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
+}
+registerEnumType(InstanceStatus, {
+  name: 'InstanceStatus',
+  description: 'PENDING → RUNNING ⇄ WAITING → COMPLETED | FAILED | CANCELLED.',
+});
+
+export enum StepRunStatus {
+  SCHEDULED = 'SCHEDULED',
+  RUNNING = 'RUNNING',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+  RETRYING = 'RETRYING',
+  SKIPPED = 'SKIPPED',
+  CANCELLED = 'CANCELLED',
+}
+registerEnumType(StepRunStatus, { name: 'StepRunStatus' });
+
+@ObjectType({ description: 'Why an instance failed.' })
+export class InstanceFailure {
+  @Field(() => ID)
+  stepId!: string;
+
+  @Field(() => Int)
+  attempt!: number;
+
+  @Field(() => String)
+  reason!: string;
+}
+
+@ObjectType({ description: "The error of a step's latest failed attempt." })
+export class StepRunError {
+  @Field(() => String)
+  message!: string;
+
+  @Field(() => Boolean, { description: 'Whether trying again could help.' })
+  retryable!: boolean;
+
+  @Field(() => JSONObjectScalar, { nullable: true })
+  details!: JsonObject | null;
+}
+
+@ObjectType({ description: 'One step of one instance, with its attempts and timings.' })
+export class StepRun {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  stepId!: string;
+
+  @Field(() => String)
+  stepType!: string;
+
+  @Field(() => StepRunStatus)
+  status!: StepRunStatus;
+
+  @Field(() => Int, { description: 'Attempts started so far.' })
+  attempt!: number;
+
+  @Field(() => JSONScalar, { nullable: true, description: "The step's config when it first ran." })
+  input!: JsonValue | null;
+
+  @Field(() => JSONScalar, { nullable: true })
+  output!: JsonValue | null;
+
+  @Field(() => StepRunError, { nullable: true })
+  error!: StepRunError | null;
+
+  @Field(() => Date, { description: 'When it is (or was) due to run.' })
+  dueAt!: Date;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  startedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  finishedAt!: Date | null;
+}
+
+@ObjectType({ description: "One entry of an instance's ordered event log." })
+export class InstanceEvent {
+  @Field(() => ID)
+  instanceId!: string;
+
+  @Field(() => Int, { description: 'Position in the instance log: 1, 2, 3... without gaps.' })
+  seq!: number;
+
+  @Field(() => String, { description: 'INSTANCE or STEP.' })
+  entity!: string;
+
+  @Field(() => ID, { nullable: true })
+  stepId!: string | null;
+
+  @Field(() => String, { description: 'What happened: start, wait, resume, succeed, retry, fail, cancel...' })
+  event!: string;
+
+  @Field(() => String, { nullable: true })
+  fromStatus!: string | null;
+
+  @Field(() => String)
+  toStatus!: string;
+
+  @Field(() => Int, { nullable: true })
+  attempt!: number | null;
+
+  @Field(() => JSONObjectScalar, { nullable: true })
+  detail!: JsonObject | null;
+
+  @Field(() => Date)
+  at!: Date;
+}
+
+@ObjectType({ description: 'One run of a published workflow version.' })
+export class WorkflowInstance {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  workflowId!: string;
+
+  @Field(() => Int, { description: 'The published version this instance is pinned to.' })
+  version!: number;
+
+  @Field(() => InstanceStatus)
+  status!: InstanceStatus;
+
+  @Field(() => String, { description: 'The status as a dashboard shows it: "In progress", "Waiting", "Completed"...' })
+  statusLabel!: string;
+
+  @Field(() => JSONScalar, { description: 'The trigger input.' })
+  input!: JsonValue;
+
+  @Field(() => String, { nullable: true })
+  idempotencyKey!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'The step running, waiting or due next.' })
+  currentStepId!: string | null;
+
+  @Field(() => InstanceFailure, { nullable: true })
+  error!: InstanceFailure | null;
+
+  @Field(() => Int, { description: 'Seq of the newest event.' })
+  eventSeq!: number;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  startedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  finishedAt!: Date | null;
+
+  @Field(() => Date)
+  updatedAt!: Date;
+}
+
+export const WorkflowInstanceConnection = connectionOf(WorkflowInstance, 'WorkflowInstance');
+
+@ObjectType({ description: 'How many instances of a workflow are in each status.' })
+export class InstanceCounts {
+  @Field(() => Int) pending!: number;
+  @Field(() => Int) running!: number;
+  @Field(() => Int) waiting!: number;
+  @Field(() => Int) completed!: number;
+  @Field(() => Int) failed!: number;
+  @Field(() => Int) cancelled!: number;
+  @Field(() => Int) total!: number;
+}
+
+@ObjectType()
+export class StartWorkflowResult {
+  @Field(() => WorkflowInstance)
+  instance!: WorkflowInstance;
+
+  @Field(() => Boolean, { description: 'False when the idempotency key returned an instance started earlier.' })
+  created!: boolean;
+}

@@ -1,0 +1,344 @@
+import { and, asc, count, desc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import type { JsonValue } from '../domain/json.js';
+import type { InstanceStatus } from '../domain/run-state-machine.js';
+import type { Page, PageRequest } from '../ports/page.js';
+import type {
+  CommitResult,
+  InstanceEventRecord,
+  InstanceRecord,
+  NewInstance,
+  RunChange,
+  RunStore,
+  StepRunRecord,
+} from '../ports/run.store.port.js';
+import { badInput } from '../domain/errors.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { Db, DbOrTx } from './database.js';
+import { instanceEvents } from './tables/instance-event.table.js';
+import { stepRuns } from './tables/step-run.table.js';
+import { workflowInstances } from './tables/workflow-instance.table.js';
+import { isUuid } from './workflow.repository.js';
+
+/** Thrown inside a transaction to roll it back when a compare-and-set misses. */
+class CasMiss extends Error {}
+
+type EventInsert = typeof instanceEvents.$inferInsert;
+
+/** Drizzle implementation of the run store. */
+export class RunRepository implements RunStore {
+  constructor(private readonly db: Db) {}
+
+  async createInstance(input: NewInstance) {
+    return this.db.transaction(async (tx) => {
+      const now = new Date();
+      const inserted = await tx
+        .insert(workflowInstances)
+        .values({
+          id: input.id,
+          workspaceId: input.workspaceId,
+          workflowId: input.workflowId,
+          version: input.version,
+          status: 'PENDING',
+          input: input.input,
+          idempotencyKey: input.idempotencyKey ?? null,
+          eventSeq: 2,
+          currentStepId: input.firstStep.stepId,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoNothing()
+        .returning();
+      const instance = inserted[0];
+      if (!instance) {
+        const [existing] = await tx
+          .select()
+          .from(workflowInstances)
+          .where(
+            and(
+              eq(workflowInstances.workflowId, input.workflowId),
+              eq(workflowInstances.idempotencyKey, input.idempotencyKey ?? ''),
+            ),
+          );
+        if (!existing) throw new Error('instance insert conflicted but no instance holds the idempotency key');
+        return { instance: existing, created: false, events: [] };
+      }
+      await tx.insert(stepRuns).values({
+        id: input.firstStep.stepRunId,
+        instanceId: instance.id,
+        stepId: input.firstStep.stepId,
+        stepType: input.firstStep.stepType,
+        status: 'SCHEDULED',
+        dueAt: now,
+        enqueuedAt: now,
+      });
+      const base = { instanceId: instance.id, workspaceId: instance.workspaceId, workflowId: instance.workflowId, at: now };
+      const events = await tx
+        .insert(instanceEvents)
+        .values([
+          { ...base, seq: 1, entity: 'INSTANCE', event: 'create', fromStatus: null, toStatus: 'PENDING' },
+          {
+            ...base,
+            seq: 2,
+            entity: 'STEP',
+            stepId: input.firstStep.stepId,
+            stepRunId: input.firstStep.stepRunId,
+            event: 'schedule',
+            fromStatus: null,
+            toStatus: 'SCHEDULED',
+            attempt: 0,
+          },
+        ])
+        .returning();
+      return { instance, created: true, events };
+    });
+  }
+
+  async loadForExecution(stepRunId: string) {
+    if (!isUuid(stepRunId)) return undefined;
+    const [row] = await this.db
+      .select({ stepRun: stepRuns, instance: workflowInstances })
+      .from(stepRuns)
+      .innerJoin(workflowInstances, eq(workflowInstances.id, stepRuns.instanceId))
+      .where(eq(stepRuns.id, stepRunId));
+    return row;
+  }
+
+  async commit(change: RunChange): Promise<CommitResult> {
+    const stepChanges = change.steps ?? [];
+    const newRuns = change.newStepRuns ?? [];
+    const eventCount = (change.instance ? 1 : 0) + stepChanges.length + newRuns.length;
+    try {
+      const events = await this.db.transaction(async (tx) => {
+        const now = new Date();
+        // The instance row is updated first in every commit: it serialises commits of one
+        // instance and hands out gapless event sequence numbers.
+        const set: Record<string, unknown> = {
+          eventSeq: sql`${workflowInstances.eventSeq} + ${eventCount}`,
+          updatedAt: now,
+        };
+        Object.assign(set, change.instancePatch ?? {});
+        const conds = [eq(workflowInstances.id, change.instanceId)];
+        if (change.instance) {
+          set.status = change.instance.to;
+          Object.assign(set, change.instance.patch ?? {});
+          conds.push(eq(workflowInstances.status, change.instance.from));
+        }
+        const [inst] = await tx
+          .update(workflowInstances)
+          .set(set as Partial<typeof workflowInstances.$inferInsert>)
+          .where(and(...conds))
+          .returning({
+            eventSeq: workflowInstances.eventSeq,
+            workspaceId: workflowInstances.workspaceId,
+            workflowId: workflowInstances.workflowId,
+          });
+        if (!inst) throw new CasMiss();
+        let seq = inst.eventSeq - eventCount;
+        const base = { instanceId: change.instanceId, workspaceId: inst.workspaceId, workflowId: inst.workflowId, at: now };
+        const rows: EventInsert[] = [];
+        if (change.instance) {
+          rows.push({
+            ...base,
+            seq: ++seq,
+            entity: 'INSTANCE',
+            event: change.instance.event,
+            fromStatus: change.instance.from,
+            toStatus: change.instance.to,
+            detail: change.instance.detail ?? null,
+          });
+        }
+        for (const s of stepChanges) {
+          const updated = await tx
+            .update(stepRuns)
+            .set({ status: s.to, ...(s.patch ?? {}) })
+            .where(and(eq(stepRuns.id, s.stepRunId), eq(stepRuns.status, s.from)))
+            .returning({ id: stepRuns.id });
+          if (updated.length === 0) throw new CasMiss();
+          rows.push({
+            ...base,
+            seq: ++seq,
+            entity: 'STEP',
+            stepId: s.stepId,
+            stepRunId: s.stepRunId,
+            event: s.event,
+            fromStatus: s.from,
+            toStatus: s.to,
+            attempt: s.attempt,
+            detail: s.detail ?? null,
+          });
+        }
+        if (newRuns.length > 0) {
+          await tx.insert(stepRuns).values(
+            newRuns.map((r) => ({
+              id: r.id,
+              instanceId: change.instanceId,
+              stepId: r.stepId,
+              stepType: r.stepType,
+              status: r.status,
+              dueAt: r.dueAt,
+              enqueuedAt: now,
+              finishedAt: r.status === 'SKIPPED' ? now : null,
+            })),
+          );
+          for (const r of newRuns) {
+            rows.push({
+              ...base,
+              seq: ++seq,
+              entity: 'STEP',
+              stepId: r.stepId,
+              stepRunId: r.id,
+              event: r.status === 'SKIPPED' ? 'skip' : 'schedule',
+              fromStatus: null,
+              toStatus: r.status,
+              attempt: 0,
+              detail: r.detail ?? null,
+            });
+          }
+        }
+        return rows.length > 0 ? tx.insert(instanceEvents).values(rows).returning() : [];
+      });
+      return { ok: true, events };
+    } catch (err) {
+      if (err instanceof CasMiss) return { ok: false };
+      throw err;
+    }
+  }
+
+  async extendLease(stepRunId: string, attempt: number, until: Date): Promise<boolean> {
+    const rows = await this.db
+      .update(stepRuns)
+      .set({ leaseUntil: until })
+      .where(and(eq(stepRuns.id, stepRunId), eq(stepRuns.status, 'RUNNING'), eq(stepRuns.attempt, attempt)))
+      .returning({ id: stepRuns.id });
+    return rows.length > 0;
+  }
+
+  async outputsOf(instanceId: string, stepIds: readonly string[]): Promise<Record<string, JsonValue>> {
+    if (stepIds.length === 0) return {};
+    const rows = await this.db
+      .select({ stepId: stepRuns.stepId, output: stepRuns.output })
+      .from(stepRuns)
+      .where(
+        and(eq(stepRuns.instanceId, instanceId), inArray(stepRuns.stepId, [...stepIds]), eq(stepRuns.status, 'SUCCEEDED')),
+      );
+    return Object.fromEntries(rows.map((r) => [r.stepId, r.output ?? null]));
+  }
+
+  async getInstance(workspaceId: string, id: string): Promise<InstanceRecord | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .select()
+      .from(workflowInstances)
+      .where(and(eq(workflowInstances.id, id), eq(workflowInstances.workspaceId, workspaceId)));
+    return row;
+  }
+
+  async listInstances(
+    workspaceId: string,
+    filter: { workflowId: string; status?: InstanceStatus },
+    page: PageRequest,
+  ): Promise<Page<InstanceRecord>> {
+    if (!isUuid(filter.workflowId)) return { items: [], hasNextPage: false, totalCount: 0 };
+    const scope = and(
+      eq(workflowInstances.workspaceId, workspaceId),
+      eq(workflowInstances.workflowId, filter.workflowId),
+      filter.status ? eq(workflowInstances.status, filter.status) : undefined,
+    );
+    let afterCond;
+    if (page.after !== undefined) {
+      const v = decodeCursor(page.after);
+      if (!v || v.length !== 2) throw badInput('The cursor is not valid', 'after');
+      const at = new Date(String(v[0]));
+      afterCond = or(
+        lt(workflowInstances.createdAt, at),
+        and(eq(workflowInstances.createdAt, at), lt(workflowInstances.id, String(v[1]))),
+      );
+    }
+    const [rows, [total]] = await Promise.all([
+      this.db
+        .select()
+        .from(workflowInstances)
+        .where(and(scope, afterCond))
+        .orderBy(desc(workflowInstances.createdAt), desc(workflowInstances.id))
+        .limit(page.first + 1),
+      this.db.select({ n: count() }).from(workflowInstances).where(scope),
+    ]);
+    return {
+      items: rows.slice(0, page.first).map((node) => ({ cursor: encodeCursor([node.createdAt.toISOString(), node.id]), node })),
+      hasNextPage: rows.length > page.first,
+      totalCount: total?.n ?? 0,
+    };
+  }
+
+  async countByStatus(workflowId: string): Promise<Partial<Record<InstanceStatus, number>>> {
+    if (!isUuid(workflowId)) return {};
+    const rows = await this.db
+      .select({ status: workflowInstances.status, n: count() })
+      .from(workflowInstances)
+      .where(eq(workflowInstances.workflowId, workflowId))
+      .groupBy(workflowInstances.status);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  listStepRuns(instanceId: string): Promise<StepRunRecord[]> {
+    return this.db.select().from(stepRuns).where(eq(stepRuns.instanceId, instanceId)).orderBy(asc(stepRuns.createdAt), asc(stepRuns.id));
+  }
+
+  activeStepRuns(instanceId: string): Promise<StepRunRecord[]> {
+    return this.db
+      .select()
+      .from(stepRuns)
+      .where(and(eq(stepRuns.instanceId, instanceId), inArray(stepRuns.status, ['SCHEDULED', 'RETRYING', 'RUNNING'])));
+  }
+
+  async failedStepRun(instanceId: string): Promise<StepRunRecord | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(stepRuns)
+      .where(and(eq(stepRuns.instanceId, instanceId), eq(stepRuns.status, 'FAILED')))
+      .orderBy(desc(stepRuns.finishedAt))
+      .limit(1);
+    return row;
+  }
+
+  listEvents(instanceId: string, page: { afterSeq: number; first: number }): Promise<InstanceEventRecord[]> {
+    return this.db
+      .select()
+      .from(instanceEvents)
+      .where(and(eq(instanceEvents.instanceId, instanceId), gt(instanceEvents.seq, page.afterSeq)))
+      .orderBy(asc(instanceEvents.seq))
+      .limit(page.first);
+  }
+
+  async claimOverdue(options: { dueBefore: Date; enqueuedBefore: Date; limit: number }) {
+    return claimOverdue(this.db, options);
+  }
+
+  expiredLeases(options: { now: Date; limit: number }): Promise<StepRunRecord[]> {
+    return this.db
+      .select()
+      .from(stepRuns)
+      .where(and(eq(stepRuns.status, 'RUNNING'), lte(stepRuns.leaseUntil, options.now)))
+      .limit(options.limit);
+  }
+}
+
+async function claimOverdue(
+  db: DbOrTx,
+  options: { dueBefore: Date; enqueuedBefore: Date; limit: number },
+): Promise<{ id: string; dueAt: Date }[]> {
+  // SKIP LOCKED lets several workers sweep at once without taking the same rows.
+  const rows = await db.execute<{ id: string; due_at: Date | string }>(sql`
+    update ${stepRuns} set enqueued_at = now()
+    where id in (
+      select id from ${stepRuns}
+      where status in ('SCHEDULED', 'RETRYING')
+        and due_at <= ${options.dueBefore}
+        and enqueued_at <= ${options.enqueuedBefore}
+      order by due_at
+      limit ${options.limit}
+      for update skip locked
+    )
+    returning id, due_at`);
+  return rows.map((r) => ({ id: r.id, dueAt: new Date(r.due_at) }));
+}

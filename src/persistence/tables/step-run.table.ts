@@ -1,0 +1,48 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, boolean } from 'drizzle-orm/pg-core';
+import type { JsonValue } from '../../domain/json.js';
+import type { StepRunError } from '../../ports/run.store.port.js';
+import { STEP_RUN_STATUSES } from '../../domain/run-state-machine.js';
+import { workflowInstances } from './workflow-instance.table.js';
+
+/**
+ * One step of one instance. A run follows one path through an acyclic graph, so each step runs at
+ * most once per instance: (instance, step) is unique, and retries reuse the row.
+ */
+export const stepRuns = pgTable(
+  'step_runs',
+  {
+    id: uuid('id').primaryKey(),
+    instanceId: uuid('instance_id')
+      .notNull()
+      .references(() => workflowInstances.id, { onDelete: 'cascade' }),
+    stepId: text('step_id').notNull(),
+    stepType: text('step_type').notNull(),
+    status: text('status', { enum: STEP_RUN_STATUSES }).notNull(),
+    /** Attempts started so far. */
+    attempt: integer('attempt').notNull().default(0),
+    input: jsonb('input').$type<JsonValue>(),
+    output: jsonb('output').$type<JsonValue>(),
+    error: jsonb('error').$type<StepRunError>(),
+    /** When a job should run it (SCHEDULED / RETRYING). */
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull().defaultNow(),
+    /** When its job was last handed to the scheduler; the sweep re-enqueues long-overdue ones. */
+    enqueuedAt: timestamp('enqueued_at', { withTimezone: true }).notNull().defaultNow(),
+    /** While RUNNING: the worker holds the step until then and extends it while it works. */
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    /** True after a `wait`: the next start resumes the step instead of beginning it. */
+    resumed: boolean('resumed').notNull().default(false),
+    /** How often the worker running it vanished. */
+    lostCount: integer('lost_count').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('step_runs_instance_step_idx').on(t.instanceId, t.stepId),
+    index('step_runs_due_idx').on(t.dueAt).where(sql`${t.status} in ('SCHEDULED', 'RETRYING')`),
+    index('step_runs_lease_idx').on(t.leaseUntil).where(sql`${t.status} = 'RUNNING'`),
+  ],
+);
+
+export type StepRunRow = typeof stepRuns.$inferSelect;

@@ -1,0 +1,41 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { JsonValue } from '../../domain/json.js';
+import type { InstanceFailure } from '../../ports/run.store.port.js';
+import { INSTANCE_STATUSES } from '../../domain/run-state-machine.js';
+import { workflows } from './workflow.table.js';
+import { workspaces } from './workspace.table.js';
+
+/** One run of a published workflow version. `eventSeq` is the seq of its newest event. */
+export const workflowInstances = pgTable(
+  'workflow_instances',
+  {
+    id: uuid('id').primaryKey(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    workflowId: uuid('workflow_id')
+      .notNull()
+      .references(() => workflows.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    status: text('status', { enum: INSTANCE_STATUSES }).notNull(),
+    input: jsonb('input').$type<JsonValue>().notNull(),
+    idempotencyKey: text('idempotency_key'),
+    eventSeq: integer('event_seq').notNull().default(0),
+    currentStepId: text('current_step_id'),
+    error: jsonb('error').$type<InstanceFailure>(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('workflow_instances_idempotency_idx')
+      .on(t.workflowId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    index('workflow_instances_workflow_status_idx').on(t.workflowId, t.status, t.createdAt, t.id),
+    index('workflow_instances_workflow_created_idx').on(t.workflowId, t.createdAt, t.id),
+  ],
+);
+
+export type WorkflowInstanceRow = typeof workflowInstances.$inferSelect;

@@ -1,0 +1,418 @@
+import { hostname } from 'node:os';
+import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job } from 'agenda';
+import type { Logger } from 'pino';
+import type { StepScheduler } from '../ports/step-scheduler.port.js';
+import type { JobStore } from './job-store.js';
+import { openMongoJobStore } from './mongo-job-store.js';
+import { checkTableName, openPostgresJobStore } from './postgres-job-store.js';
+import { parseStepJobData, STEP_JOB_NAME, STEP_JOB_UNIQUE_KEY, stepJobData } from './step-job.js';
+import { trackRepositoryCalls, type TrackedRepository } from './tracked-repository.js';
+import { WakeChannel } from './wake-channel.js';
+
+/** Where Agenda keeps its jobs. */
+export type SchedulerBackend = 'postgres' | 'mongo';
+
+/**
+ * How an enqueued job reaches a worker before the next poll.
+ * - `backend`: the backend's cross-process channel: Postgres LISTEN/NOTIFY. MongoDB has none, so
+ *   with MongoDB this behaves like `in-memory`.
+ * - `in-memory`: only this process's worker is woken; other processes find the job by polling.
+ *   Required for the embedded database, whose wire server cannot LISTEN (and where a listening
+ *   connection makes Agenda's stop hang).
+ */
+export type SchedulerNotifications = 'backend' | 'in-memory';
+
+export interface AgendaStepSchedulerOptions {
+  readonly backend: SchedulerBackend;
+  /** Required with the `postgres` backend: the app's database, real or the embedded one's URL. */
+  readonly postgresUrl?: string;
+  /** Required with the `mongo` backend. */
+  readonly mongoUrl?: string;
+  readonly notifications: SchedulerNotifications;
+  readonly logger: Logger;
+  /**
+   * A job whose worker has not touched it for this long is taken over by another worker, so it
+   * bounds how long a crashed worker's step waits. Running jobs are touched at a third of it.
+   */
+  readonly lockLifetimeMs?: number;
+  /**
+   * How often each worker polls the store. It bounds the delay of a job whose notification did
+   * not reach this worker (another process without LISTEN, MongoDB), and jobs due within the
+   * next poll are picked up ahead and started on time by a local timer.
+   */
+  readonly processEveryMs?: number;
+  /** Step jobs this process runs at once; it also never locks more than this many. */
+  readonly concurrency?: number;
+  /** Postgres table for the jobs; one of Agenda's backends creates it (and `<name>_logs`). */
+  readonly tableName?: string;
+  /** MongoDB collection for the jobs (and `<name>Logs`). */
+  readonly collection?: string;
+  /** How long stop() waits for running handlers and for connections to close before giving up. */
+  readonly stopTimeoutMs?: number;
+  /** Recorded as `lastModifiedBy` on the jobs this process touches; defaults to host and pid. */
+  readonly instanceName?: string;
+}
+
+export const AGENDA_STEP_SCHEDULER_DEFAULTS = {
+  lockLifetimeMs: 30_000,
+  processEveryMs: 1_000,
+  concurrency: 10,
+  tableName: 'agenda_jobs',
+  collection: 'agendaJobs',
+  stopTimeoutMs: 10_000,
+} as const;
+
+/** Saves of one step run racing another process's: the retry finds the other's job and updates it. */
+const MAX_SAVE_ATTEMPTS = 3;
+
+type StoreSettings =
+  | { readonly backend: 'postgres'; readonly url: string; readonly tableName: string }
+  | { readonly backend: 'mongo'; readonly url: string; readonly collection: string };
+
+interface Runtime {
+  readonly agenda: Agenda;
+  readonly store: JobStore;
+  readonly tracker: TrackedRepository;
+  readonly wake: WakeChannel;
+}
+
+/** A step job this process is running, so an enqueue of the same id from here is not lost. */
+interface RunningStep {
+  readonly job: Job<unknown>;
+  phase: 'running' | 'completing';
+  /** Resolves once the job's row has been removed or handed back for its next run. */
+  readonly finished: Promise<void>;
+}
+
+type Lifecycle = 'open' | 'stopping' | 'stopped';
+
+/**
+ * The step scheduler on Agenda 6, with jobs in Postgres (the app's own database, real or embedded)
+ * or MongoDB.
+ *
+ * Each step run has at most one job row, located by its id: enqueuing again moves the pending
+ * job, and enqueuing a job while it runs (a retry scheduled by its own handler) makes the row
+ * pending again after the run instead of adding a second row. A finished job's row is deleted.
+ *
+ * Known gaps, closed by the engine's sweep and compare-and-set: an enqueue from *another* process
+ * that lands within a query's time of the job finishing, or of a lock refresh, can be lost; and a
+ * pending job moved later while a worker already holds it for a start within `processEveryMs`
+ * still starts at its earlier time.
+ */
+export class AgendaStepScheduler implements StepScheduler {
+  private readonly store: StoreSettings;
+  private readonly notifications: SchedulerNotifications;
+  private readonly log: Logger;
+  private readonly lockLifetimeMs: number;
+  private readonly processEveryMs: number;
+  private readonly concurrency: number;
+  private readonly stopTimeoutMs: number;
+  private readonly instanceName: string;
+
+  private lifecycle: Lifecycle = 'open';
+  private opening: Promise<Runtime> | undefined;
+  private stopping: Promise<void> | undefined;
+  private workerStarted = false;
+  private readonly running = new Map<string, RunningStep>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(options: AgendaStepSchedulerOptions) {
+    const defaults = AGENDA_STEP_SCHEDULER_DEFAULTS;
+    if (options.backend === 'postgres') {
+      if (!options.postgresUrl) throw new Error('AgendaStepScheduler: the postgres backend needs postgresUrl');
+      this.store = {
+        backend: 'postgres',
+        url: options.postgresUrl,
+        tableName: checkTableName(options.tableName ?? defaults.tableName),
+      };
+    } else {
+      if (!options.mongoUrl) throw new Error('AgendaStepScheduler: the mongo backend needs mongoUrl');
+      this.store = { backend: 'mongo', url: options.mongoUrl, collection: options.collection ?? defaults.collection };
+    }
+    this.notifications = options.notifications;
+    this.log = options.logger.child({ component: 'step-scheduler' });
+    this.lockLifetimeMs = positive('lockLifetimeMs', options.lockLifetimeMs ?? defaults.lockLifetimeMs);
+    this.processEveryMs = positive('processEveryMs', options.processEveryMs ?? defaults.processEveryMs);
+    this.concurrency = positive('concurrency', options.concurrency ?? defaults.concurrency);
+    this.stopTimeoutMs = positive('stopTimeoutMs', options.stopTimeoutMs ?? defaults.stopTimeoutMs);
+    this.instanceName = options.instanceName ?? `${hostname()}:${process.pid}`;
+    if (this.processEveryMs >= this.lockLifetimeMs) {
+      // Jobs due before the next poll are locked ahead of time, untouched until they start.
+      throw new Error('AgendaStepScheduler: processEveryMs must be shorter than lockLifetimeMs');
+    }
+  }
+
+  async enqueue(stepRunId: string, runAt?: Date): Promise<void> {
+    const { agenda, store } = await this.runtime();
+    const when = runAt ?? new Date();
+    const current = this.running.get(stepRunId);
+    if (current?.phase === 'running') {
+      // Agenda rewrites the row's next run time from memory when it refreshes the lock and when
+      // the run ends; set it there too, or this enqueue would be overwritten.
+      current.job.attrs.nextRunAt = when;
+    } else if (current) {
+      await current.finished;
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await agenda
+          .create(STEP_JOB_NAME, stepJobData(stepRunId))
+          .unique({ [STEP_JOB_UNIQUE_KEY]: stepRunId })
+          .schedule(when)
+          .save();
+        return;
+      } catch (err) {
+        if (attempt >= MAX_SAVE_ATTEMPTS || !store.isUpsertRace(err)) throw err;
+      }
+    }
+  }
+
+  async cancel(stepRunIds: readonly string[]): Promise<void> {
+    if (stepRunIds.length === 0) return;
+    const { agenda } = await this.runtime();
+    const ids = [...new Set(stepRunIds)];
+    for (const id of ids) {
+      const current = this.running.get(id);
+      if (current) current.job.attrs.nextRunAt = null;
+    }
+    await Promise.all(ids.map((id) => agenda.cancel({ name: STEP_JOB_NAME, data: stepJobData(id) })));
+  }
+
+  async startWorker(handler: (stepRunId: string) => Promise<void>): Promise<void> {
+    if (this.workerStarted) throw new Error('AgendaStepScheduler: startWorker was already called');
+    this.workerStarted = true;
+    let rt: Runtime;
+    try {
+      rt = await this.runtime();
+    } catch (err) {
+      this.workerStarted = false;
+      throw err;
+    }
+    rt.agenda.define<unknown>(STEP_JOB_NAME, (job) => this.track(this.runStep(job, handler, rt)), {
+      concurrency: this.concurrency,
+      // A job locked but waiting for a free slot is not touched, and Agenda silently drops one
+      // whose lock expires in its queue; locking no more than it can run avoids both.
+      lockLimit: this.concurrency,
+      lockLifetime: this.lockLifetimeMs,
+      // runStep deletes the row itself, at a point where an enqueue from this process cannot slip in.
+      removeOnComplete: false,
+    });
+    // Agenda was started without a job definition; pick up what is already due now, not at the next poll.
+    rt.wake.wake();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private runtime(): Promise<Runtime> {
+    if (this.lifecycle === 'stopped' || (this.lifecycle === 'stopping' && !this.opening)) {
+      return Promise.reject(new Error('AgendaStepScheduler is stopped'));
+    }
+    this.opening ??= this.open().catch((err: unknown) => {
+      this.opening = undefined;
+      throw err;
+    });
+    return this.opening;
+  }
+
+  private async open(): Promise<Runtime> {
+    const store = await this.openStore();
+    let wake: WakeChannel | undefined;
+    try {
+      const tracker = trackRepositoryCalls(store.repository);
+      wake = new WakeChannel(store.remoteChannel ?? new InMemoryNotificationChannel(), (err) =>
+        this.log.warn({ err }, 'step scheduler notification channel failed'),
+      );
+      const backend: AgendaBackend = {
+        name: store.name,
+        repository: tracker.repository,
+        ownsConnection: false,
+        // Connected already: Agenda calls connect() from its constructor and drops a rejection
+        // (an unhandled rejection, and a `ready` that never settles).
+        connect: async () => {},
+        disconnect: () => store.close(),
+      };
+      const agenda = new Agenda({
+        backend,
+        notificationChannel: wake,
+        name: this.instanceName,
+        processEvery: this.processEveryMs,
+        maxConcurrency: this.concurrency,
+        defaultConcurrency: this.concurrency,
+        defaultLockLifetime: this.lockLifetimeMs,
+        removeOnComplete: false,
+      });
+      agenda.on('error', (err) => this.log.warn({ err }, 'agenda reported an error'));
+      const wakeChannel = wake;
+      agenda.on('complete', () => {
+        // A finished job frees a slot; Agenda itself only refills on the next poll or notification.
+        if (this.workerStarted && this.lifecycle === 'open') setImmediate(() => wakeChannel.wake());
+      });
+      // Started even without a worker, so this process's enqueues publish notifications.
+      await agenda.start();
+      this.log.info(
+        { backend: store.name, notifications: store.remoteChannel ? 'cross-process' : 'in-process' },
+        'step scheduler connected',
+      );
+      return { agenda, store, tracker, wake };
+    } catch (err) {
+      await wake?.disconnect().catch(() => {});
+      await store.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  private openStore(): Promise<JobStore> {
+    if (this.store.backend === 'mongo') {
+      return openMongoJobStore({ url: this.store.url, collection: this.store.collection });
+    }
+    return openPostgresJobStore({
+      url: this.store.url,
+      tableName: this.store.tableName,
+      listen: this.notifications === 'backend',
+      onPoolError: (err) => this.log.warn({ err }, 'step scheduler database connection failed'),
+    });
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    this.inFlight.add(work);
+    const forget = () => this.inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  /** The Agenda job function: never rejects, so Agenda neither retries nor keeps a failed job. */
+  private async runStep(job: Job<unknown>, handler: (stepRunId: string) => Promise<void>, rt: Runtime): Promise<void> {
+    const data = parseStepJobData(job.attrs.data);
+    if (!data) {
+      this.log.error({ jobId: job.attrs._id, data: job.attrs.data }, 'dropping a step job without a step run id');
+      await this.removeRow(job, rt).catch((err: unknown) => this.log.warn({ err }, 'could not drop a step job'));
+      return;
+    }
+    const { stepRunId } = data;
+    let markFinished: () => void = () => {};
+    const entry: RunningStep = {
+      job,
+      phase: 'running',
+      finished: new Promise<void>((resolve) => (markFinished = resolve)),
+    };
+    // A second delivery of a run already running here (an expired lock) must not evict the first.
+    const owner = !this.running.has(stepRunId);
+    if (owner) this.running.set(stepRunId, entry);
+    const keepAlive = this.keepLocked(job, rt);
+    try {
+      await handler(stepRunId);
+    } catch (err) {
+      this.log.error({ err, stepRunId }, 'step job handler failed; the scheduler does not retry it');
+    } finally {
+      await keepAlive.stop();
+      entry.phase = 'completing';
+      try {
+        await this.finishRow(job, rt);
+      } catch (err) {
+        this.log.warn({ err, stepRunId }, 'could not remove a finished step job');
+      } finally {
+        if (owner) this.running.delete(stepRunId);
+        markFinished();
+      }
+    }
+  }
+
+  /**
+   * Refreshes the job's lock while its handler runs, first taking over a next run time that
+   * another process enqueued meanwhile (the refresh writes the in-memory one back).
+   */
+  private keepLocked(job: Job<unknown>, rt: Runtime): { stop(): Promise<void> } {
+    let tick: Promise<void> = Promise.resolve();
+    const refresh = async () => {
+      const row = await rt.tracker.repository.getJobById(String(job.attrs._id));
+      if (!row) return; // cancelled while running
+      if (row.nextRunAt && !job.attrs.nextRunAt) job.attrs.nextRunAt = row.nextRunAt;
+      await job.touch();
+    };
+    const timer = setInterval(() => {
+      tick = tick.then(refresh).catch((err: unknown) =>
+        this.log.warn({ err, jobId: job.attrs._id }, 'could not refresh a running step job lock'),
+      );
+    }, this.lockLifetimeMs / 3);
+    timer.unref();
+    return {
+      // A refresh landing after Agenda unlocked the finished row would lock it again.
+      stop: async () => {
+        clearInterval(timer);
+        await tick;
+      },
+    };
+  }
+
+  /**
+   * After the handler: if the run was enqueued again while it ran (here or elsewhere), leave the
+   * row for Agenda to save with its new run time and unlock; otherwise delete it now, while it is
+   * still locked. Agenda's own final save of a deleted row fails quietly, by design.
+   */
+  private async finishRow(job: Job<unknown>, rt: Runtime): Promise<void> {
+    const row = await rt.tracker.repository.getJobById(String(job.attrs._id));
+    if (!row) return; // cancelled while running
+    if (row.nextRunAt && !job.attrs.nextRunAt) job.attrs.nextRunAt = row.nextRunAt;
+    if (job.attrs.nextRunAt) return;
+    await this.removeRow(job, rt);
+  }
+
+  private async removeRow(job: Job<unknown>, rt: Runtime): Promise<void> {
+    if (job.attrs._id) await rt.agenda.cancel({ id: job.attrs._id });
+  }
+
+  private async shutdown(): Promise<void> {
+    const opening = this.opening;
+    this.lifecycle = 'stopping';
+    if (!opening) {
+      this.lifecycle = 'stopped';
+      return;
+    }
+    let stage = 'connecting';
+    const work = (async () => {
+      const rt = await opening.catch(() => undefined);
+      if (!rt) return;
+      stage = 'stopping Agenda';
+      // Stops polling and listening and releases jobs locked but not started; running jobs keep their locks.
+      await rt.agenda.stop(false);
+      stage = 'waiting for running step handlers';
+      await Promise.all([...this.inFlight]);
+      stage = "waiting for Agenda's last writes";
+      await rt.tracker.settled();
+      stage = 'closing connections';
+      await rt.store.close();
+    })();
+    const finished = await settlesWithin(
+      work.catch((err: unknown) => this.log.warn({ err, stage }, 'step scheduler did not stop cleanly')),
+      this.stopTimeoutMs,
+    );
+    this.lifecycle = 'stopped';
+    if (!finished) {
+      this.log.warn(
+        { stage, running: this.inFlight.size, timeoutMs: this.stopTimeoutMs },
+        'gave up waiting for the step scheduler to stop; its connections may stay open',
+      );
+    }
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`AgendaStepScheduler: ${name} must be positive`);
+  return value;
+}
+
+/** True when `work` settled within `ms`; false when the time ran out first. */
+async function settlesWithin(work: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

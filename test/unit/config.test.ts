@@ -1,0 +1,80 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/server/config.js';
+
+/** The ConfigError `fn` throws; fails the test when it throws anything else or nothing. */
+function configErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError, but loadConfig returned');
+}
+
+describe('loadConfig', () => {
+  test('defaults when the environment is empty', () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(4000);
+    expect(config.DATA_DIR).toBe('./.data');
+    expect(config.HISTORY_DEPTH).toBe(1000);
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.ROLE).toBe('all');
+    expect(config.BOOTSTRAP_API_KEY).toBe(true);
+  });
+
+  test('empty strings count as unset', () => {
+    const config = loadConfig({ PORT: '', DATA_DIR: '', HISTORY_DEPTH: '', DATABASE_URL: '' });
+    expect(config.PORT).toBe(4000);
+    expect(config.DATA_DIR).toBe('./.data');
+    expect(config.HISTORY_DEPTH).toBe(1000);
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  test('parses good values', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgresql://u@db:5432/app',
+      ROLE: 'worker',
+      HISTORY_DEPTH: '5',
+      BOOTSTRAP_API_KEY: 'no',
+    });
+    expect(config).toMatchObject({
+      PORT: 8080,
+      DATABASE_URL: 'postgresql://u@db:5432/app',
+      ROLE: 'worker',
+      HISTORY_DEPTH: 5,
+      BOOTSTRAP_API_KEY: false,
+    });
+  });
+
+  test.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '1.5'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['ROLE', 'boss'],
+    ['HISTORY_DEPTH', '0'],
+    ['HISTORY_DEPTH', '-3'],
+    ['MAX_STEP_CONFIG_BYTES', '10'],
+    ['BOOTSTRAP_API_KEY', 'maybe'],
+  ])('refuses %s=%s and names the variable', (variable, value) => {
+    const err = configErrorOf(() => loadConfig({ [variable]: value }));
+    expect(err.problems.map((p) => p.variable)).toEqual([variable]);
+    expect(err.message).toContain(`${variable}:`);
+  });
+
+  test('names every bad variable at once', () => {
+    const err = configErrorOf(() =>
+      loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', ROLE: 'boss', HISTORY_DEPTH: '0', DATA_DIR: '/ok' }),
+    );
+    expect(err.name).toBe('ConfigError');
+    expect(err.problems.map((p) => p.variable).sort()).toEqual(['DATABASE_URL', 'HISTORY_DEPTH', 'PORT', 'ROLE']);
+    for (const variable of ['PORT', 'DATABASE_URL', 'ROLE', 'HISTORY_DEPTH']) {
+      expect(err.message).toMatch(new RegExp(`^\\s+${variable}: \\S`, 'm'));
+    }
+    expect(err.message).not.toContain('DATA_DIR');
+    // The message says why, not only where.
+    expect(err.message).toContain('must be a postgres:// or postgresql:// URL');
+  });
+});
