@@ -14,6 +14,8 @@ export const instagramLikeMessageAction = defineAction({
   description: 'Reacts with a like to an Instagram direct message.',
   config: z.strictObject({
     messageId: templateString({ min: 1, max: 1_000 }),
+    /** The sender of the message, e.g. `{{trigger.message.from}}`; Meta's API needs it to address the reaction. */
+    recipient: templateString({ min: 1, max: 1_000 }).optional(),
     retry: retryOverrideSchema.optional(),
   }),
   ports: [{ name: NEXT_PORT, required: false }],
@@ -21,11 +23,13 @@ export const instagramLikeMessageAction = defineAction({
   async run(ctx) {
     const messageId = ctx.render(ctx.config.messageId).trim();
     if (messageId === '') throw fatal('Message id is empty after rendering', { field: 'messageId' });
+    const recipientId = ctx.config.recipient === undefined ? undefined : ctx.render(ctx.config.recipient).trim() || undefined;
     const provider = ctx.services.messaging('instagram');
     if (provider.likeMessage === undefined) throw fatal('The Instagram provider cannot like messages');
     await provider.likeMessage({
       channel: 'instagram',
       messageId,
+      ...(recipientId ? { recipientId } : {}),
       instanceId: ctx.instanceId,
       stepId: ctx.stepId,
       idempotencyKey: ctx.idempotencyKey,

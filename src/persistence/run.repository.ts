@@ -333,8 +333,8 @@ async function claimOverdue(
     where id in (
       select id from ${stepRuns}
       where status in ('SCHEDULED', 'RETRYING')
-        and due_at <= ${options.dueBefore}
-        and enqueued_at <= ${options.enqueuedBefore}
+        and due_at <= ${options.dueBefore.toISOString()}::timestamptz
+        and enqueued_at <= ${options.enqueuedBefore.toISOString()}::timestamptz
       order by due_at
       limit ${options.limit}
       for update skip locked

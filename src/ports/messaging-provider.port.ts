@@ -31,6 +31,8 @@ export interface LikeMessageRequest extends ProviderCallOrigin {
   readonly channel: 'instagram';
   /** The provider's id of the message to like. */
   readonly messageId: string;
+  /** Who sent that message (Meta's reaction call addresses the conversation by it). */
+  readonly recipientId?: string;
 }
 
 /**

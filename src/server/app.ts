@@ -88,8 +88,9 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       processEveryMs: config.SCHEDULER_POLL_MS,
       concurrency: config.WORKER_CONCURRENCY,
     });
+    const outboundMessages = new OutboundMessageRepository(database.db);
     const messaging = createMessagingProviders({
-      store: new OutboundMessageRepository(database.db),
+      store: outboundMessages,
       twilio:
         config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN
           ? {
@@ -146,7 +147,13 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       }
     }
 
-    const instanceDeps = { runner, runs: runStore, workflows: workflowStore, maxPageSize: config.MAX_PAGE_SIZE };
+    const instanceDeps = {
+      runner,
+      runs: runStore,
+      workflows: workflowStore,
+      messages: outboundMessages,
+      maxPageSize: config.MAX_PAGE_SIZE,
+    };
     const schema = await createSchema([
       new WorkflowResolver({ editing, store: workflowStore, catalog: registry, maxPageSize: config.MAX_PAGE_SIZE }),
       new WorkflowRunsResolver(instanceDeps),

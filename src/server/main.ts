@@ -16,10 +16,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.LOG_LEVEL);
   const app = await startApp({ config, logger });
-  logger.info(
-    { url: app.url, database: app.database.embedded ? `embedded (${config.DATA_DIR})` : 'postgres', role: config.ROLE },
-    `Workflow Builder is serving GraphQL at ${app.url}`,
-  );
+  const where = { database: app.database.embedded ? `embedded (${config.DATA_DIR})` : 'postgres', role: config.ROLE };
+  if (config.ROLE === 'worker') {
+    logger.info({ ...where, health: app.url.replace(/\/graphql$/, '/healthz') }, 'Workflow Builder is running as a worker');
+  } else {
+    logger.info({ ...where, url: app.url }, `Workflow Builder is serving GraphQL at ${app.url}`);
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

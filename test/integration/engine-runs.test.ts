@@ -65,7 +65,7 @@ function priceScenario(delaySeconds: number, crmPath = '/leads'): EditInput[] {
         config: { to: '{{trigger.message.from}}', text: 'Our prices: https://example.com/prices' },
       },
     },
-    { addStep: { id: 'like', type: 'instagram.likeMessage', name: 'Like the message', config: { messageId: '{{trigger.message.id}}' } } },
+    { addStep: { id: 'like', type: 'instagram.likeMessage', name: 'Like the message', config: { messageId: '{{trigger.message.id}}', recipient: '{{trigger.message.from}}' } } },
     { addStep: { id: 'wait', type: 'delay', name: 'Wait', config: { duration: { amount: delaySeconds, unit: 'seconds' } } } },
     {
       addStep: {
@@ -126,6 +126,12 @@ describe('running the price-request scenario', () => {
     expect(byStep.followUp!.output).toMatchObject({ to: '+15550101', text: 'Any questions, Ana?' });
     expect(byStep.crm!.output).toMatchObject({ status: 200 });
 
+    // The sandbox provider recorded what would have been sent.
+    expect(done.messages.edges.map((e) => e.node)).toEqual([
+      expect.objectContaining({ stepId: 'sendPrices', channel: 'instagram', kind: 'message', recipient: 'ig-user-7', text: 'Our prices: https://example.com/prices', provider: 'sandbox', status: 'sent' }),
+      expect.objectContaining({ stepId: 'followUp', channel: 'whatsapp', kind: 'message', recipient: '+15550101', text: 'Any questions, Ana?', provider: 'sandbox', status: 'sent' }),
+    ]);
+
     const calls = crm.received.filter((r) => r.url === '/true-branch');
     expect(calls).toHaveLength(1);
     expect(JSON.parse(calls[0]!.body)).toEqual({ who: 'Ana', branch: 'true' });
@@ -150,6 +156,10 @@ describe('running the price-request scenario', () => {
     const byStep = Object.fromEntries(done.stepRuns.map((r) => [r.stepId, r]));
     expect(byStep.like!.status).toBe('SUCCEEDED');
     expect(byStep.sendPrices!.status).toBe('SKIPPED');
+    expect(done.messages.edges.map((e) => e.node)).toEqual([
+      expect.objectContaining({ stepId: 'like', channel: 'instagram', kind: 'like', targetMessageId: 'mid.1' }),
+      expect.objectContaining({ stepId: 'followUp', channel: 'whatsapp' }),
+    ]);
     expect(JSON.parse(crm.received.find((r) => r.url === '/false-branch')!.body)).toEqual({ who: 'Ana', branch: 'false' });
   });
 

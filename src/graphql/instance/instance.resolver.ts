@@ -2,6 +2,7 @@ import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root
 import type { WorkflowRunner } from '../../engine/workflow-runner.js';
 import { badInput, notFound } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
+import type { OutboundMessageStore } from '../../ports/outbound-message.store.port.js';
 import type { RunStore } from '../../ports/run.store.port.js';
 import type { WorkflowStore } from '../../ports/workflow.store.port.js';
 import { toConnection, type ConnectionShape } from '../common/connection.type.js';
@@ -11,6 +12,7 @@ import { JSONScalar } from '../common/scalars.js';
 import type { GraphQLContext } from '../context.js';
 import { Workflow } from '../workflow/workflow.type.js';
 import { toEvent, toInstance, toStepRun } from './instance.mapper.js';
+import { OutboundMessage, OutboundMessageConnection } from './outbound-message.type.js';
 import {
   InstanceCounts,
   InstanceEvent,
@@ -25,6 +27,7 @@ export interface InstanceResolverDeps {
   readonly runner: WorkflowRunner;
   readonly runs: RunStore;
   readonly workflows: WorkflowStore;
+  readonly messages: OutboundMessageStore;
   readonly maxPageSize: number;
 }
 
@@ -112,6 +115,14 @@ export class InstanceResolver {
   @FieldResolver(() => [StepRun], { description: 'Step runs in the order they were scheduled.' })
   async stepRuns(@Root() instance: WorkflowInstance): Promise<StepRun[]> {
     return (await this.deps.runs.listStepRuns(instance.id)).map(toStepRun);
+  }
+
+  @FieldResolver(() => OutboundMessageConnection, {
+    description: 'Messages and likes its steps sent, oldest first; with the sandbox provider, what would have been sent.',
+  })
+  async messages(@Root() instance: WorkflowInstance, @Args(() => PageArgs) page: PageArgs): Promise<ConnectionShape<OutboundMessage>> {
+    const result = await this.deps.messages.listByInstance(instance.id, pageRequest(page, this.deps.maxPageSize));
+    return toConnection(result, (m) => Object.assign(new OutboundMessage(), m));
   }
 
   @FieldResolver(() => [InstanceEvent], { description: 'The event log in order; page with afterSeq.' })
