@@ -4,6 +4,7 @@ import { buildSchema, type ResolverData } from 'type-graphql';
 import { ActionTypeResolver } from './action-type/action-type.resolver.js';
 import { ApiKeyResolver } from './api-key/api-key.resolver.js';
 import { InstanceResolver, WorkflowRunsResolver } from './instance/instance.resolver.js';
+import { SubscriptionResolver } from './subscription/subscription.resolver.js';
 import { WorkflowResolver } from './workflow/workflow.resolver.js';
 
 /** Resolver classes in a fixed order: the emitted SDL depends on it. */
@@ -13,7 +14,21 @@ export const resolverClasses = [
   InstanceResolver,
   ActionTypeResolver,
   ApiKeyResolver,
+  SubscriptionResolver,
 ] as const;
+
+/**
+ * type-graphql insists on a PubSub when a schema has subscriptions, even though every one of ours
+ * brings its own `subscribe` function over the realtime service; this one is never used.
+ */
+export const unusedPubSub = {
+  publish: () => {
+    throw new Error('subscriptions stream from the realtime service, not from a PubSub');
+  },
+  subscribe: () => {
+    throw new Error('subscriptions stream from the realtime service, not from a PubSub');
+  },
+};
 
 type ResolverClass = (typeof resolverClasses)[number];
 
@@ -31,5 +46,6 @@ export async function createSchema(resolvers: ResolverInstances): Promise<GraphQ
     container: { get: (cls: unknown, _data: ResolverData<object>) => instances.get(cls) },
     validate: false,
     emitSchemaFile: false,
+    pubSub: unusedPubSub,
   });
 }

@@ -136,8 +136,8 @@ export class RunRepository implements RunStore {
         let seq = inst.eventSeq - eventCount;
         const base = { instanceId: change.instanceId, workspaceId: inst.workspaceId, workflowId: inst.workflowId, at: now };
         const rows: EventInsert[] = [];
-        if (change.instance) {
-          rows.push({
+        const instanceEvent = (): EventInsert | undefined =>
+          change.instance && {
             ...base,
             seq: ++seq,
             entity: 'INSTANCE',
@@ -145,8 +145,11 @@ export class RunRepository implements RunStore {
             fromStatus: change.instance.from,
             toStatus: change.instance.to,
             detail: change.instance.detail ?? null,
-          });
-        }
+          };
+        // The log reads as a story: an instance starts before its step does, and a step finishes
+        // before its instance completes, fails or is cancelled.
+        const instanceFirst = change.instance?.to === 'RUNNING';
+        if (instanceFirst) rows.push(instanceEvent()!);
         for (const s of stepChanges) {
           const updated = await tx
             .update(stepRuns)
@@ -195,6 +198,7 @@ export class RunRepository implements RunStore {
             });
           }
         }
+        if (change.instance && !instanceFirst) rows.push(instanceEvent()!);
         return rows.length > 0 ? tx.insert(instanceEvents).values(rows).returning() : [];
       });
       return { ok: true, events };
@@ -308,6 +312,36 @@ export class RunRepository implements RunStore {
       .where(and(eq(instanceEvents.instanceId, instanceId), gt(instanceEvents.seq, page.afterSeq)))
       .orderBy(asc(instanceEvents.seq))
       .limit(page.first);
+  }
+
+  workflowEvents(query: {
+    workspaceId: string;
+    workflowId: string;
+    fromXid: bigint;
+    toXid: bigint;
+    afterCursor: number;
+    limit: number;
+  }): Promise<InstanceEventRecord[]> {
+    if (!isUuid(query.workflowId)) return Promise.resolve([]);
+    return this.db
+      .select()
+      .from(instanceEvents)
+      .where(
+        and(
+          eq(instanceEvents.workflowId, query.workflowId),
+          eq(instanceEvents.workspaceId, query.workspaceId),
+          sql`${instanceEvents.xid} >= ${query.fromXid.toString()}::xid8`,
+          sql`${instanceEvents.xid} < ${query.toXid.toString()}::xid8`,
+          gt(instanceEvents.cursor, query.afterCursor),
+        ),
+      )
+      .orderBy(asc(instanceEvents.cursor))
+      .limit(query.limit);
+  }
+
+  async visibleXidHorizon(): Promise<bigint> {
+    const rows = await this.db.execute<{ xmin: string }>(sql`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`);
+    return BigInt(rows[0]!.xmin);
   }
 
   async claimOverdue(options: { dueBefore: Date; enqueuedBefore: Date; limit: number }) {

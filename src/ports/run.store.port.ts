@@ -73,6 +73,8 @@ export interface InstanceEventRecord {
   readonly attempt: number | null;
   readonly detail: JsonObject | null;
   readonly at: Date;
+  /** The writing transaction (xid8, decimal). */
+  readonly xid: string;
 }
 
 /** Fields a transition may set on the instance besides its status. */
@@ -178,6 +180,23 @@ export interface RunStore {
   /** The newest FAILED step run of an instance. */
   failedStepRun(instanceId: string): Promise<StepRunRecord | undefined>;
   listEvents(instanceId: string, page: { afterSeq: number; first: number }): Promise<InstanceEventRecord[]>;
+  /**
+   * A workflow's events written by transactions with ids in [fromXid, toXid), in cursor order,
+   * after `afterCursor`. Once `toXid` is at most {@link RunStore.visibleXidHorizon}, the set is final.
+   */
+  workflowEvents(query: {
+    workspaceId: string;
+    workflowId: string;
+    fromXid: bigint;
+    toXid: bigint;
+    afterCursor: number;
+    limit: number;
+  }): Promise<InstanceEventRecord[]>;
+  /**
+   * The oldest transaction id still running (`pg_snapshot_xmin`): every transaction below it has
+   * finished, so events below it can no longer appear.
+   */
+  visibleXidHorizon(): Promise<bigint>;
 
   /**
    * Due work whose job may be lost: runnable step runs due before `dueBefore` and last enqueued

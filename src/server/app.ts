@@ -30,6 +30,13 @@ import type { StepScheduler } from '../ports/step-scheduler.port.js';
 import { createMessagingProviders } from '../providers/provider-registry.js';
 import { SafeHttpClient } from '../providers/safe-http.client.js';
 import { createStepScheduler } from '../scheduler/create-step-scheduler.js';
+import type { EventBus } from '../ports/event-bus.port.js';
+import { InProcessEventBus } from '../realtime/in-process-event-bus.js';
+import { PostgresEventBus } from '../realtime/postgres-event-bus.js';
+import { RealtimeService } from '../realtime/realtime.service.js';
+import { SubscriptionSources } from '../graphql/subscription/subscription-sources.js';
+import { SubscriptionResolver } from '../graphql/subscription/subscription.resolver.js';
+import { startGraphQLWs } from '../graphql/graphql-ws.server.js';
 import { WorkflowEditingService } from '../services/workflow-editing.service.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -65,7 +72,28 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
     const workflowStore = new WorkflowRepository(database.db);
     const apiKeyStore = new ApiKeyRepository(database.db);
     const apiKeys = new ApiKeyService(apiKeyStore);
+    const runStore = new RunRepository(database.db);
+    // One process on the embedded database needs no broker; real Postgres fans out with LISTEN/NOTIFY.
+    const bus: EventBus = database.embedded
+      ? new InProcessEventBus({ logger })
+      : await PostgresEventBus.create({ url: database.url, logger });
+    const realtime = new RealtimeService({
+      bus,
+      runs: runStore,
+      logger: logger.child({ component: 'realtime' }),
+      bufferSize: config.SUBSCRIPTION_BUFFER,
+      safetyPollMs: config.REALTIME_POLL_MS,
+    });
     const editing = new WorkflowEditingService({
+      onChange: (change) =>
+        realtime.publishDraft({
+          workspaceId: change.workspaceId,
+          workflowId: change.workflowId,
+          draftRevision: change.draftRevision,
+          change: change.kind,
+          label: change.label,
+          actorKeyId: change.actorKeyId,
+        }),
       store: workflowStore,
       catalog: registry,
       limits: {
@@ -76,7 +104,6 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       },
     });
 
-    const runStore = new RunRepository(database.db);
     const clock = { now: () => new Date() };
     const scheduler = createStepScheduler({
       postgresUrl: database.url,
@@ -87,6 +114,8 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       lockLifetimeMs: config.STEP_LEASE_MS,
       processEveryMs: config.SCHEDULER_POLL_MS,
       concurrency: config.WORKER_CONCURRENCY,
+      tableName: config.SCHEDULER_TABLE,
+      collection: config.SCHEDULER_TABLE,
     });
     const outboundMessages = new OutboundMessageRepository(database.db);
     const messaging = createMessagingProviders({
@@ -129,6 +158,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       clock,
       logger: logger.child({ component: 'engine' }),
       timings: { leaseMs: config.STEP_LEASE_MS, stepTimeoutMs: config.STEP_TIMEOUT_MS },
+      onEvents: (events) => realtime.publishRunEvents(events),
     };
     const executor = new StepExecutor(engineDeps);
     const runner = new WorkflowRunner({ deps: engineDeps, workflows: workflowStore, maxInputBytes: config.MAX_INPUT_BYTES });
@@ -160,13 +190,16 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       new InstanceResolver(instanceDeps),
       new ActionTypeResolver(registry),
       new ApiKeyResolver({ keys: apiKeys, store: apiKeyStore }),
+      new SubscriptionResolver(),
     ]);
+    const live = new SubscriptionSources({ realtime, runs: runStore, workflows: workflowStore });
 
+    const formatError = createErrorFormatter(logger);
     const app = express();
     const httpServer = createServer(app);
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
-      formatError: createErrorFormatter(logger),
+      formatError,
       includeStacktraceInErrorResponses: false,
       plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
     });
@@ -186,7 +219,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           try {
-            return { actor: await apiKeys.authenticate(req.headers.authorization) };
+            return { actor: await apiKeys.authenticate(req.headers.authorization), live };
           } catch (err) {
             if (err instanceof AppError) {
               throw new GraphQLError(err.message, {
@@ -198,6 +231,21 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
         },
       }),
     );
+
+    const ws = servesApi
+      ? startGraphQLWs({
+          httpServer,
+          path: '/graphql',
+          schema,
+          apiKeys,
+          live,
+          logger: logger.child({ component: 'graphql-ws' }),
+          formatError,
+          authTimeoutMs: config.WS_AUTH_TIMEOUT_MS,
+          maxSubscriptionsPerSocket: config.MAX_SUBSCRIPTIONS_PER_SOCKET,
+          maxSocketsPerKey: config.MAX_SOCKETS_PER_API_KEY,
+        })
+      : undefined;
 
     if (runsWorkers) {
       await scheduler.startWorker((stepRunId) => executor.execute(stepRunId));
@@ -224,9 +272,12 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       async stop() {
         if (stopped) return;
         stopped = true;
+        await ws?.close();
         await apollo.stop();
         await sweeper.stop();
         await scheduler.stop();
+        realtime.close();
+        await bus.close();
         await database.close();
       },
     };

@@ -60,6 +60,11 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: int(1, 1000).default(20),
   /** Largest trigger input accepted by startWorkflow, as bytes of JSON. */
   MAX_INPUT_BYTES: int(2, 50_000_000).default(256 * 1024),
+  /** The table (Postgres) or collection (MongoDB) holding step jobs; every process of one deployment must use the same. */
+  SCHEDULER_TABLE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,50}$/, 'must be a lower-case identifier')
+    .default('agenda_jobs'),
   /** How often each worker polls for due jobs that no notification announced (MongoDB, other processes). */
   SCHEDULER_POLL_MS: int(50, 600_000).default(1_000),
   /** Let http.request steps reach loopback and private networks (self-hosted services). Link-local and metadata stay refused. */
@@ -83,6 +88,14 @@ const envSchema = z.object({
   META_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, 'must look like v21.0').default('v21.0'),
   /** Time one messaging vendor API call may take. */
   MESSAGING_TIMEOUT_MS: int(100, 300_000).default(15_000),
+  /** A WebSocket that has not authenticated (connection_init with an API key) by then is closed. */
+  WS_AUTH_TIMEOUT_MS: int(100, 60_000).default(3_000),
+  MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 10_000).default(100),
+  MAX_SOCKETS_PER_API_KEY: int(1, 100_000).default(1_000),
+  /** Events buffered per subscription; a subscriber further behind is stopped and told to resume with `since`. */
+  SUBSCRIPTION_BUFFER: int(10, 1_000_000).default(5_000),
+  /** Open streams re-read the log this often even without a notification, in case one was lost. */
+  REALTIME_POLL_MS: int(100, 600_000).default(5_000),
   /** Create a default workspace and print an API key when the database has no workspace. */
   BOOTSTRAP_API_KEY: bool.default(true),
 });

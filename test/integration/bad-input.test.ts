@@ -78,7 +78,9 @@ interface Expected {
 }
 
 /** Runs `attempt` on a freshly seeded draft and checks the refusal and that the draft is as it was. */
-async function refused(attempt: (id: string) => Promise<ClientError>, expected: Expected): Promise<ClientError> {
+type Refusal = ClientError & { status: number };
+
+async function refused(attempt: (id: string) => Promise<Refusal>, expected: Expected): Promise<Refusal> {
   const id = await seed();
   const before = await draftOf(id);
   expect(before.draftRevision).toBe(1);

@@ -12,7 +12,7 @@ import {
 } from '../generated/operations.js';
 import { FakeHttpServer, waitFor } from '../support/fake-http-server.js';
 import { buildServer, startServerProcess } from '../support/server-process.js';
-import { GraphQLClient, startTestServer, testDatabaseUrl } from '../support/test-server.js';
+import { GraphQLClient, schedulerTable, startTestServer, testDatabaseUrl } from '../support/test-server.js';
 
 const dbUrl = testDatabaseUrl();
 let dataDir: string | undefined;
@@ -29,9 +29,9 @@ afterAll(async () => {
 
 /** Env that points a server at the suite's database: real Postgres, or one embedded data dir. */
 function dbEnv(): Record<string, string> {
-  if (dbUrl) return { DATABASE_URL: dbUrl };
+  if (dbUrl) return { DATABASE_URL: dbUrl, SCHEDULER_TABLE: schedulerTable };
   dataDir ??= mkdtempSync(join(tmpdir(), 'wfb-durable-'));
-  return { DATA_DIR: dataDir };
+  return { DATA_DIR: dataDir, SCHEDULER_TABLE: schedulerTable };
 }
 
 async function setUp(name: string, edits: EditInput[]) {

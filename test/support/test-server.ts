@@ -16,6 +16,12 @@ import { createLogger } from '../../src/server/logger.js';
 export const testDatabaseUrl = (): string | undefined =>
   process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
 
+/**
+ * Each test file gets its own job table: servers of parallel files share the database, and a
+ * worker of one file must not run another file's steps with its own settings.
+ */
+export const schedulerTable = `agenda_jobs_t${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+
 export interface TestServer {
   readonly app: App;
   readonly url: string;
@@ -47,6 +53,7 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     BOOTSTRAP_API_KEY: 'false',
     NODE_ENV: 'test',
+    SCHEDULER_TABLE: schedulerTable,
     ...(url ? { DATABASE_URL: url } : { DATA_DIR: dataDir! }),
     ...options.env,
   });

@@ -1,0 +1,169 @@
+import type { Server } from 'node:http';
+import {
+  createSourceEventStream,
+  execute,
+  GraphQLError,
+  print,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AppError, ErrorCode, limitExceeded } from '../domain/errors.js';
+import type { ApiKeyService, Actor } from '../services/api-key.service.js';
+import type { GraphQLContext } from './context.js';
+import type { SubscriptionSources } from './subscription/subscription-sources.js';
+import type { GraphQLFormattedError } from 'graphql';
+
+export interface GraphQLWsOptions {
+  readonly httpServer: Server;
+  readonly path: string;
+  readonly schema: GraphQLSchema;
+  readonly apiKeys: ApiKeyService;
+  readonly live: SubscriptionSources;
+  readonly logger: Logger;
+  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** A socket that has not sent `connection_init` with a valid key by then is closed. */
+  readonly authTimeoutMs: number;
+  readonly maxSubscriptionsPerSocket: number;
+  readonly maxSocketsPerKey: number;
+}
+
+interface SocketState {
+  actor?: Actor;
+  subscriptions: number;
+}
+
+/** Close codes of our own, in the 4000-4999 range the WebSocket spec leaves to applications. */
+export const WsCloseCode = {
+  TooManySockets: 4429,
+} as const;
+
+function keyFrom(params: Readonly<Record<string, unknown>> | undefined, headers: Record<string, string | string[] | undefined>): string | undefined {
+  const fromParams = params?.authorization ?? params?.Authorization ?? params?.apiKey;
+  if (typeof fromParams === 'string') return fromParams.startsWith('Bearer ') ? fromParams : `Bearer ${fromParams}`;
+  const header = headers.authorization;
+  return typeof header === 'string' ? header : undefined;
+}
+
+/** Results per source payload and per (workspace, document, variables). */
+const cache = new WeakMap<object, Map<string, Promise<ExecutionResult> | ExecutionResult>>();
+
+/**
+ * Executes a subscription's selection once per (source event, document, variables, workspace):
+ * a workflow stream hands the same payload object to every live subscriber, so a thousand
+ * dashboards watching one workflow cost one execution per event, not a thousand.
+ */
+async function subscribeShared(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+  const source = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
+  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  const context = args.contextValue as GraphQLContext;
+  const key = [context.actor.workspaceId, print(args.document), args.operationName ?? '', JSON.stringify(args.variableValues ?? {})].join('\u0000');
+  const run = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
+    if (typeof payload !== 'object' || payload === null) return execute({ ...args, rootValue: payload });
+    let byKey = cache.get(payload);
+    if (!byKey) cache.set(payload, (byKey = new Map()));
+    let result = byKey.get(key);
+    if (!result) byKey.set(key, (result = execute({ ...args, rootValue: payload })));
+    return result;
+  };
+  return (async function* () {
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield await run(next.value);
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  })();
+}
+
+/** graphql-ws on the HTTP server's port and path, authenticated with the same API keys. */
+export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<void> } {
+  const wss = new WebSocketServer({ server: options.httpServer, path: options.path });
+  const socketsPerKey = new Map<string, number>();
+  const states = new WeakMap<WebSocket, SocketState>();
+
+  const serverCleanup = useServer<Record<string, unknown>, { socket: WebSocket; request: { headers: Record<string, string | string[] | undefined> } }>(
+    {
+      schema: options.schema,
+      connectionInitWaitTimeout: options.authTimeoutMs,
+      subscribe: (args) => subscribeShared(args),
+      context: (ctx): GraphQLContext => {
+        const state = states.get(ctx.extra.socket);
+        if (!state?.actor) throw new Error('unauthenticated socket reached execution');
+        return { actor: state.actor, live: options.live };
+      },
+      onConnect: async (ctx) => {
+        try {
+          const actor = await options.apiKeys.authenticate(keyFrom(ctx.connectionParams, ctx.extra.request.headers));
+          const open = socketsPerKey.get(actor.apiKeyId) ?? 0;
+          if (open >= options.maxSocketsPerKey) {
+            ctx.extra.socket.close(WsCloseCode.TooManySockets, `At most ${options.maxSocketsPerKey} sockets per API key`);
+            return false;
+          }
+          socketsPerKey.set(actor.apiKeyId, open + 1);
+          states.set(ctx.extra.socket, { actor, subscriptions: 0 });
+          return true;
+        } catch (err) {
+          if (!(err instanceof AppError)) options.logger.warn({ err }, 'websocket authentication failed');
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+      },
+      onClose: (ctx) => {
+        const actor = states.get(ctx.extra.socket)?.actor;
+        if (!actor) return;
+        const open = (socketsPerKey.get(actor.apiKeyId) ?? 1) - 1;
+        if (open <= 0) socketsPerKey.delete(actor.apiKeyId);
+        else socketsPerKey.set(actor.apiKeyId, open);
+      },
+      onSubscribe: (ctx) => {
+        const state = states.get(ctx.extra.socket);
+        const refuse = (error: AppError) => [
+          new GraphQLError(error.message, { originalError: error, extensions: { ...error.details, code: error.code } }),
+        ];
+        if (!state) return refuse(new AppError(ErrorCode.UNAUTHENTICATED, 'Not authenticated'));
+        if (state.subscriptions >= options.maxSubscriptionsPerSocket) {
+          return refuse(
+            limitExceeded(`At most ${options.maxSubscriptionsPerSocket} subscriptions per socket`, {
+              limit: options.maxSubscriptionsPerSocket,
+            }),
+          );
+        }
+        state.subscriptions++;
+        return undefined;
+      },
+      onComplete: (ctx) => {
+        const state = states.get(ctx.extra.socket);
+        if (state && state.subscriptions > 0) state.subscriptions--;
+      },
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((e) => {
+          const formatted = options.formatError(e.toJSON(), e);
+          return new GraphQLError(formatted.message, { extensions: formatted.extensions });
+        }),
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!('errors' in result) || !result.errors?.length) return result;
+        return {
+          ...result,
+          errors: result.errors.map((e) => {
+            const formatted = options.formatError(e.toJSON(), e);
+            return new GraphQLError(formatted.message, { path: e.path, extensions: formatted.extensions });
+          }),
+        };
+      },
+    },
+    wss,
+  );
+  return {
+    async close() {
+      await serverCleanup.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Small notifications that something committed; subscribers load the details from Postgres.
+ * Payloads carry ids and sequence numbers only, so they fit Postgres NOTIFY (< 8000 bytes).
+ */
+export type BusNotification =
+  | {
+      readonly kind: 'run';
+      readonly workspaceId: string;
+      readonly workflowId: string;
+      readonly instanceId: string;
+      /** The newest event seq the commit wrote for the instance. */
+      readonly seq: number;
+      /** The committing transaction's id (xid8 as a decimal string). */
+      readonly xid: string;
+    }
+  | {
+      readonly kind: 'draft';
+      readonly workspaceId: string;
+      readonly workflowId: string;
+      readonly draftRevision: number;
+      readonly change: 'EDIT' | 'UNDO' | 'REDO' | 'PUBLISH' | 'ARCHIVE';
+      readonly label: string;
+      readonly actorKeyId: string;
+      /** ISO time of the change. */
+      readonly at: string;
+    };
+
+/**
+ * Fans committed-change notifications out to every process. Publish only after the transaction
+ * commits. Delivery is at-most-once and best-effort: subscribers must read the source of truth
+ * (the event log) to fill any gap, using the sequence numbers the notifications carry.
+ */
+export interface EventBus {
+  publish(notification: BusNotification): Promise<void>;
+  /** Calls `listener` for every notification published by any process (this one included). */
+  subscribe(listener: (notification: BusNotification) => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,86 @@
+/**
+ * An async-iterable queue with a fixed capacity, between a producer that must never wait (the bus)
+ * and a consumer that may be slow (a subscriber's socket). When the buffer is full the channel
+ * fails with the error `onOverflow` builds, instead of growing without bound or slowing others.
+ */
+export class BoundedChannel<T> implements AsyncIterableIterator<T> {
+  private readonly buffer: T[] = [];
+  private waiting: ((result: IteratorResult<T>) => void) | undefined;
+  private failWaiting: ((err: unknown) => void) | undefined;
+  private failure: unknown;
+  private closed = false;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly onOverflow: () => Error,
+    private readonly onClose: () => void = () => {},
+  ) {}
+
+  /** Queues an item; false when the channel is closed or just overflowed. */
+  push(item: T): boolean {
+    if (this.closed || this.failure) return false;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = this.failWaiting = undefined;
+      resolve({ value: item, done: false });
+      return true;
+    }
+    if (this.buffer.length >= this.capacity) {
+      this.fail(this.onOverflow());
+      return false;
+    }
+    this.buffer.push(item);
+    return true;
+  }
+
+  /** Ends the stream with an error at once; buffered items are dropped. */
+  fail(err: unknown): void {
+    if (this.closed || this.failure) return;
+    this.failure = err;
+    this.buffer.length = 0;
+    if (this.failWaiting) {
+      const reject = this.failWaiting;
+      this.waiting = this.failWaiting = undefined;
+      reject(err);
+    }
+    this.onClose();
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.failure;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.buffer.length > 0) return Promise.resolve({ value: this.buffer.shift()!, done: false });
+    if (this.failure) {
+      const err = this.failure;
+      this.closed = true;
+      return Promise.reject(err);
+    }
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failWaiting = reject;
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    if (!this.closed) {
+      this.closed = true;
+      this.buffer.length = 0;
+      this.waiting?.({ value: undefined, done: true });
+      this.waiting = this.failWaiting = undefined;
+      if (!this.failure) this.onClose();
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(err: unknown): Promise<IteratorResult<T>> {
+    this.fail(err);
+    return this.return();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}

@@ -1,0 +1,230 @@
+import type { Logger } from 'pino';
+import { AppError, ErrorCode, type ErrorDetails } from '../domain/errors.js';
+import type { BusNotification, EventBus } from '../ports/event-bus.port.js';
+import type { InstanceEventRecord, RunStore } from '../ports/run.store.port.js';
+import { BoundedChannel } from './bounded-channel.js';
+import { encodeWorkflowCursor, type WorkflowCursor } from './workflow-cursor.js';
+import { WorkflowFeed, type FeedDelivery, type FeedListener, type WorkflowEventPayload } from './workflow-feed.js';
+
+export type DraftNotification = Extract<BusNotification, { kind: 'draft' }>;
+
+export interface RealtimeOptions {
+  readonly bus: EventBus;
+  readonly runs: RunStore;
+  readonly logger: Logger;
+  /** Events buffered per subscription before it counts as too slow and is ended. */
+  readonly bufferSize: number;
+  /** How often open streams re-read the log even without a notification (a notification may be lost). */
+  readonly safetyPollMs: number;
+}
+
+const PAGE = 500;
+
+function tooSlow(resume: ErrorDetails): AppError {
+  return new AppError(
+    ErrorCode.LIMIT_EXCEEDED,
+    'This subscriber fell too far behind and was stopped; subscribe again with `since` to resume',
+    { reason: 'SUBSCRIBER_TOO_SLOW', ...resume },
+  );
+}
+
+/**
+ * Live streams over the event log, for GraphQL subscriptions. Bus notifications only wake streams;
+ * every event a subscriber receives is read from Postgres by sequence number or horizon batch, so
+ * a stream has no gaps and no duplicates, also across a reconnect with `since`.
+ */
+export class RealtimeService {
+  private readonly instanceWakers = new Map<string, Set<(seq: number) => void>>();
+  private readonly feeds = new Map<string, WorkflowFeed>();
+  private readonly draftListeners = new Map<string, Set<(n: DraftNotification) => void>>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly options: RealtimeOptions) {
+    this.unsubscribe = options.bus.subscribe((n) => this.dispatch(n));
+  }
+
+  /** Tells every process about committed events (call after the commit). */
+  publishRunEvents(events: readonly InstanceEventRecord[]): void {
+    const newest = new Map<string, InstanceEventRecord>();
+    for (const e of events) {
+      const seen = newest.get(e.instanceId);
+      if (!seen || e.seq > seen.seq) newest.set(e.instanceId, e);
+    }
+    for (const e of newest.values()) {
+      this.options.bus
+        .publish({ kind: 'run', workspaceId: e.workspaceId, workflowId: e.workflowId, instanceId: e.instanceId, seq: e.seq, xid: e.xid })
+        .catch((err: unknown) => this.options.logger.warn({ err }, 'could not publish run notification'));
+    }
+  }
+
+  publishDraft(n: Omit<DraftNotification, 'kind' | 'at'>): void {
+    this.options.bus
+      .publish({ kind: 'draft', ...n, at: new Date().toISOString() })
+      .catch((err: unknown) => this.options.logger.warn({ err }, 'could not publish draft notification'));
+  }
+
+  /**
+   * Events of one instance after `afterSeq`, then live. The caller has checked that the instance
+   * belongs to the subscriber's workspace.
+   */
+  instanceEvents(instanceId: string, afterSeq: number): AsyncIterableIterator<InstanceEventRecord> {
+    let last = afterSeq;
+    let fetching = false;
+    let again = false;
+    const wakers = this.instanceWakers.get(instanceId) ?? new Set();
+    this.instanceWakers.set(instanceId, wakers);
+    const waker = (seq: number) => {
+      if (seq > last) void pump();
+    };
+    const timer = setInterval(() => void pump(), this.options.safetyPollMs);
+    timer.unref();
+    const channel = new BoundedChannel<InstanceEventRecord>(
+      this.options.bufferSize,
+      () => tooSlow({ resumeAfterSeq: last }),
+      () => {
+        clearInterval(timer);
+        wakers.delete(waker);
+        if (wakers.size === 0) this.instanceWakers.delete(instanceId);
+      },
+    );
+    const pump = async (): Promise<void> => {
+      if (fetching) {
+        again = true;
+        return;
+      }
+      fetching = true;
+      try {
+        do {
+          again = false;
+          for (;;) {
+            const page = await this.options.runs.listEvents(instanceId, { afterSeq: last, first: PAGE });
+            for (const e of page) {
+              if (!channel.push(e)) return;
+              last = e.seq;
+            }
+            if (page.length < PAGE) break;
+          }
+        } while (again && channel.isOpen);
+      } catch (err) {
+        channel.fail(err);
+      } finally {
+        fetching = false;
+      }
+    };
+    wakers.add(waker);
+    void pump();
+    return channel;
+  }
+
+  /**
+   * Every event of every instance of a workflow: from `since` when given (replaying what is
+   * stored), otherwise from now; then live.
+   */
+  workflowEvents(workspaceId: string, workflowId: string, since?: WorkflowCursor): AsyncIterableIterator<WorkflowEventPayload> {
+    const key = `${workspaceId}:${workflowId}`;
+    let feed = this.feeds.get(key);
+    if (!feed) {
+      feed = new WorkflowFeed({ workspaceId, workflowId, runs: this.options.runs, logger: this.options.logger, safetyPollMs: this.options.safetyPollMs });
+      this.feeds.set(key, feed);
+    }
+    const theFeed = feed;
+    let lastCursor: string | undefined = since ? encodeWorkflowCursor(since) : undefined;
+    // Events below this horizon were replayed by the catch-up; the feed's copies are dropped.
+    let floor = 0n;
+    let catchingUp = true;
+    const held: FeedDelivery[] = [];
+
+    const channel = new BoundedChannel<WorkflowEventPayload>(
+      this.options.bufferSize,
+      () => tooSlow(lastCursor ? { resumeFrom: lastCursor } : {}),
+      () => {
+        theFeed.remove(listener);
+        if (theFeed.size === 0) {
+          theFeed.dispose();
+          this.feeds.delete(key);
+        }
+      },
+    );
+    const push = (payload: WorkflowEventPayload): boolean => {
+      if (!channel.push(payload)) return false;
+      lastCursor = payload.cursor;
+      return true;
+    };
+    const forward = (d: FeedDelivery): void => {
+      if (BigInt(d.event.xid) < floor) return;
+      push(d.lo >= floor ? d.shared : { event: d.event, cursor: encodeWorkflowCursor({ lo: floor, hi: d.hi, after: d.event.cursor }) });
+    };
+    const listener: FeedListener = {
+      deliver: (d) => {
+        if (!catchingUp) return forward(d);
+        if (held.length >= this.options.bufferSize) return channel.fail(tooSlow(lastCursor ? { resumeFrom: lastCursor } : {}));
+        held.push(d);
+      },
+    };
+    theFeed.add(listener);
+
+    const replay = async (lo: bigint, hi: bigint, after: number): Promise<boolean> => {
+      let cursor = after;
+      for (;;) {
+        const page = await this.options.runs.workflowEvents({ workspaceId, workflowId, fromXid: lo, toXid: hi, afterCursor: cursor, limit: PAGE });
+        for (const event of page) {
+          if (!push({ event, cursor: encodeWorkflowCursor({ lo, hi, after: event.cursor }) })) return false;
+          cursor = event.cursor;
+        }
+        if (page.length < PAGE) return true;
+      }
+    };
+
+    void (async () => {
+      try {
+        await theFeed.ready;
+        if (since) {
+          if (since.hi > since.lo && !(await replay(since.lo, since.hi, since.after))) return;
+          const horizon = await this.options.runs.visibleXidHorizon();
+          if (horizon > since.hi && !(await replay(since.hi, horizon, 0))) return;
+          floor = horizon > since.hi ? horizon : since.hi;
+        } else {
+          floor = theFeed.position;
+        }
+        catchingUp = false;
+        for (const d of held.splice(0)) forward(d);
+      } catch (err) {
+        channel.fail(err);
+      }
+    })();
+    return channel;
+  }
+
+  /** Draft changes of one workflow, live. */
+  draftChanges(workspaceId: string, workflowId: string): AsyncIterableIterator<DraftNotification> {
+    const key = `${workspaceId}:${workflowId}`;
+    const set = this.draftListeners.get(key) ?? new Set();
+    this.draftListeners.set(key, set);
+    const listener = (n: DraftNotification) => void channel.push(n);
+    const channel = new BoundedChannel<DraftNotification>(
+      this.options.bufferSize,
+      () => tooSlow({}),
+      () => {
+        set.delete(listener);
+        if (set.size === 0) this.draftListeners.delete(key);
+      },
+    );
+    set.add(listener);
+    return channel;
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const feed of this.feeds.values()) feed.dispose();
+    this.feeds.clear();
+  }
+
+  private dispatch(n: BusNotification): void {
+    if (n.kind === 'run') {
+      for (const wake of this.instanceWakers.get(n.instanceId) ?? []) wake(n.seq);
+      this.feeds.get(`${n.workspaceId}:${n.workflowId}`)?.notify(BigInt(n.xid));
+    } else {
+      for (const listener of this.draftListeners.get(`${n.workspaceId}:${n.workflowId}`) ?? []) listener(n);
+    }
+  }
+}

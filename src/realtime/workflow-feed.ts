@@ -1,0 +1,143 @@
+import type { Logger } from 'pino';
+import type { InstanceEventRecord, RunStore } from '../ports/run.store.port.js';
+import { encodeWorkflowCursor } from './workflow-cursor.js';
+
+/** What a workflow-event subscriber receives: the event and the cursor to resume after it. */
+export interface WorkflowEventPayload {
+  readonly event: InstanceEventRecord;
+  readonly cursor: string;
+}
+
+/** One delivery of a feed: an event and the horizon batch [lo, hi) it was read in. */
+export interface FeedDelivery {
+  readonly event: InstanceEventRecord;
+  readonly lo: bigint;
+  readonly hi: bigint;
+  /**
+   * The payload for subscribers that were live before this batch; one object shared by all of
+   * them, so the GraphQL layer can execute a selection once per event instead of once per socket.
+   */
+  readonly shared: WorkflowEventPayload;
+}
+
+/** A reader of a feed. */
+export interface FeedListener {
+  deliver(delivery: FeedDelivery): void;
+}
+
+const PAGE = 1000;
+const MAX_BACKOFF_MS = 200;
+
+/**
+ * The live stream of one workflow's events in this process, shared by every subscriber to it.
+ * It reads the log in horizon batches: all events of transactions with ids in [W, horizon), where
+ * the horizon is the oldest running transaction, so a batch is complete the moment it is read and
+ * a late-committing transaction can never slip in behind a subscriber. Woken by bus notifications,
+ * it polls slowly as well, in case a notification was lost.
+ */
+export class WorkflowFeed {
+  private watermark = 0n;
+  private readonly listeners = new Set<FeedListener>();
+  private highestNotified = 0n;
+  private polling = false;
+  private again = false;
+  private backoffMs = 5;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly safetyTimer: NodeJS.Timeout;
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly options: {
+      readonly workspaceId: string;
+      readonly workflowId: string;
+      readonly runs: RunStore;
+      readonly logger: Logger;
+      readonly safetyPollMs: number;
+    },
+  ) {
+    this.ready = options.runs.visibleXidHorizon().then((h) => {
+      this.watermark = h;
+    });
+    this.safetyTimer = setInterval(() => this.wake(), options.safetyPollMs);
+    this.safetyTimer.unref();
+  }
+
+  /** The horizon up to which this feed has delivered everything. */
+  get position(): bigint {
+    return this.watermark;
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  add(listener: FeedListener): void {
+    this.listeners.add(listener);
+  }
+
+  remove(listener: FeedListener): void {
+    this.listeners.delete(listener);
+  }
+
+  /** A transaction wrote events of this workflow. */
+  notify(xid: bigint): void {
+    if (xid > this.highestNotified) this.highestNotified = xid;
+    this.wake();
+  }
+
+  dispose(): void {
+    clearInterval(this.safetyTimer);
+    clearTimeout(this.retryTimer);
+    this.listeners.clear();
+  }
+
+  private wake(): void {
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
+    void this.poll();
+  }
+
+  private async poll(): Promise<void> {
+    this.polling = true;
+    try {
+      await this.ready;
+      do {
+        this.again = false;
+        await this.readUpToHorizon();
+      } while (this.again && this.listeners.size > 0);
+    } catch (err) {
+      this.options.logger.warn({ err, workflowId: this.options.workflowId }, 'workflow feed could not read events');
+    } finally {
+      this.polling = false;
+    }
+    // A notified transaction is not below the horizon yet (an older one is still running): look again soon.
+    if (this.highestNotified >= this.watermark && this.listeners.size > 0) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.wake(), this.backoffMs);
+      this.retryTimer.unref();
+      this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
+    } else {
+      this.backoffMs = 5;
+    }
+  }
+
+  private async readUpToHorizon(): Promise<void> {
+    const { runs, workspaceId, workflowId } = this.options;
+    const horizon = await runs.visibleXidHorizon();
+    if (horizon <= this.watermark) return;
+    const lo = this.watermark;
+    let after = 0;
+    for (;;) {
+      const page = await runs.workflowEvents({ workspaceId, workflowId, fromXid: lo, toXid: horizon, afterCursor: after, limit: PAGE });
+      for (const event of page) {
+        const shared = { event, cursor: encodeWorkflowCursor({ lo, hi: horizon, after: event.cursor }) };
+        for (const listener of this.listeners) listener.deliver({ event, lo, hi: horizon, shared });
+      }
+      if (page.length < PAGE) break;
+      after = page[page.length - 1]!.cursor;
+    }
+    this.watermark = horizon;
+  }
+}

@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import WebSocket from 'ws';
+import {
+  AddStepDocument,
+  ApplyEditsDocument,
+  CreateWorkflowDocument,
+  InstanceDocument,
+  InstanceUpdatedDocument,
+  PublishWorkflowDocument,
+  RedoDocument,
+  StartWorkflowDocument,
+  UndoDocument,
+  WorkflowEditedDocument,
+  WorkflowInstanceEventsDocument,
+  type EditInput,
+  type WorkflowInstanceEventsSubscription,
+} from '../generated/operations.js';
+import { waitFor } from '../support/fake-http-server.js';
+import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
+import { collect, wsClient } from '../support/ws-client.js';
+
+let server: TestServer;
+let client: GraphQLClient;
+beforeAll(async () => {
+  server = await startTestServer({ env: { WS_AUTH_TIMEOUT_MS: '500', MAX_SUBSCRIPTIONS_PER_SOCKET: '3' } });
+  client = server.client;
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const shortFlow = (delaySeconds = 0): EditInput[] => [
+  { addStep: { id: 't', type: 'trigger.manual', name: 'Start' } },
+  { addStep: { id: 'sms', type: 'sms.send', name: 'SMS', config: { to: '+1', text: 'hi' }, after: { stepId: 't', port: 'next' } } },
+  ...(delaySeconds
+    ? [{ addStep: { id: 'wait', type: 'delay', name: 'Wait', config: { duration: { amount: delaySeconds, unit: 'seconds' } }, after: { stepId: 'sms', port: 'next' } } }]
+    : []),
+];
+
+async function published(edits: EditInput[]): Promise<string> {
+  const { createWorkflow } = await client.request(CreateWorkflowDocument, { input: { name: 'Live' } });
+  await client.request(ApplyEditsDocument, { workflowId: createWorkflow.id, edits });
+  await client.request(PublishWorkflowDocument, { workflowId: createWorkflow.id });
+  return createWorkflow.id;
+}
+
+const finished = (id: string) =>
+  waitFor(async () => (await client.request(InstanceDocument, { id })).workflowInstance, (i) => ['COMPLETED', 'FAILED'].includes(i.status), {
+    what: 'instance to finish',
+  });
+
+type WfEvent = WorkflowInstanceEventsSubscription['workflowInstanceEvents'];
+const key = (e: WfEvent) => `${e.event.instanceId}#${e.event.seq}`;
+
+describe('live status over graphql-ws', () => {
+  test("every event of a run arrives in order, complete, on both the instance and the workflow stream", async () => {
+    const workflowId = await published(shortFlow());
+    const ws = wsClient(server.url, server.apiKey);
+    try {
+      const wf = collect(ws, WorkflowInstanceEventsDocument, { workflowId });
+      await new Promise((r) => setTimeout(r, 300)); // let the subscription open before the runs start
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await client.request(StartWorkflowDocument, { workflowId, input: { i } })).startWorkflow.instance.id);
+      const done = await Promise.all(ids.map(finished));
+      const expected = done.flatMap((d) => d.events.map((e) => `${d.id}#${e.seq}`));
+      await waitFor(async () => wf.items.length, (n) => n >= expected.length, { what: 'all workflow events' });
+      const got = wf.items.map((i) => key(i.workflowInstanceEvents));
+      expect([...got].sort()).toEqual([...expected].sort());
+      expect(new Set(got).size).toBe(got.length);
+      for (const id of ids) {
+        const seqs = wf.items.filter((i) => i.workflowInstanceEvents.event.instanceId === id).map((i) => i.workflowInstanceEvents.event.seq);
+        expect(seqs).toEqual(seqs.map((_, n) => n + 1));
+      }
+
+      const inst = collect(ws, InstanceUpdatedDocument, { instanceId: ids[0]!, since: 0 });
+      await waitFor(async () => inst.items.length, (n) => n >= done[0]!.events.length, { what: 'instance replay' });
+      expect(inst.items.map((i) => i.instanceUpdated.seq)).toEqual(done[0]!.events.map((e) => e.seq));
+      expect(inst.items.at(-1)!.instanceUpdated.event.toStatus).toBe('COMPLETED');
+      wf.stop();
+      inst.stop();
+    } finally {
+      await ws.dispose();
+    }
+  });
+
+  test('resuming with `since` after a disconnect during runs: no gap, no duplicate at the seam', async () => {
+    const workflowId = await published(shortFlow(1));
+    const first = wsClient(server.url, server.apiKey);
+    const a = collect(first, WorkflowInstanceEventsDocument, { workflowId, since: '0' });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await client.request(StartWorkflowDocument, { workflowId, input: {} })).startWorkflow.instance.id);
+    await waitFor(async () => a.items.length, (n) => n >= 8, { what: 'some events before the drop' });
+    a.stop();
+    await first.dispose();
+    const seen = a.items.map((i) => i.workflowInstanceEvents);
+    const resumeFrom = seen.at(-1)!.cursor;
+
+    const second = wsClient(server.url, server.apiKey);
+    try {
+      const b = collect(second, WorkflowInstanceEventsDocument, { workflowId, since: resumeFrom });
+      const done = await Promise.all(ids.map(finished));
+      const total = done.reduce((n, d) => n + d.events.length, 0);
+      await waitFor(async () => seen.length + b.items.length, (n) => n >= total, { what: 'the rest after resuming' });
+      await new Promise((r) => setTimeout(r, 300));
+      const all = [...seen, ...b.items.map((i) => i.workflowInstanceEvents)].map(key);
+      expect(all).toHaveLength(total);
+      expect(new Set(all).size).toBe(total);
+      b.stop();
+    } finally {
+      await second.dispose();
+    }
+  });
+
+  test('two editors receive each other\'s edits, undos and redos', async () => {
+    const { createWorkflow } = await client.request(CreateWorkflowDocument, { input: { name: 'Shared draft' } });
+    const workflowId = createWorkflow.id;
+    const other = await server.newWorkspace('not allowed');
+    void other;
+    const secondKey = (await client.request(
+      `mutation { createApiKey(name: "second editor") { secret apiKey { id } } }`,
+      {},
+    )) as { createApiKey: { secret: string; apiKey: { id: string } } };
+    const editorA = wsClient(server.url, server.apiKey);
+    const editorB = wsClient(server.url, secondKey.createApiKey.secret);
+    try {
+      const seenByA = collect(editorA, WorkflowEditedDocument, { workflowId });
+      const seenByB = collect(editorB, WorkflowEditedDocument, { workflowId });
+      await new Promise((r) => setTimeout(r, 300));
+      await client.request(AddStepDocument, { workflowId, input: { id: 't', type: 'trigger.manual', name: 'Start' } });
+      await client.request(UndoDocument, { workflowId });
+      await client.request(RedoDocument, { workflowId });
+      await waitFor(async () => Math.min(seenByA.items.length, seenByB.items.length), (n) => n >= 3, { what: 'three edits on both sockets' });
+      for (const seen of [seenByA, seenByB]) {
+        expect(seen.items.map((i) => [i.workflowEdited.change, i.workflowEdited.label, i.workflowEdited.draftRevision])).toEqual([
+          ['EDIT', "Added step 'Start'", 1],
+          ['UNDO', "Undid: Added step 'Start'", 2],
+          ['REDO', "Redid: Added step 'Start'", 3],
+        ]);
+      }
+      seenByA.stop();
+      seenByB.stop();
+    } finally {
+      await editorA.dispose();
+      await editorB.dispose();
+    }
+  });
+
+  test('a workflow or instance of another workspace cannot be subscribed to', async () => {
+    const workflowId = await published(shortFlow());
+    const { startWorkflow } = await client.request(StartWorkflowDocument, { workflowId, input: {} });
+    const other = await server.newWorkspace('intruder');
+    const ws = wsClient(server.url, other.apiKey);
+    try {
+      const a = collect(ws, WorkflowInstanceEventsDocument, { workflowId });
+      const b = collect(ws, InstanceUpdatedDocument, { instanceId: startWorkflow.instance.id, since: 0 });
+      await waitFor(async () => a.errors.length + b.errors.length, (n) => n >= 2, { what: 'both refused' });
+      for (const c of [a, b]) {
+        expect(c.items).toEqual([]);
+        expect(JSON.stringify(c.errors)).toContain('NOT_FOUND');
+      }
+    } finally {
+      await ws.dispose();
+    }
+  });
+
+  test('a socket with a wrong key is closed with 4403; one that never authenticates is closed after the timeout', async () => {
+    const closeOf = (socket: WebSocket) => new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    const url = server.url.replace(/^http/, 'ws');
+    const bad = new WebSocket(url, 'graphql-transport-ws');
+    const badClosed = closeOf(bad);
+    bad.on('open', () => bad.send(JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer wfb_wrong' } })));
+    expect(await badClosed).toBe(4403);
+
+    const silent = new WebSocket(url, 'graphql-transport-ws');
+    expect(await closeOf(silent)).toBe(4408);
+  });
+
+  test('subscriptions per socket are capped with a clear error', async () => {
+    const workflowId = await published(shortFlow());
+    const ws = wsClient(server.url, server.apiKey);
+    try {
+      const subs = [0, 1, 2, 3].map(() => collect(ws, WorkflowEditedDocument, { workflowId }));
+      await waitFor(async () => subs.reduce((n, s) => n + s.errors.length, 0), (n) => n >= 1, { what: 'the fourth to be refused' });
+      expect(JSON.stringify(subs[3]!.errors)).toContain('LIMIT_EXCEEDED');
+      expect(subs.slice(0, 3).every((s) => s.errors.length === 0)).toBe(true);
+      subs.forEach((s) => s.stop());
+    } finally {
+      await ws.dispose();
+    }
+  });
+});
