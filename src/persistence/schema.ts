@@ -10,3 +10,6 @@ export * from './tables/workflow-instance.table.js';
 export * from './tables/step-run.table.js';
 export * from './tables/instance-event.table.js';
 export * from './tables/outbound-message.table.js';
+export * from './tables/webhook-endpoint.table.js';
+export * from './tables/inbound-message.table.js';
+export * from './tables/workflow-trigger.table.js';

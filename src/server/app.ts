@@ -170,9 +170,10 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       const made = await apiKeys.bootstrap();
       if (made) {
         // Printed once, on first start of an empty database, so the quick start works.
-        logger.warn(
-          { workspaceId: made.workspace.id },
-          `Created workspace '${made.workspace.name}' with API key: ${made.key.secret} (shown only once)`,
+        logger.warn({ workspaceId: made.workspace.id, keyPrefix: made.key.record.prefix }, `Created workspace '${made.workspace.name}' and its first API key`);
+        process.stdout.write(
+          `\n  Your API key (shown only once, keep it):\n\n    ${made.key.secret}\n\n` +
+            `  Send it as "Authorization: Bearer <key>". Create more with the createApiKey mutation.\n\n`,
         );
       }
     }

@@ -98,6 +98,22 @@ const envSchema = z.object({
   REALTIME_POLL_MS: int(100, 600_000).default(5_000),
   /** Create a default workspace and print an API key when the database has no workspace. */
   BOOTSTRAP_API_KEY: bool.default(true),
+  // --- Webhooks and inbound channels (src/http) ---
+  /** The origin callers reach this server on, used in webhook URLs and to check Twilio signatures. Unset: `http://localhost:<port>`. */
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
+  /** Largest request body accepted by the webhook and inbound endpoints. */
+  WEBHOOK_MAX_BODY_BYTES: int(1024, 50_000_000).default(1024 * 1024),
+  /** How far the timestamp of a signed webhook call may be from now, either way. */
+  WEBHOOK_SIGNATURE_TOLERANCE_S: int(1, 86_400).default(300),
+  /** Meta app secret: POST /inbound/meta must carry a valid X-Hub-Signature-256 when set. */
+  META_APP_SECRET: z.string().min(1).optional(),
+  /** The verify token entered in Meta's webhook settings; the GET handshake is refused without it. */
+  META_VERIFY_TOKEN: z.string().min(1).optional(),
+  /** Accept inbound channel calls without a provider secret to check them (local development only). */
+  INBOUND_ALLOW_UNSIGNED: bool.default(false),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -123,19 +123,20 @@ async function buildChain(client: Client, id: string, steps: number): Promise<vo
   if (workflow.stepCount !== steps) throw new Error(`expected ${steps} steps, found ${workflow.stepCount}`);
 }
 
-/** `count` sequential updateStep calls on steps spread over the chain, each setting a new text. */
+/** The `i`-th updateStep of a series: a new text for a step picked along the whole chain. */
+function updateOne(client: Client, id: string, steps: number, i: number, tag: string): Promise<number> {
+  // A stride coprime with the chain length visits steps all along it.
+  const target = 1 + ((i * 7919) % (steps - 1));
+  return client.timed(UPDATE_STEP, {
+    workflowId: id,
+    input: { stepId: stepId(target), config: { to: '{{ trigger.phone }}', text: `${tag} edit ${i} of step ${target}` } },
+  });
+}
+
+/** `count` sequential updateStep calls, each changing a config. */
 async function updateSteps(client: Client, id: string, steps: number, count: number, tag: string): Promise<number[]> {
   const times: number[] = [];
-  for (let i = 0; i < count; i++) {
-    // A stride coprime with the chain length visits steps all along it.
-    const target = 1 + ((i * 7919) % (steps - 1));
-    times.push(
-      await client.timed(UPDATE_STEP, {
-        workflowId: id,
-        input: { stepId: stepId(target), config: { to: '{{ trigger.phone }}', text: `${tag} edit ${i} of step ${target}` } },
-      }),
-    );
-  }
+  for (let i = 0; i < count; i++) times.push(await updateOne(client, id, steps, i, tag));
   return times;
 }
 
@@ -158,8 +159,28 @@ async function run(app: App, key: string, embedded: boolean) {
   if (check.workflow.stepCount !== 1000) throw new Error(`1000-step build made ${check.workflow.stepCount} steps`);
   log(`  ${buildEdits.length} edits in ${round(build1000)} ms`);
 
+  log('building the 10-step workflow');
+  const wf10 = await newWorkflow(client, 'bench 10');
+  await buildChain(client, wf10, 10);
+  log(`building the 5000-step workflow in batches of at most ${MAX_BATCH} edits`);
+  const wf5000 = await newWorkflow(client, 'bench 5000');
+  const build5000Start = performance.now();
+  await buildChain(client, wf5000, 5000);
+  log(`  built in ${round(performance.now() - build5000Start)} ms`);
+
   log('warming up');
-  await updateSteps(client, wf1000, 1000, WARMUP, 'warmup');
+  for (const [id, steps] of [[wf10, 10], [wf1000, 1000], [wf5000, 5000]] as const) {
+    await updateSteps(client, id, steps, WARMUP, 'warmup');
+  }
+
+  // Interleaved, so that load that comes and goes on the machine affects both sizes alike.
+  log(`${SAMPLES} updateStep each on the 10- and the 5000-step workflow, interleaved`);
+  const update10: number[] = [];
+  const update5000: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    update10.push(await updateOne(client, wf10, 10, i, 'u10'));
+    update5000.push(await updateOne(client, wf5000, 5000, i, 'u5000'));
+  }
 
   log(`${SAMPLES} updateStep on the 1000-step workflow`);
   const update1000 = await updateSteps(client, wf1000, 1000, SAMPLES, 'u1000');
@@ -171,22 +192,6 @@ async function run(app: App, key: string, embedded: boolean) {
   log(`${PUBLISHES} publishes of the 1000-step workflow`);
   const publishes: number[] = [];
   for (let i = 0; i < PUBLISHES; i++) publishes.push(await client.timed(PUBLISH, { workflowId: wf1000 }));
-
-  log('building the 10-step workflow');
-  const wf10 = await newWorkflow(client, 'bench 10');
-  await buildChain(client, wf10, 10);
-  await updateSteps(client, wf10, 10, WARMUP, 'warmup');
-  log(`${SAMPLES} updateStep on the 10-step workflow`);
-  const update10 = await updateSteps(client, wf10, 10, SAMPLES, 'u10');
-
-  log(`building the 5000-step workflow in batches of at most ${MAX_BATCH} edits`);
-  const wf5000 = await newWorkflow(client, 'bench 5000');
-  const build5000Start = performance.now();
-  await buildChain(client, wf5000, 5000);
-  log(`  built in ${round(performance.now() - build5000Start)} ms`);
-  await updateSteps(client, wf5000, 5000, WARMUP, 'warmup');
-  log(`${SAMPLES} updateStep on the 5000-step workflow`);
-  const update5000 = await updateSteps(client, wf5000, 5000, SAMPLES, 'u5000');
 
   const s10 = stats(update10);
   const s1000 = stats(update1000);
@@ -239,10 +244,15 @@ async function main(): Promise<number> {
     log(`starting the app on ${url ? 'real Postgres' : `an embedded database in ${dataDir}`}`);
     const app = await startApp({ config, logger: createLogger(config.LOG_LEVEL) });
     try {
-      const { key } = await app.apiKeys.createWorkspace(`bench ${new Date().toISOString()}`);
-      const result = await run(app, key.secret, app.database.embedded);
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-      return 0;
+      const { workspace, key } = await app.apiKeys.createWorkspace(`bench ${new Date().toISOString()}`);
+      try {
+        const result = await run(app, key.secret, app.database.embedded);
+        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+        return 0;
+      } finally {
+        // A shared real database is left as it was found; everything else goes with the workspace.
+        if (!app.database.embedded) await app.database.sql`delete from workspaces where id = ${workspace.id}`;
+      }
     } finally {
       await app.stop();
     }
