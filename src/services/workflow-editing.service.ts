@@ -77,21 +77,8 @@ export class WorkflowEditingService {
       if (ops.length === 0) {
         return { ...(await this.flags(session, wf)), label: undefined, createdStepIds };
       }
-      await session.applyOps(ops);
-      const seq = await session.pushHistory({
-        head: wf.historyHead,
-        label,
-        forward: ops,
-        inverse: invertOps(ops),
-        actorKeyId: actor.apiKeyId,
-        depth: limits.historyDepth,
-      });
-      const updated = await session.updateHead({
-        draftRevision: wf.draftRevision + 1,
-        historyHead: seq,
-        stepCountDelta: stepDelta(ops),
-      });
-      return { workflow: updated, label, canUndo: true, canRedo: false, createdStepIds };
+      const workflow = await this.record(session, { actor, ops, label });
+      return { workflow, label, canUndo: true, canRedo: false, createdStepIds };
     });
     if (outcome.label) this.notify(actor, outcome.workflow, 'EDIT', outcome.label);
     return outcome;
@@ -178,21 +165,8 @@ export class WorkflowEditingService {
       const ops = diffGraphs(await session.loadGraph(), target.graph);
       const label = `Reverted draft to version ${version}`;
       if (ops.length === 0) return { ...(await this.flags(session, wf)), label: undefined };
-      await session.applyOps(ops);
-      const seq = await session.pushHistory({
-        head: wf.historyHead,
-        label,
-        forward: ops,
-        inverse: invertOps(ops),
-        actorKeyId: actor.apiKeyId,
-        depth: this.options.limits.historyDepth,
-      });
-      const updated = await session.updateHead({
-        draftRevision: wf.draftRevision + 1,
-        historyHead: seq,
-        stepCountDelta: stepDelta(ops),
-      });
-      return { workflow: updated, label, canUndo: true, canRedo: false };
+      const workflow = await this.record(session, { actor, ops, label });
+      return { workflow, label, canUndo: true, canRedo: false };
     });
     if (outcome.label) this.notify(actor, outcome.workflow, 'EDIT', outcome.label);
     return outcome;
@@ -213,6 +187,28 @@ export class WorkflowEditingService {
     return this.options.store.withDraft(actor.workspaceId, workflowId, async (session) =>
       validateGraph(await session.loadGraph(), this.options.catalog),
     );
+  }
+
+  /** Applies ops as one new history entry (dropping what could be redone) and bumps the revision. */
+  private async record(
+    session: DraftSession,
+    change: { actor: Actor; ops: readonly EditOp[]; label: string },
+  ): Promise<WorkflowRecord> {
+    const wf = session.workflow;
+    await session.applyOps(change.ops);
+    const seq = await session.pushHistory({
+      head: wf.historyHead,
+      label: change.label,
+      forward: change.ops,
+      inverse: invertOps(change.ops),
+      actorKeyId: change.actor.apiKeyId,
+      depth: this.options.limits.historyDepth,
+    });
+    return session.updateHead({
+      draftRevision: wf.draftRevision + 1,
+      historyHead: seq,
+      stepCountDelta: stepDelta(change.ops),
+    });
   }
 
   private editable(session: DraftSession, expectedRevision: number | undefined): WorkflowRecord {
