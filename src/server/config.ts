@@ -98,6 +98,25 @@ const envSchema = z.object({
   REALTIME_POLL_MS: int(100, 600_000).default(5_000),
   /** Create a default workspace and print an API key when the database has no workspace. */
   BOOTSTRAP_API_KEY: bool.default(true),
+  /** Deepest selection nesting a GraphQL operation may have (introspection's `__schema` is not counted). */
+  GRAPHQL_MAX_DEPTH: int(1, 1_000).default(12),
+  /** Most aliased fields in one GraphQL operation, fragments included. */
+  GRAPHQL_MAX_ALIASES: int(0, 100_000).default(30),
+  /**
+   * Highest estimated cost of one GraphQL operation: each field costs 1 (2 with a selection), nested
+   * fields weigh 1.5x per level, and a literal `first` multiplies its subtree.
+   */
+  GRAPHQL_MAX_COST: int(1, 1_000_000_000).default(50_000),
+  /** Most directives in one GraphQL operation. */
+  GRAPHQL_MAX_DIRECTIVES: int(0, 100_000).default(50),
+  /** Most lexical tokens in one GraphQL document; parsing stops past it. */
+  GRAPHQL_MAX_TOKENS: int(100, 10_000_000).default(10_000),
+  /** Largest GraphQL request body (HTTP) or message (WebSocket), in bytes. */
+  GRAPHQL_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  /** Schema introspection over HTTP and WebSocket. Unset: on, except when NODE_ENV=production. */
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  /** The GraphiQL playground at GET /graphql from a browser. Unset: on, except when NODE_ENV=production. */
+  GRAPHQL_PLAYGROUND: bool.optional(),
   // --- Webhooks and inbound channels (src/http) ---
   /** The origin callers reach this server on, used in webhook URLs and to check Twilio signatures. Unset: `http://localhost:<port>`. */
   PUBLIC_BASE_URL: z

@@ -1,0 +1,124 @@
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import type { JsonValue } from '../domain/json.js';
+import { HttpError, HttpErrorCode } from './http-error.js';
+
+/** Deeper JSON is refused: Postgres and the template engine recurse over it. */
+const MAX_JSON_DEPTH = 128;
+
+/** A lone UTF-16 surrogate: JSON may spell one as `\ud800`, Postgres' jsonb refuses it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The media type of a request, lower-cased, and its charset parameter if any. */
+export function mediaTypeOf(req: Request): { type: string; charset: string | undefined } | undefined {
+  const header = req.headers['content-type'];
+  if (!header) return undefined;
+  const [type, ...params] = header.split(';');
+  const charset = params
+    .map((p) => /^\s*charset\s*=\s*"?([^";\s]+)"?\s*$/i.exec(p)?.[1])
+    .find((c) => c !== undefined);
+  return { type: type!.trim().toLowerCase(), charset: charset?.toLowerCase() };
+}
+
+const isUtf8 = (charset: string | undefined) => charset === undefined || charset === 'utf-8' || charset === 'utf8';
+
+/** `application/json` or a `+json` type, in UTF-8; 415 otherwise. */
+export function requireJson(req: Request): void {
+  const media = mediaTypeOf(req);
+  const json = media && (media.type === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(media.type));
+  if (!json || !isUtf8(media.charset)) {
+    throw new HttpError(HttpErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Send the body as application/json in UTF-8');
+  }
+}
+
+/** `application/x-www-form-urlencoded` in UTF-8; 415 otherwise. */
+export function requireForm(req: Request): void {
+  const media = mediaTypeOf(req);
+  if (media?.type !== 'application/x-www-form-urlencoded' || !isUtf8(media.charset)) {
+    throw new HttpError(HttpErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Send the body as application/x-www-form-urlencoded');
+  }
+}
+
+/** Reads whole request bodies as bytes, refusing more than `limit`. */
+export class RawBodyReader {
+  private readonly parse: RequestHandler;
+
+  constructor(private readonly limit: number) {
+    // Any content type: callers check it first. gzip/deflate bodies are inflated, and the limit
+    // applies to the inflated bytes.
+    this.parse = express.raw({ type: () => true, limit });
+  }
+
+  /** The exact bytes of the body (signatures are checked over them); empty when there is none. */
+  async read(req: Request, res: Response): Promise<Buffer> {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        void this.parse(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
+      });
+    } catch (err) {
+      throw bodyError(err, this.limit);
+    }
+    const body: unknown = req.body;
+    return Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+  }
+}
+
+/** body-parser's errors carry an HTTP status; those of the caller's making become refusals. */
+function bodyError(err: unknown, limit: number): unknown {
+  const status = (err as { status?: unknown } | null)?.status;
+  if (status === 413) return new HttpError(HttpErrorCode.PAYLOAD_TOO_LARGE, `The body is larger than ${limit} bytes`);
+  if (status === 415) return new HttpError(HttpErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Unsupported content encoding');
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpError(HttpErrorCode.BAD_REQUEST, 'The body could not be read');
+  }
+  return err;
+}
+
+const malformed = (why: string) => new HttpError(HttpErrorCode.MALFORMED_JSON, `The body is not valid JSON: ${why}`);
+
+/**
+ * Parses a JSON body strictly: it must be valid UTF-8 (a leading BOM is ignored) and one JSON
+ * value, and no string or key may hold a NUL character or a lone surrogate (Postgres cannot store
+ * either in jsonb, and neither is text anyone means to send). 400 MALFORMED_JSON otherwise.
+ */
+export function parseJsonBody(raw: Buffer): JsonValue {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    throw malformed('it is not UTF-8');
+  }
+  if (text.includes('\u0000')) throw malformed('it contains a NUL character');
+  let value: JsonValue;
+  try {
+    value = JSON.parse(text) as JsonValue;
+  } catch {
+    throw malformed(text.trim() === '' ? 'it is empty' : 'it cannot be parsed');
+  }
+  checkJsonValue(value);
+  return value;
+}
+
+/** Walks a parsed value without recursion, so depth cannot overflow the stack. */
+function checkJsonValue(root: JsonValue): void {
+  const stack: { value: JsonValue; depth: number }[] = [{ value: root, depth: 0 }];
+  const checkString = (s: string) => {
+    if (s.includes('\u0000')) throw malformed('a string contains a NUL character');
+    if (LONE_SURROGATE.test(s)) throw malformed('a string contains a lone surrogate');
+  };
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      checkString(value);
+    } else if (value !== null && typeof value === 'object') {
+      if (depth >= MAX_JSON_DEPTH) throw malformed(`it is nested deeper than ${MAX_JSON_DEPTH} levels`);
+      if (Array.isArray(value)) {
+        for (const item of value) stack.push({ value: item, depth: depth + 1 });
+      } else {
+        for (const [key, item] of Object.entries(value)) {
+          checkString(key);
+          stack.push({ value: item, depth: depth + 1 });
+        }
+      }
+    }
+  }
+}

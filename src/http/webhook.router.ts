@@ -1,0 +1,141 @@
+import { Router, type Request } from 'express';
+import type { Logger } from 'pino';
+import { triggerWebhookAction } from '../actions/trigger-webhook.action.js';
+import type { JsonValue } from '../domain/json.js';
+import type { CompiledVersion } from '../engine/compiled-version.js';
+import type { WorkflowRunner } from '../engine/workflow-runner.js';
+import type { Clock } from '../ports/clock.port.js';
+import type { WebhookCredentials, WebhookStore } from '../ports/webhook.store.port.js';
+import type { WorkflowStore } from '../ports/workflow.store.port.js';
+import { HttpError, HttpErrorCode } from './http-error.js';
+import { parseJsonBody, requireJson, type RawBodyReader } from './request-body.js';
+import { hashWebhookToken, looksLikeWebhookToken } from './webhook-credentials.js';
+import { checkWebhookSignature, SignatureFailure, WEBHOOK_SIGNATURE_HEADER } from './webhook-signature.js';
+
+/** Prefix of the idempotency key a webhook call's `Idempotency-Key` becomes. */
+export const WEBHOOK_IDEMPOTENCY_PREFIX = 'webhook:';
+/** The runner takes keys of up to 200 characters; the prefix uses some of them. */
+const MAX_IDEMPOTENCY_KEY_CHARS = 200 - WEBHOOK_IDEMPOTENCY_PREFIX.length;
+
+/** Request headers copied into the trigger input, besides every `x-wfb-*` but the signature. */
+const FORWARDED_HEADERS: ReadonlySet<string> = new Set(['content-type', 'user-agent', 'x-request-id']);
+
+export interface WebhookRouterOptions {
+  readonly webhooks: WebhookStore;
+  readonly workflows: WorkflowStore;
+  readonly versions: { get(workflowId: string, version: number): Promise<CompiledVersion> };
+  readonly runner: Pick<WorkflowRunner, 'start'>;
+  readonly clock: Clock;
+  readonly body: RawBodyReader;
+  /** How far a signature timestamp may be from now, in seconds. */
+  readonly signatureToleranceS: number;
+  readonly logger: Logger;
+}
+
+/** The trigger input of a webhook call (a type alias, so it is a JsonObject). */
+export type WebhookTriggerInput = {
+  body: JsonValue;
+  headers: Record<string, string>;
+  /** ISO 8601. */
+  receivedAt: string;
+};
+
+const SIGNATURE_MESSAGES: Readonly<Record<SignatureFailure, string>> = {
+  MISSING: `The webhook requires a signature in ${WEBHOOK_SIGNATURE_HEADER}`,
+  MALFORMED: `${WEBHOOK_SIGNATURE_HEADER} must look like t=<unix seconds>,v1=<hex HMAC-SHA256>`,
+  STALE: 'The signature timestamp is too far from the current time',
+  MISMATCH: 'The signature does not match the body',
+};
+
+function selectedHeaders(req: Request): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    const forwarded = FORWARDED_HEADERS.has(name) || (name.startsWith('x-wfb-') && name !== WEBHOOK_SIGNATURE_HEADER);
+    if (forwarded) picked[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return picked;
+}
+
+function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_CHARS || !/^[\x20-\x7e]+$/.test(key)) {
+    throw new HttpError(
+      HttpErrorCode.BAD_REQUEST,
+      `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters`,
+    );
+  }
+  return WEBHOOK_IDEMPOTENCY_PREFIX + key;
+}
+
+/**
+ * `POST /hooks/:token`: starts the workflow behind the token with the JSON body as trigger input.
+ * Checks in this order, each answering with its own status: token (404), content type (415),
+ * size (413), signature when the webhook has a secret (401), JSON (400), Idempotency-Key (400),
+ * workflow state and trigger type (409). Nothing is started unless every check passes.
+ */
+export function createWebhookRouter(options: WebhookRouterOptions): Router {
+  const router = Router();
+
+  const findHook = async (token: string): Promise<WebhookCredentials> => {
+    const hook = looksLikeWebhookToken(token) ? await options.webhooks.findByTokenHash(hashWebhookToken(token)) : undefined;
+    if (!hook) throw new HttpError(HttpErrorCode.NOT_FOUND, 'No webhook has this URL; it may have been rotated');
+    return hook;
+  };
+
+  const ensureStartable = async (hook: WebhookCredentials): Promise<void> => {
+    const wf = await options.workflows.get(hook.workspaceId, hook.workflowId);
+    if (!wf) throw new HttpError(HttpErrorCode.NOT_FOUND, 'No webhook has this URL; it may have been rotated');
+    if (wf.status !== 'ACTIVE' || wf.latestVersion === null) {
+      throw new HttpError(
+        HttpErrorCode.WORKFLOW_NOT_STARTABLE,
+        wf.status === 'ARCHIVED' ? 'The workflow is archived' : 'The workflow is not published yet',
+      );
+    }
+    const version = await options.versions.get(wf.id, wf.latestVersion);
+    const trigger = version.triggerId ? version.step(version.triggerId) : undefined;
+    if (trigger?.type !== triggerWebhookAction.type) {
+      throw new HttpError(
+        HttpErrorCode.WORKFLOW_NOT_STARTABLE,
+        `The newest published version is not triggered by a webhook (its trigger is ${trigger?.type ?? 'missing'})`,
+      );
+    }
+  };
+
+  router.post('/hooks/:token', async (req, res) => {
+    const receivedAt = options.clock.now();
+    const hook = await findHook(req.params.token);
+    requireJson(req);
+    const raw = await options.body.read(req, res);
+    if (hook.signingSecret !== null) {
+      const failure = checkWebhookSignature({
+        header: req.get(WEBHOOK_SIGNATURE_HEADER),
+        secret: hook.signingSecret,
+        body: raw,
+        now: options.clock.now(),
+        toleranceS: options.signatureToleranceS,
+      });
+      if (failure) {
+        options.logger.info({ workflowId: hook.workflowId, failure }, 'webhook call refused: bad signature');
+        throw new HttpError(HttpErrorCode.INVALID_SIGNATURE, SIGNATURE_MESSAGES[failure]);
+      }
+    }
+    const body = parseJsonBody(raw);
+    const idempotencyKey = idempotencyKeyOf(req);
+    await ensureStartable(hook);
+    const input: WebhookTriggerInput = { body, headers: selectedHeaders(req), receivedAt: receivedAt.toISOString() };
+    const { instance, created } = await options.runner.start(
+      { workspaceId: hook.workspaceId },
+      { workflowId: hook.workflowId, input, ...(idempotencyKey ? { idempotencyKey } : {}) },
+    );
+    res.status(202).json({ instanceId: instance.id, created });
+  });
+
+  router.all('/hooks/:token', (_req, res) => {
+    res.set('Allow', 'POST');
+    throw new HttpError(HttpErrorCode.METHOD_NOT_ALLOWED, 'Call a webhook with POST');
+  });
+
+  return router;
+}

@@ -1,0 +1,153 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { InstanceEventRecord, RunStore } from '../../../src/ports/run.store.port.js';
+import { InProcessEventBus } from '../../../src/realtime/in-process-event-bus.js';
+import { RealtimeService } from '../../../src/realtime/realtime.service.js';
+import { BEGINNING, decodeWorkflowCursor } from '../../../src/realtime/workflow-cursor.js';
+
+/**
+ * An event log in memory with the store's reading semantics: per-instance seq, global cursor, and
+ * transaction ids below a movable horizon (the oldest transaction still running).
+ */
+class FakeLog {
+  readonly events: InstanceEventRecord[] = [];
+  horizon = 100n;
+  private cursor = 0;
+
+  append(instanceId: string, xid: bigint, count = 1): InstanceEventRecord[] {
+    const made: InstanceEventRecord[] = [];
+    for (let i = 0; i < count; i++) {
+      const seq = this.events.filter((e) => e.instanceId === instanceId).length + 1;
+      const e: InstanceEventRecord = {
+        instanceId,
+        seq,
+        cursor: ++this.cursor,
+        workspaceId: 'ws',
+        workflowId: 'wf',
+        entity: 'STEP',
+        stepId: 's',
+        stepRunId: null,
+        event: 'start',
+        fromStatus: 'SCHEDULED',
+        toStatus: 'RUNNING',
+        attempt: 1,
+        detail: null,
+        at: new Date(),
+        xid: xid.toString(),
+      };
+      this.events.push(e);
+      made.push(e);
+    }
+    return made;
+  }
+
+  store(): RunStore {
+    const partial: Pick<RunStore, 'listEvents' | 'workflowEvents' | 'visibleXidHorizon'> = {
+      listEvents: async (instanceId, page) =>
+        this.events.filter((e) => e.instanceId === instanceId && e.seq > page.afterSeq).slice(0, page.first),
+      workflowEvents: async (q) =>
+        this.events
+          .filter((e) => BigInt(e.xid) >= q.fromXid && BigInt(e.xid) < q.toXid && e.cursor > q.afterCursor)
+          .sort((a, b) => a.cursor - b.cursor)
+          .slice(0, q.limit),
+      visibleXidHorizon: async () => this.horizon,
+    };
+    return partial as RunStore;
+  }
+}
+
+const logger = pino({ level: 'silent' });
+const services: RealtimeService[] = [];
+function makeService(log: FakeLog, bufferSize = 100) {
+  const bus = new InProcessEventBus();
+  const service = new RealtimeService({ bus, runs: log.store(), logger, bufferSize, safetyPollMs: 20 });
+  services.push(service);
+  return { service, bus };
+}
+afterEach(() => {
+  for (const s of services.splice(0)) s.close();
+});
+
+async function take<T>(it: AsyncIterator<T>, n: number): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) {
+    const next = await it.next();
+    if (next.done) break;
+    out.push(next.value);
+  }
+  return out;
+}
+
+describe('instance streams', () => {
+  test('replay after `since`, then live events, in order, even when notifications are lost', async () => {
+    const log = new FakeLog();
+    const { service } = makeService(log);
+    log.append('i1', 10n, 3);
+    const stream = service.instanceEvents('i1', 1);
+    expect((await take(stream, 2)).map((e) => e.seq)).toEqual([2, 3]);
+    log.append('i1', 11n, 2); // no bus notification at all: the safety poll must find them
+    expect((await take(stream, 2)).map((e) => e.seq)).toEqual([4, 5]);
+    await stream.return!();
+  });
+
+  test('a subscriber that does not keep up is stopped with SUBSCRIBER_TOO_SLOW and where to resume', async () => {
+    const log = new FakeLog();
+    const { service } = makeService(log, 5);
+    log.append('i1', 10n, 20);
+    const stream = service.instanceEvents('i1', 0);
+    await new Promise((r) => setTimeout(r, 50));
+    const err = await stream.next().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'LIMIT_EXCEEDED', details: { reason: 'SUBSCRIBER_TOO_SLOW' } });
+    expect((err as { details: { resumeAfterSeq: number } }).details.resumeAfterSeq).toBeLessThan(20);
+  });
+});
+
+describe('workflow streams', () => {
+  test('an event whose transaction commits late (below a running one) is delivered, once, when the horizon passes it', async () => {
+    const log = new FakeLog();
+    const { service, bus } = makeService(log);
+    const stream = service.workflowEvents('ws', 'wf');
+    await new Promise((r) => setTimeout(r, 30));
+    // Transaction 105 commits first while 101 is still running: the horizon stays at 101.
+    log.horizon = 101n;
+    const late = log.append('b', 105n);
+    await bus.publish({ kind: 'run', workspaceId: 'ws', workflowId: 'wf', instanceId: 'b', seq: 1, xid: '105' });
+    await new Promise((r) => setTimeout(r, 60));
+    // Transaction 101 commits later, with a higher cursor but an older transaction id.
+    log.append('a', 101n);
+    log.horizon = 200n;
+    await bus.publish({ kind: 'run', workspaceId: 'ws', workflowId: 'wf', instanceId: 'a', seq: 1, xid: '101' });
+    const got = await take(stream, 2);
+    expect(got.map((p) => `${p.event.instanceId}#${p.event.seq}`).sort()).toEqual(['a#1', 'b#1']);
+    expect(late).toHaveLength(1);
+    // Nothing was delivered twice while the horizon lagged.
+    await new Promise((r) => setTimeout(r, 60));
+    log.append('c', 150n);
+    await bus.publish({ kind: 'run', workspaceId: 'ws', workflowId: 'wf', instanceId: 'c', seq: 1, xid: '150' });
+    expect((await take(stream, 1)).map((p) => p.event.instanceId)).toEqual(['c']);
+    await stream.return!();
+  });
+
+  test('resuming from any delivered cursor yields exactly the events after it', async () => {
+    const log = new FakeLog();
+    log.horizon = 50n;
+    log.append('a', 10n, 3);
+    log.append('b', 20n, 2);
+    log.append('c', 30n, 4);
+    const { service } = makeService(log);
+    const all = await take(service.workflowEvents('ws', 'wf', BEGINNING), 9);
+    const keys = all.map((p) => `${p.event.instanceId}#${p.event.seq}`);
+    expect(new Set(keys).size).toBe(9);
+    for (let i = 0; i < all.length; i++) {
+      const rest = await take(service.workflowEvents('ws', 'wf', decodeWorkflowCursor(all[i]!.cursor)), 9 - i - 1);
+      expect(rest.map((p) => `${p.event.instanceId}#${p.event.seq}`)).toEqual(keys.slice(i + 1));
+    }
+  });
+
+  test('a cursor that is not ours is refused as bad input', () => {
+    expect(() => decodeWorkflowCursor('bm90LWEtY3Vyc29y')).toThrow(/since is not a cursor/);
+  });
+});
