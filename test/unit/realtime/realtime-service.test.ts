@@ -125,8 +125,9 @@ describe('workflow streams', () => {
     expect(late).toHaveLength(1);
     // Nothing was delivered twice while the horizon lagged.
     await new Promise((r) => setTimeout(r, 60));
-    log.append('c', 150n);
-    await bus.publish({ kind: 'run', workspaceId: 'ws', workflowId: 'wf', instanceId: 'c', seq: 1, xid: '150' });
+    log.append('c', 250n);
+    log.horizon = 300n;
+    await bus.publish({ kind: 'run', workspaceId: 'ws', workflowId: 'wf', instanceId: 'c', seq: 1, xid: '250' });
     expect((await take(stream, 1)).map((p) => p.event.instanceId)).toEqual(['c']);
     await stream.return!();
   });

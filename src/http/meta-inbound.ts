@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import type { JsonValue } from '../domain/json.js';
+import { hmac, macMatches } from './hmac.js';
+import type { InboundMessage } from './inbound-message.js';
+
+/** The header Meta signs webhook deliveries with: `sha256=<hex HMAC-SHA256(app secret, body)>`. */
+export const META_SIGNATURE_HEADER = 'x-hub-signature-256';
+
+/** Whether a delivery's X-Hub-Signature-256 matches its exact body bytes. */
+export function metaSignatureValid(appSecret: string, header: string | undefined, body: Buffer): boolean {
+  const match = /^sha256=([0-9a-fA-F]+)$/.exec(header?.trim() ?? '');
+  return Boolean(match) && macMatches(hmac('sha256', appSecret, [body]), match![1]!, 'hex');
+}
+
+const id = z.string().min(1).max(1_000);
+const text = z.string().min(1).max(100_000);
+
+/** One Instagram messaging event; only text messages that are not our own echoes are used. */
+const instagramEvent = z.object({
+  sender: z.object({ id }),
+  recipient: z.object({ id }),
+  message: z
+    .object({ mid: id, text: text.optional(), is_echo: z.boolean().optional(), is_deleted: z.boolean().optional() })
+    .optional(),
+});
+
+const whatsappValue = z.object({
+  metadata: z.object({ display_phone_number: z.string().optional(), phone_number_id: z.string().optional() }).optional(),
+  messages: z
+    .array(z.object({ from: id, id, type: z.string(), text: z.object({ body: text }).optional() }))
+    .optional(),
+});
+
+const notification = z.object({
+  object: z.string(),
+  entry: z
+    .array(
+      z.object({
+        messaging: z.array(z.unknown()).optional(),
+        changes: z.array(z.object({ field: z.string().optional(), value: z.unknown() })).optional(),
+      }),
+    )
+    .default([]),
+});
+
+/** WhatsApp ids are digits without the plus; the rest of the product speaks E.164. */
+const e164 = (waId: string): string => (/^\d+$/.test(waId) ? `+${waId}` : waId);
+
+/** What a Meta delivery held: its text messages, and how many events were not text messages. */
+export interface MetaDelivery {
+  readonly messages: InboundMessage[];
+  readonly ignored: number;
+}
+
+/**
+ * The text messages of a Meta webhook delivery (Instagram `object: "instagram"`, WhatsApp
+ * `object: "whatsapp_business_account"`). Everything else — other objects, echoes of our own
+ * sends, reads, reactions, media without text, WhatsApp status updates — is counted as ignored,
+ * so Meta gets its 200 and does not redeliver. Undefined when the body is not a Meta notification.
+ */
+export function parseMetaDelivery(body: JsonValue, receivedAt: Date): MetaDelivery | undefined {
+  const parsed = notification.safeParse(body);
+  if (!parsed.success) return undefined;
+  const messages: InboundMessage[] = [];
+  let ignored = 0;
+  const base = { provider: 'meta', receivedAt } as const;
+  for (const entry of parsed.data.entry) {
+    if (parsed.data.object === 'instagram') {
+      // Instagram delivers messages in `messaging`; the Instagram-login API uses `changes` of field "messages".
+      const events = [
+        ...(entry.messaging ?? []),
+        ...(entry.changes ?? []).filter((c) => c.field === 'messages').map((c) => c.value),
+      ];
+      for (const raw of events) {
+        const event = instagramEvent.safeParse(raw);
+        const m = event.success ? event.data.message : undefined;
+        if (!event.success || !m || m.text === undefined || m.is_echo || m.is_deleted) {
+          ignored++;
+          continue;
+        }
+        messages.push({
+          ...base,
+          channel: 'instagram',
+          from: event.data.sender.id,
+          to: event.data.recipient.id,
+          text: m.text,
+          providerMessageId: m.mid,
+        });
+      }
+    } else if (parsed.data.object === 'whatsapp_business_account') {
+      for (const change of entry.changes ?? []) {
+        const value = whatsappValue.safeParse(change.value);
+        if (change.field !== 'messages' || !value.success) {
+          ignored++;
+          continue;
+        }
+        const to = value.data.metadata?.display_phone_number ?? value.data.metadata?.phone_number_id ?? '';
+        for (const m of value.data.messages ?? []) {
+          if (m.type !== 'text' || !m.text) {
+            ignored++;
+            continue;
+          }
+          messages.push({ ...base, channel: 'whatsapp', from: e164(m.from), to: e164(to), text: m.text.body, providerMessageId: m.id });
+        }
+      }
+    } else {
+      ignored++;
+    }
+  }
+  return { messages, ignored };
+}
