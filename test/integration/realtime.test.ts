@@ -22,7 +22,7 @@ import { collect, wsClient } from '../support/ws-client.js';
 let server: TestServer;
 let client: GraphQLClient;
 beforeAll(async () => {
-  server = await startTestServer({ env: { WS_AUTH_TIMEOUT_MS: '500', MAX_SUBSCRIPTIONS_PER_SOCKET: '3' } });
+  server = await startTestServer({ env: { WS_AUTH_TIMEOUT_MS: '500', MAX_SUBSCRIPTIONS_PER_SOCKET: '3', MAX_SOCKETS_PER_API_KEY: '3' } });
   client = server.client;
 });
 afterAll(async () => {
@@ -173,6 +173,36 @@ describe('live status over graphql-ws', () => {
 
     const silent = new WebSocket(url, 'graphql-transport-ws');
     expect(await closeOf(silent)).toBe(4408);
+  });
+
+  test('sockets per API key are capped: the one over the limit is closed with 4429', async () => {
+    const url = server.url.replace(/^http/, 'ws');
+    const { secret } = (
+      (await client.request(`mutation { createApiKey(name: "socket cap") { secret } }`, {})) as { createApiKey: { secret: string } }
+    ).createApiKey;
+    const open = (): Promise<{ socket: WebSocket; acked: Promise<boolean>; closed: Promise<number> }> =>
+      new Promise((resolve) => {
+        const socket = new WebSocket(url, 'graphql-transport-ws');
+        const closed = new Promise<number>((r) => socket.on('close', (code) => r(code)));
+        const acked = new Promise<boolean>((r) => {
+          socket.on('message', (m) => r(JSON.parse(String(m)).type === 'connection_ack'));
+          socket.on('close', () => r(false));
+        });
+        socket.on('open', () => {
+          socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${secret}` } }));
+          resolve({ socket, acked, closed });
+        });
+      });
+    const sockets = [await open(), await open(), await open()];
+    expect(await Promise.all(sockets.map((s) => s.acked))).toEqual([true, true, true]);
+    const fourth = await open();
+    expect(await fourth.acked).toBe(false);
+    expect(await fourth.closed).toBe(4429);
+    sockets[0]!.socket.close();
+    await sockets[0]!.closed;
+    const again = await open();
+    expect(await again.acked).toBe(true);
+    for (const s of [...sockets.slice(1), again]) s.socket.close();
   });
 
   test('subscriptions per socket are capped with a clear error', async () => {

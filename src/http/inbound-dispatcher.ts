@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  incomingMessageConfigSchema,
+  matchesIncomingMessage,
+  triggerIncomingMessageAction,
+} from '../actions/trigger-incoming-message.action.js';
+import { AppError } from '../domain/errors.js';
+import type { CompiledVersion } from '../engine/compiled-version.js';
+import type { WorkflowRunner } from '../engine/workflow-runner.js';
+import type { InboundMessageStore, TriggerIndexEntry } from '../ports/inbound-message.store.port.js';
+import { incomingMessageInput, type InboundMessage } from './inbound-message.js';
+
+/** The runner takes keys of up to 200 characters; longer provider ids are hashed. */
+const MAX_KEY_CHARS = 200;
+
+/** The per-workflow idempotency key of a message: `inbound:<provider>:<provider message id>`. */
+export function inboundIdempotencyKey(m: Pick<InboundMessage, 'provider' | 'providerMessageId'>): string {
+  const key = `inbound:${m.provider}:${m.providerMessageId}`;
+  if (key.length <= MAX_KEY_CHARS) return key;
+  return `inbound:${m.provider}:sha256:${createHash('sha256').update(m.providerMessageId).digest('hex')}`;
+}
+
+export interface InboundDispatcherOptions {
+  readonly store: InboundMessageStore;
+  readonly versions: { get(workflowId: string, version: number): Promise<CompiledVersion> };
+  readonly runner: Pick<WorkflowRunner, 'start'>;
+  readonly logger: Logger;
+}
+
+/** What one delivery did. */
+export interface DispatchOutcome {
+  readonly messages: number;
+  /** Messages an earlier delivery had already handled. */
+  readonly duplicates: number;
+  /** Instances started. */
+  readonly started: number;
+}
+
+/**
+ * Starts, for each inbound message, every active workflow in every workspace whose newest
+ * published version has an incoming-message trigger on the message's channel whose keyword
+ * matches. Each message is recorded by its provider id first: a redelivery of a message fully
+ * handled starts nothing, and one that was cut short (a crash, a failed start) starts only the
+ * workflows not started yet, since each start uses the message's idempotency key.
+ */
+export class InboundDispatcher {
+  constructor(private readonly options: InboundDispatcherOptions) {}
+
+  async dispatch(messages: readonly InboundMessage[]): Promise<DispatchOutcome> {
+    if (messages.length === 0) return { messages: 0, duplicates: 0, started: 0 };
+    await this.refreshTriggerIndex();
+    let duplicates = 0;
+    let started = 0;
+    for (const message of messages) {
+      const { record } = await this.options.store.record({
+        provider: message.provider,
+        providerMessageId: message.providerMessageId,
+        channel: message.channel,
+        receivedAt: message.receivedAt,
+      });
+      if (record.processedAt !== null) {
+        duplicates++;
+        continue;
+      }
+      // The first delivery's time, so every delivery builds the same input.
+      const n = await this.startMatching({ ...message, receivedAt: record.receivedAt });
+      await this.options.store.markProcessed(record.id, n);
+      started += n;
+    }
+    return { messages: messages.length, duplicates, started };
+  }
+
+  /** Starts the matching workflows; a start the workflow refuses (archived meanwhile...) is skipped. */
+  private async startMatching(message: InboundMessage): Promise<number> {
+    const { store, runner, logger } = this.options;
+    const candidates = await store.findMessageTriggered(triggerIncomingMessageAction.type, message.channel);
+    const input = incomingMessageInput(message);
+    const idempotencyKey = inboundIdempotencyKey(message);
+    let started = 0;
+    for (const candidate of candidates) {
+      const config = incomingMessageConfigSchema.safeParse(candidate.config);
+      if (!config.success || !matchesIncomingMessage(config.data, message.text)) continue;
+      try {
+        const { created } = await runner.start(
+          { workspaceId: candidate.workspaceId },
+          { workflowId: candidate.workflowId, input, idempotencyKey },
+        );
+        if (created) started++;
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        logger.warn(
+          { workflowId: candidate.workflowId, code: err.code, reason: err.message, provider: message.provider },
+          'inbound message did not start a matching workflow',
+        );
+      }
+    }
+    return started;
+  }
+
+  /** Indexes the trigger of every newly published version (each is read once, ever). */
+  private async refreshTriggerIndex(): Promise<void> {
+    const stale = await this.options.store.staleTriggers();
+    if (stale.length === 0) return;
+    const entries: TriggerIndexEntry[] = [];
+    for (const s of stale) {
+      const version = await this.options.versions.get(s.workflowId, s.version);
+      const trigger = version.triggerId ? version.step(version.triggerId) : undefined;
+      entries.push({ ...s, triggerType: trigger?.type ?? null, config: trigger?.config ?? null });
+    }
+    await this.options.store.saveTriggers(entries);
+  }
+}
