@@ -1,4 +1,4 @@
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.js';
 
@@ -41,12 +41,14 @@ export function createErrorFormatter(logger: Logger) {
       };
     }
     const code = formatted.extensions?.code;
-    const original = error instanceof GraphQLError ? error.originalError : undefined;
+    // Duck-typed rather than `instanceof GraphQLError`: a bundler may load graphql twice.
+    const isGraphQLError = typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError';
+    const original = isGraphQLError ? (error as { originalError?: unknown }).originalError : undefined;
     if (typeof code === 'string' && PASS_THROUGH.has(code) && !original) {
       const { stacktrace: _s, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
-    if (!original && error instanceof GraphQLError && !code) {
+    if (!original && isGraphQLError && !code) {
       // Argument coercion and similar request errors from graphql-js itself.
       return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
     }

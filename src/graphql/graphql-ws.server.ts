@@ -3,10 +3,15 @@ import {
   createSourceEventStream,
   execute,
   GraphQLError,
+  parse,
   print,
+  specifiedRules,
+  validate,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
+  type ParseOptions,
+  type ValidationRule,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
@@ -29,6 +34,12 @@ export interface GraphQLWsOptions {
   readonly authTimeoutMs: number;
   readonly maxSubscriptionsPerSocket: number;
   readonly maxSocketsPerKey: number;
+  /** Rules run after graphql-js's own on every operation (query limits, introspection); see graphql/hardening. */
+  readonly validationRules?: readonly ValidationRule[];
+  /** Parser options (the token limit). A document that fails to parse closes the socket, as graphql-ws does. */
+  readonly parseOptions?: ParseOptions;
+  /** Largest message accepted; a larger one closes the socket with 1009. `ws` allows 100 MiB otherwise. */
+  readonly maxPayloadBytes?: number;
 }
 
 interface SocketState {
@@ -85,7 +96,12 @@ async function subscribeShared(args: ExecutionArgs): Promise<AsyncGenerator<Exec
 
 /** graphql-ws on the HTTP server's port and path, authenticated with the same API keys. */
 export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<void> } {
-  const wss = new WebSocketServer({ server: options.httpServer, path: options.path });
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: options.path,
+    // Only when set: an explicit undefined would replace ws's default with no limit at all.
+    ...(options.maxPayloadBytes ? { maxPayload: options.maxPayloadBytes } : {}),
+  });
   const socketsPerKey = new Map<string, number>();
   const states = new WeakMap<WebSocket, SocketState>();
 
@@ -93,6 +109,8 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
     {
       schema: options.schema,
       connectionInitWaitTimeout: options.authTimeoutMs,
+      parse: (source) => parse(source, options.parseOptions),
+      validate: (schema, document) => validate(schema, document, [...specifiedRules, ...(options.validationRules ?? [])]),
       subscribe: (args) => subscribeShared(args),
       context: (ctx): GraphQLContext => {
         const state = states.get(ctx.extra.socket);

@@ -5,6 +5,7 @@ import { ActionTypeResolver } from './action-type/action-type.resolver.js';
 import { ApiKeyResolver } from './api-key/api-key.resolver.js';
 import { InstanceResolver, WorkflowRunsResolver } from './instance/instance.resolver.js';
 import { SubscriptionResolver } from './subscription/subscription.resolver.js';
+import { WebhookResolver } from './webhook/webhook.resolver.js';
 import { WorkflowResolver } from './workflow/workflow.resolver.js';
 
 /** Resolver classes in a fixed order: the emitted SDL depends on it. */
@@ -15,6 +16,7 @@ export const resolverClasses = [
   ActionTypeResolver,
   ApiKeyResolver,
   SubscriptionResolver,
+  WebhookResolver,
 ] as const;
 
 /**

@@ -6,10 +6,14 @@ import {
   triggerIncomingMessageAction,
 } from '../actions/trigger-incoming-message.action.js';
 import { AppError } from '../domain/errors.js';
-import type { CompiledVersion } from '../engine/compiled-version.js';
+import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { InboundMessageStore, TriggerIndexEntry } from '../ports/inbound-message.store.port.js';
+import type { WorkflowStore } from '../ports/workflow.store.port.js';
 import { incomingMessageInput, type InboundMessage } from './inbound-message.js';
+
+/** Versions read per batch when indexing triggers, to bound memory after a deploy. */
+const INDEX_BATCH = 100;
 
 /** The runner takes keys of up to 200 characters; longer provider ids are hashed. */
 const MAX_KEY_CHARS = 200;
@@ -23,7 +27,10 @@ export function inboundIdempotencyKey(m: Pick<InboundMessage, 'provider' | 'prov
 
 export interface InboundDispatcherOptions {
   readonly store: InboundMessageStore;
-  readonly versions: { get(workflowId: string, version: number): Promise<CompiledVersion> };
+  /** Where published versions are read from to index their triggers. */
+  readonly workflows: Pick<WorkflowStore, 'getVersion'>;
+  /** Tells trigger steps from the others, as the engine does. */
+  readonly catalog: StepTypeCatalog;
   readonly runner: Pick<WorkflowRunner, 'start'>;
   readonly logger: Logger;
 }
@@ -98,16 +105,22 @@ export class InboundDispatcher {
     return started;
   }
 
-  /** Indexes the trigger of every newly published version (each is read once, ever). */
+  /**
+   * Indexes the trigger of every newly published version. Each version is read once, ever; the
+   * version cache of the engine is bypassed so a first indexing does not evict what it runs.
+   */
   private async refreshTriggerIndex(): Promise<void> {
-    const stale = await this.options.store.staleTriggers();
-    if (stale.length === 0) return;
-    const entries: TriggerIndexEntry[] = [];
-    for (const s of stale) {
-      const version = await this.options.versions.get(s.workflowId, s.version);
-      const trigger = version.triggerId ? version.step(version.triggerId) : undefined;
-      entries.push({ ...s, triggerType: trigger?.type ?? null, config: trigger?.config ?? null });
+    const { store, workflows, catalog } = this.options;
+    const stale = await store.staleTriggers();
+    for (let i = 0; i < stale.length; i += INDEX_BATCH) {
+      const entries: TriggerIndexEntry[] = [];
+      for (const s of stale.slice(i, i + INDEX_BATCH)) {
+        const record = await workflows.getVersion(s.workflowId, s.version);
+        if (!record) continue;
+        const trigger = record.graph.steps.find((step) => catalog.get(step.type)?.category === 'trigger');
+        entries.push({ ...s, triggerType: trigger?.type ?? null, config: trigger?.config ?? null });
+      }
+      await store.saveTriggers(entries);
     }
-    await this.options.store.saveTriggers(entries);
   }
 }

@@ -58,7 +58,7 @@ function selectedHeaders(req: Request): Record<string, string> {
 }
 
 function idempotencyKeyOf(req: Request): string | undefined {
-  const key = req.headers['idempotency-key'];
+  const key = req.get('idempotency-key');
   if (key === undefined) return undefined;
   if (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_CHARS || !/^[\x20-\x7e]+$/.test(key)) {
     throw new HttpError(
@@ -105,7 +105,8 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
 
   router.post('/hooks/:token', async (req, res) => {
     const receivedAt = options.clock.now();
-    const hook = await findHook(req.params.token);
+    const { token } = req.params;
+    const hook = await findHook(typeof token === 'string' ? token : '');
     requireJson(req);
     const raw = await options.body.read(req, res);
     if (hook.signingSecret !== null) {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { createServer, type Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLError } from 'graphql';
@@ -37,7 +38,16 @@ import { RealtimeService } from '../realtime/realtime.service.js';
 import { SubscriptionSources } from '../graphql/subscription/subscription-sources.js';
 import { SubscriptionResolver } from '../graphql/subscription/subscription.resolver.js';
 import { startGraphQLWs } from '../graphql/graphql-ws.server.js';
+import { createGraphQLHardening, graphqlHttpErrorHandler, withRequestErrors } from '../graphql/hardening/index.js';
+import { createPlaygroundRouter, isPlaygroundEnabled } from '../http/playground/index.js';
 import { WorkflowEditingService } from '../services/workflow-editing.service.js';
+// [webhooks] issue 5: webhook and inbound-channel endpoints.
+import { WebhookResolver } from '../graphql/webhook/webhook.resolver.js';
+import { createHttpEndpoints } from '../http/http-endpoints.js';
+import { WebhookService } from '../http/webhook.service.js';
+import { InboundMessageRepository } from '../persistence/inbound-message.repository.js';
+import { WebhookRepository } from '../persistence/webhook.repository.js';
+// [/webhooks]
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -178,6 +188,12 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       }
     }
 
+    // [webhooks] The public origin is known once the server listens (PORT may be 0).
+    let publicBaseUrl = config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`;
+    const webhookStore = new WebhookRepository(database.db);
+    const webhooks = new WebhookService({ store: webhookStore, workflows: workflowStore, publicBaseUrl: () => publicBaseUrl });
+    // [/webhooks]
+
     const instanceDeps = {
       runner,
       runs: runStore,
@@ -192,18 +208,23 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       new ActionTypeResolver(registry),
       new ApiKeyResolver({ keys: apiKeys, store: apiKeyStore }),
       new SubscriptionResolver(),
+      new WebhookResolver({ webhooks }), // [webhooks]
     ]);
     const live = new SubscriptionSources({ realtime, runs: runStore, workflows: workflowStore });
 
-    const formatError = createErrorFormatter(logger);
+    // --- GraphQL hardening (issue 5): limits, introspection, CSRF, masking; shared with graphql-ws ---
+    const hardening = createGraphQLHardening(config);
+    const formatError = withRequestErrors(createErrorFormatter(logger), { hideSuggestions: !hardening.introspection });
     const app = express();
     const httpServer = createServer(app);
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
       formatError,
-      includeStacktraceInErrorResponses: false,
-      plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+      ...hardening.apollo,
+      // Apollo's default landing page loads from a CDN; the playground below replaces it.
+      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
     });
+    // --- end GraphQL hardening ---
     await apollo.start();
 
     app.get('/healthz', async (_req, res) => {
@@ -214,9 +235,38 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
         res.status(503).json({ status: 'unavailable' });
       }
     });
+    // [webhooks] POST /hooks/:token, GET|POST /inbound/meta, POST /inbound/twilio (raw bodies, own error handler).
+    if (servesApi) {
+      app.use(
+        createHttpEndpoints({
+          webhooks: webhookStore,
+          inbound: new InboundMessageRepository(database.db),
+          workflows: workflowStore,
+          versions: engineDeps.versions,
+          catalog: registry,
+          runner,
+          clock,
+          logger: logger.child({ component: 'http-endpoints' }),
+          publicBaseUrl: () => publicBaseUrl,
+          limits: { maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES, signatureToleranceS: config.WEBHOOK_SIGNATURE_TOLERANCE_S },
+          secrets: {
+            metaAppSecret: config.META_APP_SECRET,
+            metaVerifyToken: config.META_VERIFY_TOKEN,
+            twilioAuthToken: config.TWILIO_AUTH_TOKEN,
+            allowUnsigned: config.INBOUND_ALLOW_UNSIGNED,
+          },
+        }),
+      );
+    }
+    // [/webhooks]
+    // --- GraphQL playground and body limit (issue 5): browser GETs get the page, errors stay JSON ---
+    if (servesApi && isPlaygroundEnabled(config)) {
+      app.use('/graphql', createPlaygroundRouter({ logger: logger.child({ component: 'playground' }) }));
+    }
+    // --- end GraphQL playground ---
     if (servesApi) app.use(
       '/graphql',
-      express.json({ limit: '2mb' }),
+      express.json({ limit: hardening.maxBodyBytes }),
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           try {
@@ -231,6 +281,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           }
         },
       }),
+      graphqlHttpErrorHandler({ logger, maxBodyBytes: hardening.maxBodyBytes }), // issue 5
     );
 
     const ws = servesApi
@@ -245,6 +296,10 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           authTimeoutMs: config.WS_AUTH_TIMEOUT_MS,
           maxSubscriptionsPerSocket: config.MAX_SUBSCRIPTIONS_PER_SOCKET,
           maxSocketsPerKey: config.MAX_SOCKETS_PER_API_KEY,
+          // issue 5: the same limits as HTTP
+          validationRules: hardening.validationRules,
+          parseOptions: hardening.parseOptions,
+          maxPayloadBytes: hardening.maxBodyBytes,
         })
       : undefined;
 
@@ -259,6 +314,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
     });
     const address = httpServer.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
+    publicBaseUrl = config.PUBLIC_BASE_URL ?? `http://localhost:${port}`; // [webhooks]
     const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/graphql`;
 
     let stopped = false;

@@ -1,0 +1,75 @@
+import { NoSchemaIntrospectionCustomRule, type ParseOptions, type ValidationRule } from 'graphql';
+import type { Config } from '../../server/config.js';
+import { queryLimitRules, type QueryLimits } from './query-limit.rules.js';
+
+/** The deployment's GraphQL protections, resolved from configuration once and shared by both transports. */
+export interface GraphQLHardening {
+  readonly limits: QueryLimits;
+  /** Schema introspection: `GRAPHQL_INTROSPECTION`, or unset, everywhere but production. */
+  readonly introspection: boolean;
+  /** Largest request body (HTTP) or message (WebSocket), in bytes. */
+  readonly maxBodyBytes: number;
+  /**
+   * Every rule to run after graphql-js's `specifiedRules`: the query limits and, when introspection
+   * is off, graphql-js's NoSchemaIntrospection rule. For graphql-ws, which has no switch of its own.
+   */
+  readonly validationRules: readonly ValidationRule[];
+  /** Parser options (the token limit), for Apollo's `parseOptions` and graphql-ws's `parse`. */
+  readonly parseOptions: ParseOptions;
+  /** Options to spread into `new ApolloServer({ ... })`. */
+  readonly apollo: ApolloHardeningOptions;
+}
+
+/** The subset of Apollo Server's options the hardening decides. */
+export interface ApolloHardeningOptions {
+  readonly introspection: boolean;
+  /** The query limits only: Apollo adds its own introspection rule from `introspection`. */
+  readonly validationRules: ValidationRule[];
+  readonly parseOptions: ParseOptions;
+  /** Refuse simple (CORS-safelisted) requests without a preflight-forcing header; Apollo's default, stated. */
+  readonly csrfPrevention: true;
+  readonly includeStacktraceInErrorResponses: false;
+  /** With introspection off, "Did you mean …?" would still spell out the schema. */
+  readonly hideSchemaDetailsFromClientErrors: boolean;
+}
+
+type HardeningConfig = Pick<
+  Config,
+  | 'NODE_ENV'
+  | 'GRAPHQL_MAX_DEPTH'
+  | 'GRAPHQL_MAX_ALIASES'
+  | 'GRAPHQL_MAX_COST'
+  | 'GRAPHQL_MAX_DIRECTIVES'
+  | 'GRAPHQL_MAX_TOKENS'
+  | 'GRAPHQL_MAX_BODY_BYTES'
+  | 'GRAPHQL_INTROSPECTION'
+>;
+
+/** Resolves the protections from configuration. */
+export function createGraphQLHardening(config: HardeningConfig): GraphQLHardening {
+  const limits: QueryLimits = {
+    maxDepth: config.GRAPHQL_MAX_DEPTH,
+    maxAliases: config.GRAPHQL_MAX_ALIASES,
+    maxCost: config.GRAPHQL_MAX_COST,
+    maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
+    maxTokens: config.GRAPHQL_MAX_TOKENS,
+  };
+  const introspection = config.GRAPHQL_INTROSPECTION ?? config.NODE_ENV !== 'production';
+  const limitRules = queryLimitRules(limits);
+  const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
+  return {
+    limits,
+    introspection,
+    maxBodyBytes: config.GRAPHQL_MAX_BODY_BYTES,
+    validationRules: introspection ? limitRules : [...limitRules, NoSchemaIntrospectionCustomRule],
+    parseOptions,
+    apollo: {
+      introspection,
+      validationRules: limitRules,
+      parseOptions,
+      csrfPrevention: true,
+      includeStacktraceInErrorResponses: false,
+      hideSchemaDetailsFromClientErrors: !introspection,
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { Router, type Request } from 'express';
+import type { Logger } from 'pino';
+import type { Clock } from '../ports/clock.port.js';
+import { HttpError, HttpErrorCode } from './http-error.js';
+import { secretsEqual } from './hmac.js';
+import type { InboundDispatcher } from './inbound-dispatcher.js';
+import { META_SIGNATURE_HEADER, metaSignatureValid, parseMetaDelivery } from './meta-inbound.js';
+import { parseJsonBody, requireForm, requireJson, type RawBodyReader } from './request-body.js';
+import { TWILIO_SIGNATURE_HEADER, twilioMessage, twilioSignatureValid } from './twilio-inbound.js';
+
+/** An empty TwiML answer: Twilio sends no reply; workflows reply with their own steps. */
+const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+
+export interface InboundRouterOptions {
+  readonly dispatcher: InboundDispatcher;
+  readonly body: RawBodyReader;
+  readonly clock: Clock;
+  /** The public origin Twilio calls (its signature covers the full URL). */
+  readonly publicBaseUrl: () => string;
+  /** Meta's app secret (checks X-Hub-Signature-256) and the verify token of its handshake. */
+  readonly meta: { readonly appSecret: string | undefined; readonly verifyToken: string | undefined };
+  /** Twilio's auth token (checks X-Twilio-Signature). */
+  readonly twilio: { readonly authToken: string | undefined };
+  /** Accept deliveries of a provider whose secret is not configured, unchecked (local development). */
+  readonly allowUnsigned: boolean;
+  readonly logger: Logger;
+}
+
+/**
+ * Deployment-wide endpoints for messaging providers: `GET|POST /inbound/meta` (Instagram and
+ * WhatsApp Cloud API) and `POST /inbound/twilio` (SMS and WhatsApp). Deliveries are checked with
+ * the provider's signature, normalised and handed to the dispatcher.
+ */
+export function createInboundRouter(options: InboundRouterOptions): Router {
+  const router = Router();
+  const { logger } = options;
+
+  /** The secret to check deliveries with; undefined when unsigned ones are allowed. */
+  const secretOf = (secret: string | undefined, variable: string): string | undefined => {
+    if (secret === undefined && !options.allowUnsigned) {
+      throw new HttpError(HttpErrorCode.NOT_CONFIGURED, `This endpoint is not set up: ${variable} is not configured`);
+    }
+    return secret;
+  };
+
+  router.get('/inbound/meta', (req: Request, res) => {
+    const query = new URL(req.originalUrl, 'http://localhost').searchParams;
+    const expected = options.meta.verifyToken;
+    const given = query.get('hub.verify_token');
+    const challenge = query.get('hub.challenge');
+    const ok =
+      expected !== undefined &&
+      query.get('hub.mode') === 'subscribe' &&
+      given !== null &&
+      secretsEqual(given, expected) &&
+      challenge !== null;
+    if (!ok) throw new HttpError(HttpErrorCode.FORBIDDEN, 'The verification request was refused');
+    res.set('X-Content-Type-Options', 'nosniff').type('text/plain').send(challenge);
+  });
+
+  router.post('/inbound/meta', async (req, res) => {
+    const receivedAt = options.clock.now();
+    const secret = secretOf(options.meta.appSecret, 'META_APP_SECRET');
+    requireJson(req);
+    const raw = await options.body.read(req, res);
+    if (secret !== undefined && !metaSignatureValid(secret, req.get(META_SIGNATURE_HEADER), raw)) {
+      logger.info({ provider: 'meta' }, 'inbound delivery refused: bad signature');
+      throw new HttpError(HttpErrorCode.INVALID_SIGNATURE, `${META_SIGNATURE_HEADER} is missing or does not match the body`);
+    }
+    const delivery = parseMetaDelivery(parseJsonBody(raw), receivedAt);
+    if (!delivery) throw new HttpError(HttpErrorCode.BAD_REQUEST, 'The body is not a Meta webhook notification');
+    const outcome = await options.dispatcher.dispatch(delivery.messages);
+    res.status(200).json({ ...outcome, ignored: delivery.ignored });
+  });
+
+  router.post('/inbound/twilio', async (req, res) => {
+    const receivedAt = options.clock.now();
+    const secret = secretOf(options.twilio.authToken, 'TWILIO_AUTH_TOKEN');
+    requireForm(req);
+    const raw = await options.body.read(req, res);
+    const params = new URLSearchParams(raw.toString('utf8'));
+    if (secret !== undefined) {
+      const url = `${options.publicBaseUrl()}${req.originalUrl}`;
+      if (!twilioSignatureValid({ authToken: secret, url, params, header: req.get(TWILIO_SIGNATURE_HEADER) })) {
+        logger.info({ provider: 'twilio' }, 'inbound delivery refused: bad signature');
+        throw new HttpError(HttpErrorCode.INVALID_SIGNATURE, `${TWILIO_SIGNATURE_HEADER} is missing or does not match`);
+      }
+    }
+    for (const value of params.values()) {
+      // Postgres cannot store NUL in text or jsonb; no real message carries one.
+      if (value.includes('\u0000')) throw new HttpError(HttpErrorCode.BAD_REQUEST, 'A parameter contains a NUL character');
+    }
+    const message = twilioMessage(params, receivedAt);
+    if (message) await options.dispatcher.dispatch([message]);
+    res.status(200).type('text/xml').send(EMPTY_TWIML);
+  });
+
+  return router;
+}

@@ -1,0 +1,2 @@
+// monaco-graphql's worker: completion and validation against the schema.
+import 'monaco-graphql/esm/graphql.worker.js';

@@ -1,0 +1,507 @@
+/**
+ * Engine benchmark: how fast steps follow each other, how many steps per second the engine runs
+ * against what Agenda alone can do, whether per-step cost grows with the workflow's size, and
+ * what 10,000 instances waiting in a delay cost the server in memory.
+ *
+ * Everything goes through the public GraphQL API of an app running in this process; timings of
+ * steps come from the step runs' own `startedAt` / `finishedAt`, so polling does not blur them.
+ */
+import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { loadConfig, type Config } from '../../src/server/config.js';
+import { createLogger } from '../../src/server/logger.js';
+import { createStepScheduler } from '../../src/scheduler/create-step-scheduler.js';
+import {
+  BenchClient,
+  chainTimings,
+  createPublishedChain,
+  deleteOutboundMessages,
+  dropSchedulerTable,
+  mapBounded,
+  round,
+  since,
+  sleep,
+  smsSteps,
+  startInstance,
+  startMany,
+  stepRunsOf,
+  summarize,
+  uniqueTableName,
+  waitForCounts,
+  waitForInstance,
+  type BenchOptions,
+  type Summary,
+} from './bench-support.js';
+
+/** Targets from the issue, for a 2-core machine. */
+export const ENGINE_TARGETS = {
+  immediateP50Ms: 10,
+  immediateP99Ms: 50,
+  stepsPerSecond: 300,
+  ratioToCeiling: 0.5,
+  perStepRatio: 1.2,
+  memoryGrowthMb: 50,
+} as const;
+
+/** Sizes of each phase; the defaults are the issue's. */
+export interface EngineBenchSizes {
+  /** Sequential instances of the 10-step chain measured for step-to-step latency. */
+  readonly latencyInstances: number;
+  readonly chainLength: number;
+  readonly throughputInstances: number;
+  /** Steps of the throughput workflow, trigger included. */
+  readonly throughputSteps: number;
+  readonly ceilingJobs: number;
+  readonly longChainLength: number;
+  readonly waitingInstances: number;
+  /** startWorkflow calls (and ceiling enqueues) in flight at once. */
+  readonly startConcurrency: number;
+}
+
+export const DEFAULT_ENGINE_SIZES: EngineBenchSizes = {
+  latencyInstances: 50,
+  chainLength: 10,
+  throughputInstances: 2000,
+  throughputSteps: 5,
+  ceilingJobs: 5000,
+  longChainLength: 2000,
+  waitingInstances: 10_000,
+  startConcurrency: 50,
+};
+
+/** The scheduler settings the app runs with; the Agenda ceiling is measured with the same. */
+export type SchedulerSettings = Pick<Config, 'WORKER_CONCURRENCY' | 'SCHEDULER_POLL_MS' | 'STEP_LEASE_MS'>;
+
+export interface EngineBenchOptions extends BenchOptions {
+  /** Defaults to what `loadConfig(process.env)` gives, which is what the runners start the app with. */
+  readonly settings?: SchedulerSettings;
+  readonly sizes?: Partial<EngineBenchSizes>;
+}
+
+export interface ImmediateLatencyFigures extends Summary {
+  readonly what: string;
+  readonly instances: number;
+  readonly stepsPerInstance: number;
+  readonly target: { readonly p50_ms: number; readonly p99_ms: number };
+  readonly meets: boolean;
+}
+
+export interface AgendaCeilingFigures {
+  readonly what: string;
+  readonly jobs: number;
+  readonly concurrency: number;
+  readonly notifications: 'backend' | 'in-memory';
+  readonly enqueuePhase_s: number;
+  readonly total_s: number;
+  readonly jobsPerSecond: number;
+}
+
+export interface ThroughputFigures {
+  readonly what: string;
+  readonly instances: number;
+  readonly stepsPerInstance: number;
+  readonly steps: number;
+  readonly startConcurrency: number;
+  readonly startPhase_s: number;
+  readonly total_s: number;
+  readonly stepsPerSecond: number;
+  readonly agendaCeiling: AgendaCeilingFigures;
+  readonly ratioToCeiling: number;
+  readonly target: { readonly stepsPerSecond: number; readonly ratioToCeiling: number };
+  readonly meets: boolean;
+}
+
+export interface ChainPerStep {
+  readonly steps: number;
+  readonly runs: number;
+  readonly pairs: number;
+  /** From one step's start to the next one's: the whole cost of a step. */
+  readonly period: { readonly mean_ms: number; readonly median_ms: number; readonly p99_ms: number };
+  /** From one step's finish to the next one's start: the scheduling part of it. */
+  readonly gap: { readonly mean_ms: number; readonly median_ms: number };
+  readonly wall_s: number;
+}
+
+export interface PerStepFigures {
+  readonly what: string;
+  readonly short: ChainPerStep;
+  readonly long: ChainPerStep;
+  readonly ratioMedian: number;
+  readonly ratioMean: number;
+  readonly target: { readonly ratio: number };
+  readonly meets: boolean;
+}
+
+export interface MemoryReading {
+  readonly rssMb: number;
+  readonly heapUsedMb: number;
+  readonly externalMb: number;
+  readonly arrayBuffersMb: number;
+}
+
+export interface MemoryFigures {
+  readonly what: string;
+  readonly instances: number;
+  /** How `gc()` was reached before each reading: `global.gc` (node --expose-gc), enabled at runtime, or not at all. */
+  readonly gc: 'global.gc' | 'v8.setFlagsFromString' | 'unavailable';
+  /** The embedded database (PGlite) runs inside this process, so its memory is in the RSS too. */
+  readonly databaseInProcess: boolean;
+  readonly startPhase_s: number;
+  readonly idle: MemoryReading;
+  readonly loaded: MemoryReading;
+  readonly growthMb: number;
+  readonly heapGrowthMb: number;
+  readonly target: { readonly growthMb: number };
+  readonly meets: boolean;
+}
+
+export interface EngineFigures {
+  readonly database: 'postgres' | 'embedded';
+  readonly workerConcurrency: number;
+  readonly schedulerPollMs: number;
+  readonly immediateStepLatency: ImmediateLatencyFigures;
+  readonly throughput: ThroughputFigures;
+  readonly perStepLatency: PerStepFigures;
+  readonly memory: MemoryFigures;
+  readonly meets: boolean;
+  readonly duration_s: number;
+}
+
+const LATENCY_WARMUP = 5;
+const WAITING_WARMUP = 20;
+
+export async function runEngineBench(options: EngineBenchOptions): Promise<EngineFigures> {
+  const { app, log } = options;
+  const sizes: EngineBenchSizes = { ...DEFAULT_ENGINE_SIZES, ...options.sizes };
+  const settings = options.settings ?? loadConfig(process.env);
+  const client = new BenchClient(app.url, options.apiKey);
+  const began = performance.now();
+  const workflows: string[] = [];
+  const stamp = new Date().toISOString();
+
+  try {
+    log(`engine: building workflows (${sizes.chainLength}, ${sizes.throughputSteps}, ${sizes.longChainLength} steps and a delay)`);
+    const chain = await createPublishedChain(client, `engine bench chain ${sizes.chainLength} ${stamp}`, smsSteps(sizes.chainLength - 1));
+    workflows.push(chain);
+    const short = await createPublishedChain(client, `engine bench throughput ${stamp}`, smsSteps(sizes.throughputSteps - 1));
+    workflows.push(short);
+    const buildStart = performance.now();
+    const long = await createPublishedChain(client, `engine bench chain ${sizes.longChainLength} ${stamp}`, smsSteps(sizes.longChainLength - 1));
+    workflows.push(long);
+    log(`  the ${sizes.longChainLength}-step chain was built and published in ${round(since(buildStart))} ms`);
+    const delayed = await createPublishedChain(client, `engine bench delay ${stamp}`, [{ kind: 'delay', amount: 1, unit: 'days' }, { kind: 'sms' }]);
+    workflows.push(delayed);
+
+    const latency = await measureImmediateLatency({ client, workflowId: chain, sizes, log });
+    const throughput = await measureThroughput({ options, client, workflowId: short, sizes, settings });
+    const long2000 = await measureChain({ client, workflowId: long, length: sizes.longChainLength, runs: 1, log });
+    const perStep: PerStepFigures = perStepFigures(latency.perStep, long2000);
+    const memory = await measureMemory({ options, client, workflowId: delayed, sizes });
+
+    return {
+      database: app.database.embedded ? 'embedded' : 'postgres',
+      workerConcurrency: settings.WORKER_CONCURRENCY,
+      schedulerPollMs: settings.SCHEDULER_POLL_MS,
+      immediateStepLatency: latency.figures,
+      throughput,
+      perStepLatency: perStep,
+      memory,
+      meets: latency.figures.meets && throughput.meets && perStep.meets && memory.meets,
+      duration_s: round(since(began) / 1000, 1),
+    };
+  } finally {
+    await cleanUp(options, workflows).catch((err: unknown) => log(`engine: cleanup failed: ${String(err)}`));
+  }
+}
+
+/** 50 sequential runs of the 10-step chain: gaps between a step's finish and the next one's start. */
+async function measureImmediateLatency(args: {
+  client: BenchClient;
+  workflowId: string;
+  sizes: EngineBenchSizes;
+  log: (m: string) => void;
+}): Promise<{ figures: ImmediateLatencyFigures; perStep: ChainPerStep }> {
+  const { client, workflowId, sizes, log } = args;
+  log(`engine: warming up with ${LATENCY_WARMUP} runs of the ${sizes.chainLength}-step chain`);
+  await measureChain({ client, workflowId, length: sizes.chainLength, runs: LATENCY_WARMUP, log: () => {} });
+  log(`engine: ${sizes.latencyInstances} sequential runs of the ${sizes.chainLength}-step chain`);
+  const { perStep, gaps } = await measureChainWithGaps({ client, workflowId, length: sizes.chainLength, runs: sizes.latencyInstances });
+  const s = summarize(gaps);
+  const figures: ImmediateLatencyFigures = {
+    what: 'step A finished -> next step B started (sms.send chain, sandbox), from the step runs',
+    ...s,
+    instances: sizes.latencyInstances,
+    stepsPerInstance: sizes.chainLength,
+    target: { p50_ms: ENGINE_TARGETS.immediateP50Ms, p99_ms: ENGINE_TARGETS.immediateP99Ms },
+    meets: s.p50_ms <= ENGINE_TARGETS.immediateP50Ms && s.p99_ms <= ENGINE_TARGETS.immediateP99Ms,
+  };
+  log(`  gap p50 ${s.p50_ms} ms, p99 ${s.p99_ms} ms; period median ${perStep.period.median_ms} ms`);
+  return { figures, perStep };
+}
+
+async function measureChainWithGaps(args: {
+  client: BenchClient;
+  workflowId: string;
+  length: number;
+  runs: number;
+}): Promise<{ perStep: ChainPerStep; gaps: number[] }> {
+  const { client, workflowId, length, runs } = args;
+  const gaps: number[] = [];
+  const periods: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) {
+    const id = await startInstance(client, workflowId);
+    // Polling only decides when to read the timings; it does not enter them.
+    await waitForInstance(client, id, { intervalMs: length > 100 ? 250 : 20, timeoutMs: 10 * 60_000 });
+    const t = chainTimings(await stepRunsOf(client, id), length);
+    gaps.push(...t.gaps);
+    periods.push(...t.periods);
+  }
+  const p = summarize(periods);
+  const g = summarize(gaps);
+  return {
+    gaps,
+    perStep: {
+      steps: length,
+      runs,
+      pairs: periods.length,
+      period: { mean_ms: p.mean_ms, median_ms: p.p50_ms, p99_ms: p.p99_ms },
+      gap: { mean_ms: g.mean_ms, median_ms: g.p50_ms },
+      wall_s: round(since(started) / 1000, 2),
+    },
+  };
+}
+
+async function measureChain(args: {
+  client: BenchClient;
+  workflowId: string;
+  length: number;
+  runs: number;
+  log: (m: string) => void;
+}): Promise<ChainPerStep> {
+  if (args.runs > 0) args.log(`engine: ${args.runs} run(s) of the ${args.length}-step chain`);
+  const { perStep } = await measureChainWithGaps(args);
+  if (args.runs > 0) args.log(`  period median ${perStep.period.median_ms} ms, mean ${perStep.period.mean_ms} ms, wall ${perStep.wall_s} s`);
+  return perStep;
+}
+
+function perStepFigures(short: ChainPerStep, long: ChainPerStep): PerStepFigures {
+  const ratioMedian = round(long.period.median_ms / short.period.median_ms);
+  const ratioMean = round(long.period.mean_ms / short.period.mean_ms);
+  return {
+    what: `per-step time (one step's start to the next one's) on a ${long.steps}-step chain over a ${short.steps}-step chain`,
+    short,
+    long,
+    ratioMedian,
+    ratioMean,
+    target: { ratio: ENGINE_TARGETS.perStepRatio },
+    meets: ratioMedian <= ENGINE_TARGETS.perStepRatio && ratioMean <= ENGINE_TARGETS.perStepRatio,
+  };
+}
+
+/** 2,000 five-step instances started at once, then the same number of no-op jobs on Agenda alone. */
+async function measureThroughput(args: {
+  options: EngineBenchOptions;
+  client: BenchClient;
+  workflowId: string;
+  sizes: EngineBenchSizes;
+  settings: SchedulerSettings;
+}): Promise<ThroughputFigures> {
+  const { options, client, workflowId, sizes, settings } = args;
+  const { log } = options;
+  const steps = sizes.throughputInstances * sizes.throughputSteps;
+  log(`engine: throughput, ${sizes.throughputInstances} instances of ${sizes.throughputSteps} steps, ${sizes.startConcurrency} starts in flight`);
+  const t0 = performance.now();
+  await startMany(client, workflowId, sizes.throughputInstances, sizes.startConcurrency);
+  const startPhaseMs = since(t0);
+  log(`  all started after ${round(startPhaseMs / 1000)} s`);
+  await waitForCounts(client, workflowId, {
+    done: (c) => c.completed >= sizes.throughputInstances,
+    intervalMs: 100,
+    timeoutMs: 30 * 60_000,
+    what: 'throughput',
+  });
+  const totalMs = since(t0);
+  const stepsPerSecond = round(steps / (totalMs / 1000), 1);
+  log(`  ${steps} steps in ${round(totalMs / 1000)} s: ${stepsPerSecond} steps/s`);
+
+  const ceiling = await measureAgendaCeiling({ options, settings, jobs: sizes.ceilingJobs, concurrency: sizes.startConcurrency });
+  const ratioToCeiling = round(stepsPerSecond / ceiling.jobsPerSecond, 3);
+  return {
+    what: 'instances started at once (bounded), from the first start to all COMPLETED',
+    instances: sizes.throughputInstances,
+    stepsPerInstance: sizes.throughputSteps,
+    steps,
+    startConcurrency: sizes.startConcurrency,
+    startPhase_s: round(startPhaseMs / 1000),
+    total_s: round(totalMs / 1000),
+    stepsPerSecond,
+    agendaCeiling: ceiling,
+    ratioToCeiling,
+    target: { stepsPerSecond: ENGINE_TARGETS.stepsPerSecond, ratioToCeiling: ENGINE_TARGETS.ratioToCeiling },
+    meets: stepsPerSecond >= ENGINE_TARGETS.stepsPerSecond && ratioToCeiling >= ENGINE_TARGETS.ratioToCeiling,
+  };
+}
+
+/**
+ * No-op jobs through a second AgendaStepScheduler on the app's database, in a table of its own,
+ * with the app's worker settings: enqueued while its worker runs, like steps are.
+ */
+async function measureAgendaCeiling(args: {
+  options: EngineBenchOptions;
+  settings: SchedulerSettings;
+  jobs: number;
+  concurrency: number;
+}): Promise<AgendaCeilingFigures> {
+  const { options, settings, jobs, concurrency } = args;
+  const { app, log } = options;
+  const table = uniqueTableName('bench_ceiling');
+  const notifications = app.database.embedded ? 'in-memory' : 'backend';
+  log(`engine: Agenda ceiling, ${jobs} no-op jobs in ${table} (concurrency ${settings.WORKER_CONCURRENCY}, notifications ${notifications})`);
+  const scheduler = createStepScheduler({
+    postgresUrl: app.database.url,
+    notifications,
+    logger: createLogger('silent'),
+    lockLifetimeMs: settings.STEP_LEASE_MS,
+    processEveryMs: settings.SCHEDULER_POLL_MS,
+    concurrency: settings.WORKER_CONCURRENCY,
+    tableName: table,
+  });
+  try {
+    let done = 0;
+    let allDone: () => void = () => {};
+    const finished = new Promise<void>((resolve) => (allDone = resolve));
+    await scheduler.startWorker(async () => {
+      done += 1;
+      if (done === jobs) allDone();
+    });
+    const t0 = performance.now();
+    await mapBounded(jobs, concurrency, (i) => scheduler.enqueue(`ceiling-${i}`));
+    const enqueueMs = since(t0);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 10 * 60_000)));
+    const outcome = await Promise.race([finished.then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw new Error(`Agenda ceiling: only ${done} of ${jobs} jobs ran`);
+    const totalMs = since(t0);
+    const jobsPerSecond = round(jobs / (totalMs / 1000), 1);
+    log(`  ${jobs} jobs in ${round(totalMs / 1000)} s (enqueued in ${round(enqueueMs / 1000)} s): ${jobsPerSecond} jobs/s`);
+    return {
+      what: 'no-op jobs through a separate AgendaStepScheduler (same backend, own table), enqueued while its worker runs',
+      jobs,
+      concurrency: settings.WORKER_CONCURRENCY,
+      notifications,
+      enqueuePhase_s: round(enqueueMs / 1000),
+      total_s: round(totalMs / 1000),
+      jobsPerSecond,
+    };
+  } finally {
+    await scheduler.stop();
+    await dropSchedulerTable(app.database.sql, table);
+  }
+}
+
+type GcSource = MemoryFigures['gc'];
+
+/** `gc()` if this process can reach it: `--expose-gc`, or the V8 flag set now (works on Node 20). */
+function findGc(): { gc: (() => void) | undefined; source: GcSource } {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (typeof exposed === 'function') return { gc: exposed, source: 'global.gc' };
+  try {
+    setFlagsFromString('--expose-gc');
+    const fn: unknown = runInNewContext('gc');
+    if (typeof fn === 'function') return { gc: () => (fn as () => void)(), source: 'v8.setFlagsFromString' };
+  } catch {
+    // no gc: readings include garbage
+  }
+  return { gc: undefined, source: 'unavailable' };
+}
+
+const MB = 1024 * 1024;
+
+async function readMemory(gc: (() => void) | undefined): Promise<MemoryReading> {
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await sleep(200);
+  }
+  const m = process.memoryUsage();
+  return {
+    rssMb: round(m.rss / MB, 1),
+    heapUsedMb: round(m.heapUsed / MB, 1),
+    externalMb: round(m.external / MB, 1),
+    arrayBuffersMb: round(m.arrayBuffers / MB, 1),
+  };
+}
+
+/** RSS of the idle server against the same server with 10,000 instances waiting in a one-day delay. */
+async function measureMemory(args: {
+  options: EngineBenchOptions;
+  client: BenchClient;
+  workflowId: string;
+  sizes: EngineBenchSizes;
+}): Promise<MemoryFigures> {
+  const { options, client, workflowId, sizes } = args;
+  const { log } = options;
+  const { gc, source } = findGc();
+  log(`engine: memory; warming up with ${WAITING_WARMUP} waiting instances (gc: ${source})`);
+  await startMany(client, workflowId, WAITING_WARMUP, sizes.startConcurrency);
+  await waitForCounts(client, workflowId, { done: (c) => c.waiting >= WAITING_WARMUP, intervalMs: 100, timeoutMs: 60_000, what: 'memory warm-up' });
+  await sleep(1000);
+  const idle = await readMemory(gc);
+  log(`  idle: rss ${idle.rssMb} MB, heap ${idle.heapUsedMb} MB; starting ${sizes.waitingInstances} instances`);
+  const t0 = performance.now();
+  let startedCount = 0;
+  const progress = setInterval(() => log(`  ${startedCount} started`), 10_000);
+  try {
+    await mapBounded(sizes.waitingInstances, sizes.startConcurrency, async () => {
+      await startInstance(client, workflowId);
+      startedCount += 1;
+    });
+  } finally {
+    clearInterval(progress);
+  }
+  const startPhaseMs = since(t0);
+  const want = WAITING_WARMUP + sizes.waitingInstances;
+  await waitForCounts(client, workflowId, { done: (c) => c.waiting >= want, intervalMs: 500, timeoutMs: 30 * 60_000, what: 'memory' });
+  log(`  all ${sizes.waitingInstances} waiting after ${round(since(t0) / 1000)} s`);
+  await sleep(1000);
+  const loaded = await readMemory(gc);
+  const growthMb = round(loaded.rssMb - idle.rssMb, 1);
+  log(`  loaded: rss ${loaded.rssMb} MB (+${growthMb} MB), heap ${loaded.heapUsedMb} MB`);
+  return {
+    what: `server RSS with ${sizes.waitingInstances} instances WAITING in a 1-day delay, against the idle server`,
+    instances: sizes.waitingInstances,
+    gc: source,
+    databaseInProcess: options.app.database.embedded,
+    startPhase_s: round(startPhaseMs / 1000, 1),
+    idle,
+    loaded,
+    growthMb,
+    heapGrowthMb: round(loaded.heapUsedMb - idle.heapUsedMb, 1),
+    target: { growthMb: ENGINE_TARGETS.memoryGrowthMb },
+    meets: growthMb <= ENGINE_TARGETS.memoryGrowthMb,
+  };
+}
+
+/**
+ * Leaves a shared database as it was found, apart from what goes with the workspace: the jobs
+ * of still-waiting instances (they would fire in a day, on whatever server then uses the job
+ * table) and the sandbox's message records, which have no foreign key to their instances.
+ */
+async function cleanUp(options: EngineBenchOptions, workflowIds: readonly string[]): Promise<void> {
+  const { app, log } = options;
+  if (app.database.embedded || workflowIds.length === 0) return;
+  const sql = app.database.sql;
+  const pending = await sql<{ id: string }[]>`
+    select sr.id from step_runs sr join workflow_instances wi on wi.id = sr.instance_id
+    where wi.workflow_id in ${sql([...workflowIds])} and sr.status in ('SCHEDULED', 'RETRYING', 'RUNNING')`;
+  if (pending.length > 0) {
+    log(`engine: cleanup, cancelling ${pending.length} pending jobs`);
+    const started = performance.now();
+    const ids = pending.map((r) => r.id);
+    for (let i = 0; i < ids.length; i += 200) await app.scheduler.cancel(ids.slice(i, i + 200));
+    log(`  cancelled in ${round(since(started) / 1000)} s`);
+  }
+  await deleteOutboundMessages(app, workflowIds);
+}
