@@ -102,6 +102,13 @@ export interface ActionDefinition extends StepTypeInfo {
   readonly defaultRetry: RetryPolicy;
   /** The config schema (for tooling); prefer {@link StepTypeInfo.checkConfig}. */
   readonly configSchema: z.ZodType;
+  /**
+   * The ports to show for the type in a catalogue: its fixed list, or for types whose ports
+   * depend on the config (`switch`) the ports of an empty config, if that is valid.
+   */
+  readonly listedPorts: readonly PortSpec[];
+  /** True when the ports depend on the config (see {@link StepTypeInfo.outputPorts}). */
+  readonly dynamicPorts: boolean;
   /** JSON Schema of the config as an editor submits it (defaults make fields optional). */
   jsonSchema(): ConfigJsonSchema;
   /** The effective retry policy for a step with this config. */
@@ -136,6 +143,12 @@ export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefin
     defaultRetry,
     configSchema: spec.config,
     checkConfig,
+    dynamicPorts: typeof spec.ports === 'function',
+    get listedPorts(): readonly PortSpec[] {
+      if (typeof spec.ports !== 'function') return spec.ports;
+      const empty = checkConfig({});
+      return empty.ok ? this.outputPorts(empty.config) : [];
+    },
     outputPorts(config: JsonObject): readonly PortSpec[] {
       const { ports } = spec;
       if (typeof ports !== 'function') return ports;

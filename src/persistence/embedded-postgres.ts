@@ -15,14 +15,24 @@ export interface EmbeddedPostgres {
  * PGlite keeps its files in one directory that only one process may open; a second process would
  * corrupt it. A lock file holding the owner's pid turns that into a clear start-up error.
  */
+/** Directories this process holds, so a second open here is refused rather than taken for stale. */
+const heldHere = new Set<string>();
+
 function acquireDirLock(dir: string): () => void {
   const lockPath = join(dir, 'server.lock');
+  if (heldHere.has(dir)) {
+    throw new Error(`The embedded database in ${dir} is in use by process ${process.pid} (this process).`);
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockPath, 'wx');
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      return () => rmSync(lockPath, { force: true });
+      heldHere.add(dir);
+      return () => {
+        heldHere.delete(dir);
+        rmSync(lockPath, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(readFileSync(lockPath, 'utf8'));
@@ -32,7 +42,9 @@ function acquireDirLock(dir: string): () => void {
             'Stop it, choose another DATA_DIR, or set DATABASE_URL to share a real Postgres between processes.',
         );
       }
-      rmSync(lockPath, { force: true }); // stale lock of a process that died
+      // A lock of a process that died, or one with our own pid left by an earlier process (pids repeat,
+      // e.g. pid 1 in a container) — this process holds no lock on it (checked above).
+      rmSync(lockPath, { force: true });
     }
   }
   throw new Error(`Could not lock ${dir}`);

@@ -190,11 +190,7 @@ describe('the embedded database directory', () => {
     expect(readFileSync(join(dir, 'server.lock'), 'utf8')).toBe(String(process.pid));
   });
 
-  // KNOWN BUG (src/persistence/embedded-postgres.ts, acquireDirLock): a lock whose owner is this
-  // very process is treated as stale (`owner !== process.pid`), so a second open in the same
-  // process succeeds and two PGlite instances share one data directory. Expected to fail until
-  // that is fixed; then drop `.fails`.
-  test.fails('cannot be opened twice by the same process at once', async () => {
+test('cannot be opened twice by the same process at once', async () => {
     const dir = tempDataDir();
     const first = await startEmbeddedPostgres(dir);
     cleanup.push(() => first.stop());

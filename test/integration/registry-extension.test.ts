@@ -80,11 +80,7 @@ describe('an action type registered by the deployment', () => {
     expect(triggers.actionTypes.map((t) => t.type)).not.toContain('slack.postMessage');
   });
 
-  // KNOWN BUG (src/graphql/action-type/action-type.resolver.ts, toActionType): ports are only
-  // listed when the empty config `{}` passes the type's schema, so every type with a required
-  // field (this one, and built-ins such as sms.send and condition) is listed with no ports at
-  // all, although its ports are a fixed list. Expected to fail until fixed; then drop `.fails`.
-  test.fails('lists its fixed output ports even though an empty config is not valid for it', async () => {
+test('lists its fixed output ports even though an empty config is not valid for it', async () => {
     const { actionTypes } = await server.client.request(ActionTypesByCategoryDocument, {});
     const ports = Object.fromEntries(actionTypes.map((t) => [t.type, t.outputPorts]));
     expect(ports['slack.postMessage']).toEqual([{ name: 'next', required: false }]);

@@ -5,14 +5,14 @@ import type { JsonValue } from '../../domain/json.js';
 import { ActionType, StepCategory } from './action-type.type.js';
 
 function toActionType(d: ActionDefinition): ActionType {
-  const check = d.checkConfig({});
   return Object.assign(new ActionType(), {
     type: d.type,
     category: d.category.toUpperCase() as StepCategory,
     displayName: d.displayName,
     description: d.description,
     configSchema: d.jsonSchema() as JsonValue,
-    outputPorts: check.ok ? d.outputPorts(check.config).map((p) => ({ ...p })) : [],
+    outputPorts: d.listedPorts.map((p) => ({ ...p })),
+    dynamicPorts: d.dynamicPorts,
   });
 }
 

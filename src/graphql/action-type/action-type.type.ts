@@ -36,7 +36,12 @@ export class ActionType {
   configSchema!: JsonValue;
 
   @Field(() => [PortSpec], {
-    description: 'Output ports of a step with the default config (a switch adds one port per case).',
+    description: 'Output ports of a step of this type; for types with dynamicPorts, those of an empty config.',
   })
   outputPorts!: PortSpec[];
+
+  @Field(() => Boolean, {
+    description: "True when the ports follow from the config (a switch has one port per case plus 'default').",
+  })
+  dynamicPorts!: boolean;
 }

@@ -1,0 +1,110 @@
+import 'reflect-metadata';
+/**
+ * Engine and realtime benchmark: `npm run build && node dist/test/bench/engine-main.js`.
+ *
+ * Starts the app in-process like bench.ts does (real Postgres when DATABASE_URL is set, else an
+ * embedded database in a temporary directory), runs the engine and realtime benchmarks and prints
+ * one JSON object to stdout; progress goes to stderr. Leaves a shared database as it found it.
+ *
+ * BENCH_PHASES=engine,realtime picks phases; BENCH_QUICK=1 shrinks every size (a smoke run, not figures).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { startApp } from '../../src/server/app.js';
+import { loadConfig } from '../../src/server/config.js';
+import { createLogger } from '../../src/server/logger.js';
+import { dropSchedulerTable, uniqueTableName } from './bench-support.js';
+import { runEngineBench, type EngineBenchSizes, type EngineFigures } from './engine.bench.js';
+import { runRealtimeBench, type RealtimeFigures } from './realtime.bench.js';
+
+const log = (message: string): void => {
+  process.stderr.write(`[engine-bench] ${message}\n`);
+};
+
+const QUICK_SIZES: EngineBenchSizes = {
+  latencyInstances: 5,
+  chainLength: 10,
+  throughputInstances: 100,
+  throughputSteps: 5,
+  ceilingJobs: 300,
+  longChainLength: 200,
+  waitingInstances: 300,
+  startConcurrency: 50,
+};
+
+async function main(): Promise<number> {
+  const url = process.env.DATABASE_URL || undefined;
+  const phases = new Set((process.env.BENCH_PHASES ?? 'engine,realtime').split(',').map((p) => p.trim()));
+  const quick = process.env.BENCH_QUICK === '1';
+  const dataDir = url ? undefined : mkdtempSync(join(tmpdir(), 'wfb-engine-bench-'));
+  const schedulerTable = uniqueTableName('bench_jobs');
+  const config = loadConfig({
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    BOOTSTRAP_API_KEY: 'false',
+    SCHEDULER_TABLE: schedulerTable,
+    ...(url ? { DATABASE_URL: url } : { DATA_DIR: dataDir! }),
+  });
+  try {
+    log(`starting the app on ${url ? 'real Postgres' : `an embedded database in ${dataDir}`} (jobs in ${schedulerTable})`);
+    const app = await startApp({ config, logger: createLogger(config.LOG_LEVEL) });
+    try {
+      const { workspace, key } = await app.apiKeys.createWorkspace(`engine bench ${new Date().toISOString()}`);
+      try {
+        let engine: EngineFigures | undefined;
+        let realtime: RealtimeFigures | undefined;
+        if (phases.has('engine')) {
+          engine = await runEngineBench({ app, apiKey: key.secret, log, settings: config, ...(quick ? { sizes: QUICK_SIZES } : {}) });
+        }
+        if (phases.has('realtime')) {
+          realtime = await runRealtimeBench({
+            app,
+            apiKey: key.secret,
+            log,
+            maxSocketsPerKey: config.MAX_SOCKETS_PER_API_KEY,
+            ...(quick ? { subscribers: 50, instances: 20 } : {}),
+          });
+        }
+        const result = {
+          database: app.database.embedded ? 'embedded' : 'postgres',
+          node: process.version,
+          cpus: cpus().length,
+          quick,
+          engine,
+          realtime,
+          meets: (engine?.meets ?? true) && (realtime?.meets ?? true),
+        };
+        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+        return 0;
+      } finally {
+        // A shared real database is left as it was found; everything else goes with the workspace.
+        if (!app.database.embedded) await app.database.sql`delete from workspaces where id = ${workspace.id}`;
+      }
+    } finally {
+      await app.stop();
+    }
+  } finally {
+    if (url) {
+      // After the app stopped, so that no worker polls the table while it goes.
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await dropSchedulerTable(sql, schedulerTable);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`[engine-bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,51 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import { metaSignatureValid } from '../../../src/http/meta-inbound.js';
+import { twilioSignature, twilioSignatureValid } from '../../../src/http/twilio-inbound.js';
+import { checkWebhookSignature, signWebhookBody } from '../../../src/http/webhook-signature.js';
+
+// Pure checks of the signature schemes against known answers; no server needed.
+describe('provider signature schemes', () => {
+  test("Twilio: the example of Twilio's own validator tests", () => {
+    const params = new URLSearchParams({
+      CallSid: 'CA1234567890ABCDE',
+      Caller: '+14158675309',
+      Digits: '1234',
+      From: '+14158675309',
+      To: '+18005551212',
+    });
+    const url = 'https://mycompany.com/myapp.php?foo=1&bar=2';
+    expect(twilioSignature('12345', url, params)).toBe('RSOYDt4T1cUTdK1PDd93/VVr8B8=');
+    expect(twilioSignatureValid({ authToken: '12345', url, params, header: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=' })).toBe(true);
+    expect(twilioSignatureValid({ authToken: '12345', url: `${url}&x=1`, params, header: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=' })).toBe(false);
+    expect(twilioSignatureValid({ authToken: '12345', url, params, header: 'not base64!' })).toBe(false);
+  });
+
+  test('Meta: sha256=<hex HMAC of the exact bytes>', () => {
+    const body = Buffer.from('{"object":"instagram","entry":[]}');
+    const good = `sha256=${createHmac('sha256', 'secret').update(body).digest('hex')}`;
+    expect(metaSignatureValid('secret', good, body)).toBe(true);
+    expect(metaSignatureValid('secret', good.toUpperCase().replace('SHA256=', 'sha256='), body)).toBe(true);
+    expect(metaSignatureValid('secret', good, Buffer.from('{"object":"instagram","entry":[] }'))).toBe(false);
+    expect(metaSignatureValid('secret', undefined, body)).toBe(false);
+    expect(metaSignatureValid('secret', 'sha256=', body)).toBe(false);
+  });
+
+  test('X-Wfb-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>', () => {
+    const body = Buffer.from('{"amount":100}');
+    const header = signWebhookBody({ secret: 'whsec_test', timestamp: 1_700_000_000, body });
+    expect(header).toBe(
+      `t=1700000000,v1=${createHmac('sha256', 'whsec_test').update('1700000000.{"amount":100}').digest('hex')}`,
+    );
+    const at = (s: number) => new Date(s * 1000);
+    const check = (h: string | undefined, now: number) =>
+      checkWebhookSignature({ header: h, secret: 'whsec_test', body, now: at(now), toleranceS: 300 });
+    expect(check(header, 1_700_000_300)).toBeUndefined();
+    expect(check(header, 1_700_000_301)).toBe('STALE');
+    expect(check(header, 1_699_999_699)).toBe('STALE');
+    expect(check(undefined, 1_700_000_000)).toBe('MISSING');
+    expect(check('v1=abc', 1_700_000_000)).toBe('MALFORMED');
+    expect(check('t=1700000000,t=1700000000,v1=00', 1_700_000_000)).toBe('MALFORMED');
+    expect(check(header.replace(/.$/, (c) => (c === '0' ? '1' : '0')), 1_700_000_000)).toBe('MISMATCH');
+  });
+});
