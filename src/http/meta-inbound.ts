@@ -4,7 +4,7 @@ import { hmac, macMatches } from './hmac.js';
 import type { InboundMessage } from './inbound-message.js';
 
 /** The header Meta signs webhook deliveries with: `sha256=<hex HMAC-SHA256(app secret, body)>`. */
-export const META_SIGNATURE_HEADER = 'x-hub-signature-256';
+export const META_SIGNATURE_HEADER = 'X-Hub-Signature-256';
 
 /** Whether a delivery's X-Hub-Signature-256 matches its exact body bytes. */
 export function metaSignatureValid(appSecret: string, header: string | undefined, body: Buffer): boolean {

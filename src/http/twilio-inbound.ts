@@ -2,7 +2,7 @@ import { hmac, macMatches } from './hmac.js';
 import type { InboundMessage } from './inbound-message.js';
 
 /** The header Twilio signs webhook requests with. */
-export const TWILIO_SIGNATURE_HEADER = 'x-twilio-signature';
+export const TWILIO_SIGNATURE_HEADER = 'X-Twilio-Signature';
 
 const WHATSAPP_PREFIX = 'whatsapp:';
 

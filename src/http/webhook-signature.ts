@@ -1,7 +1,7 @@
 import { hmac, macMatches } from './hmac.js';
 
 /** The header a signed webhook call carries: `t=<unix seconds>,v1=<hex HMAC-SHA256>`. */
-export const WEBHOOK_SIGNATURE_HEADER = 'x-wfb-signature';
+export const WEBHOOK_SIGNATURE_HEADER = 'X-Wfb-Signature';
 
 /** Why a signature was refused. */
 export const SignatureFailure = {

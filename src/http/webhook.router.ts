@@ -19,6 +19,8 @@ const MAX_IDEMPOTENCY_KEY_CHARS = 200 - WEBHOOK_IDEMPOTENCY_PREFIX.length;
 
 /** Request headers copied into the trigger input, besides every `x-wfb-*` but the signature. */
 const FORWARDED_HEADERS: ReadonlySet<string> = new Set(['content-type', 'user-agent', 'x-request-id']);
+/** Node lower-cases incoming header names. */
+const SIGNATURE_HEADER_NAME = WEBHOOK_SIGNATURE_HEADER.toLowerCase();
 
 export interface WebhookRouterOptions {
   readonly webhooks: WebhookStore;
@@ -51,8 +53,9 @@ function selectedHeaders(req: Request): Record<string, string> {
   const picked: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
-    const forwarded = FORWARDED_HEADERS.has(name) || (name.startsWith('x-wfb-') && name !== WEBHOOK_SIGNATURE_HEADER);
-    if (forwarded) picked[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (FORWARDED_HEADERS.has(name) || (name.startsWith('x-wfb-') && name !== SIGNATURE_HEADER_NAME)) {
+      picked[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
   }
   return picked;
 }

@@ -221,6 +221,8 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       schema,
       formatError,
       ...hardening.apollo,
+      // main.ts owns SIGINT/SIGTERM and stops everything in order; Apollo's own handler raced it.
+      stopOnTerminationSignals: false,
       // Apollo's default landing page loads from a CDN; the playground below replaces it.
       plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
     });
@@ -329,13 +331,18 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       async stop() {
         if (stopped) return;
         stopped = true;
-        await ws?.close();
-        await apollo.stop();
-        await sweeper.stop();
-        await scheduler.stop();
-        realtime.close();
-        await bus.close();
-        await database.close();
+        const step = async (name: string, fn: () => unknown) => {
+          logger.debug({ step: name }, 'stopping');
+          await fn();
+        };
+        await step('websocket', () => ws?.close());
+        await step('graphql', () => apollo.stop());
+        await step('sweep', () => sweeper.stop());
+        await step('scheduler', () => scheduler.stop());
+        await step('realtime', () => realtime.close());
+        await step('bus', () => bus.close());
+        await step('database', () => database.close());
+        logger.debug('stopped');
       },
     };
   } catch (err) {

@@ -7,7 +7,7 @@ import 'reflect-metadata';
  * Prints one JSON object to stdout; progress goes to stderr.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startApp, type App } from '../../src/server/app.js';
@@ -148,6 +148,8 @@ async function repeat(client: Client, query: string, id: string, count: number):
 
 async function run(app: App, key: string, embedded: boolean) {
   const client = new Client(app.url, key);
+  // Latencies depend on what else the machine is doing; the load average tells a reader how quiet it was.
+  const loadAtStart = round(loadavg()[0]!);
 
   log('building the 1000-step workflow in one applyEdits');
   const wf1000 = await newWorkflow(client, 'bench 1000');
@@ -203,6 +205,7 @@ async function run(app: App, key: string, embedded: boolean) {
 
   return {
     database: embedded ? 'embedded' : 'postgres',
+    host: { cpus: cpus().length, loadavg1m_start: loadAtStart, loadavg1m_end: round(loadavg()[0]!) },
     build1000ViaApplyEdits_ms: round(build1000),
     build1000ViaApplyEdits_edits: buildEdits.length,
     updateStep_1000: s1000,

@@ -6,10 +6,11 @@ import 'reflect-metadata';
  * embedded database in a temporary directory), runs the engine and realtime benchmarks and prints
  * one JSON object to stdout; progress goes to stderr. Leaves a shared database as it found it.
  *
- * BENCH_PHASES=engine,realtime picks phases; BENCH_QUICK=1 shrinks every size (a smoke run, not figures).
+ * BENCH_PHASES=engine,realtime picks phases; BENCH_QUICK=1 shrinks every size (a smoke run, not figures);
+ * REALTIME_SUBSCRIBERS, REALTIME_INSTANCES and REALTIME_START_CONCURRENCY override the realtime sizes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { startApp } from '../../src/server/app.js';
@@ -34,6 +35,18 @@ const QUICK_SIZES: EngineBenchSizes = {
   startConcurrency: 50,
 };
 
+/** The 1-minute load average sampled every 5 s while the benchmarks ran (this process counts too). */
+function summarizeLoad(samples: readonly number[]): { min: number; mean: number; max: number; samples: number } {
+  const r = (v: number) => Math.round(v * 100) / 100;
+  if (samples.length === 0) return { min: Number.NaN, mean: Number.NaN, max: Number.NaN, samples: 0 };
+  return {
+    min: r(Math.min(...samples)),
+    mean: r(samples.reduce((a, b) => a + b, 0) / samples.length),
+    max: r(Math.max(...samples)),
+    samples: samples.length,
+  };
+}
+
 async function main(): Promise<number> {
   const url = process.env.DATABASE_URL || undefined;
   const phases = new Set((process.env.BENCH_PHASES ?? 'engine,realtime').split(',').map((p) => p.trim()));
@@ -55,6 +68,11 @@ async function main(): Promise<number> {
     try {
       const { workspace, key } = await app.apiKeys.createWorkspace(`engine bench ${new Date().toISOString()}`);
       try {
+        // Other work on the machine moves every figure here; the load average says how much there was.
+        const loadBefore = loadavg().map((l) => Math.round(l * 100) / 100);
+        const loadSamples: number[] = [];
+        const sampler = setInterval(() => loadSamples.push(loadavg()[0]!), 5000);
+        sampler.unref();
         let engine: EngineFigures | undefined;
         let realtime: RealtimeFigures | undefined;
         if (phases.has('engine')) {
@@ -67,12 +85,21 @@ async function main(): Promise<number> {
             log,
             maxSocketsPerKey: config.MAX_SOCKETS_PER_API_KEY,
             ...(quick ? { subscribers: 50, instances: 20 } : {}),
+            ...(process.env.REALTIME_SUBSCRIBERS ? { subscribers: Number(process.env.REALTIME_SUBSCRIBERS) } : {}),
+            ...(process.env.REALTIME_INSTANCES ? { instances: Number(process.env.REALTIME_INSTANCES) } : {}),
+            ...(process.env.REALTIME_START_CONCURRENCY ? { startConcurrency: Number(process.env.REALTIME_START_CONCURRENCY) } : {}),
           });
         }
+        clearInterval(sampler);
         const result = {
           database: app.database.embedded ? 'embedded' : 'postgres',
           node: process.version,
           cpus: cpus().length,
+          loadAverage: {
+            before: loadBefore,
+            after: loadavg().map((l) => Math.round(l * 100) / 100),
+            oneMinuteDuringRun: summarizeLoad(loadSamples),
+          },
           quick,
           engine,
           realtime,

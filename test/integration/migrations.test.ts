@@ -190,7 +190,9 @@ describe('the embedded database directory', () => {
     expect(readFileSync(join(dir, 'server.lock'), 'utf8')).toBe(String(process.pid));
   });
 
-test('cannot be opened twice by the same process at once', async () => {
+  // Regression: a lock holding this process's own pid used to be taken for stale, so a second
+  // open in the same process succeeded and two PGlite instances shared one directory.
+  test('cannot be opened twice by the same process at once; the error names this process', async () => {
     const dir = tempDataDir();
     const first = await startEmbeddedPostgres(dir);
     cleanup.push(() => first.stop());

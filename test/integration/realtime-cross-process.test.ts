@@ -77,4 +77,9 @@ describe.skipIf(!url)('two processes: an API-only server and a worker-only serve
       await ws.dispose();
     }
   });
+
+  test('SIGTERM stops both processes cleanly', async () => {
+    expect(await api.kill('SIGTERM')).toBe(0);
+    expect(await worker.kill('SIGTERM')).toBe(0);
+  });
 });

@@ -80,10 +80,14 @@ describe('an action type registered by the deployment', () => {
     expect(triggers.actionTypes.map((t) => t.type)).not.toContain('slack.postMessage');
   });
 
-test('lists its fixed output ports even though an empty config is not valid for it', async () => {
+  // Regression: ports used to be listed only when the empty config `{}` was valid for the type,
+  // so every type with a required field was listed with no ports at all.
+  test('lists its fixed output ports even though an empty config is not valid for it', async () => {
     const { actionTypes } = await server.client.request(ActionTypesByCategoryDocument, {});
     const ports = Object.fromEntries(actionTypes.map((t) => [t.type, t.outputPorts]));
     expect(ports['slack.postMessage']).toEqual([{ name: 'next', required: false }]);
+    expect(actionTypes.find((t) => t.type === 'slack.postMessage')?.dynamicPorts).toBe(false);
+    expect(actionTypes.find((t) => t.type === 'switch')?.dynamicPorts).toBe(true);
     expect(ports['condition']).toEqual([
       { name: 'true', required: true },
       { name: 'false', required: true },

@@ -15,7 +15,8 @@ export interface ServerProcess {
   /** GraphQL URL, or undefined for ROLE=worker. */
   readonly url: string;
   readonly logs: string[];
-  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends the signal and resolves with the exit code (null when ended by the signal itself). */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Starts `node dist/src/server/main.js` with `env` and waits until it serves. */
@@ -54,9 +55,9 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     url,
     logs,
     kill: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
+      new Promise<number | null>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
         child.kill(signal);
       }),
   };

@@ -6,14 +6,22 @@ import { Workflow } from '../workflow/workflow.type.js';
 import { IssuedWebhook, Webhook, WebhookSigningResult } from './webhook.type.js';
 
 const toWebhook = (r: WebhookRecord): Webhook =>
-  Object.assign(new Webhook(), { prefix: r.prefix, signingEnabled: r.signingEnabled, createdAt: r.createdAt, rotatedAt: r.rotatedAt });
+  Object.assign(new Webhook(), {
+    prefix: r.prefix,
+    signingEnabled: r.signingEnabled,
+    createdAt: r.createdAt,
+    rotatedAt: r.rotatedAt,
+  });
 
 /** Webhook URLs of workflows: a thin adapter over the webhook service. */
 @Resolver(() => Workflow)
 export class WebhookResolver {
   constructor(private readonly deps: { readonly webhooks: WebhookService }) {}
 
-  @FieldResolver(() => Webhook, { nullable: true, description: 'The webhook URL that starts this workflow, if it has one.' })
+  @FieldResolver(() => Webhook, {
+    nullable: true,
+    description: 'The webhook URL that starts this workflow, if it has one.',
+  })
   async webhook(@Root() wf: Workflow, @Ctx() ctx: GraphQLContext): Promise<Webhook | null> {
     const record = await this.deps.webhooks.get(ctx.actor, wf.id);
     return record ? toWebhook(record) : null;

@@ -1,5 +1,5 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** One built file of the playground, served at `/graphql/playground/<name>`. */
@@ -60,7 +60,7 @@ export async function writePlaygroundAssets(outDir: string = prebuiltPlaygroundD
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const outDir = process.argv[2] ?? prebuiltPlaygroundDir;
   writePlaygroundAssets(outDir).then(
-    (assets) => console.log(`playground: ${assets.length} files in ${dirname(join(outDir, 'x'))}`),
+    (assets) => console.log(`playground: ${assets.length} files in ${outDir}`),
     (err: unknown) => {
       console.error('playground build failed:', err instanceof Error ? err.message : err);
       process.exit(1);

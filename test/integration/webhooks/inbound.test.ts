@@ -152,12 +152,13 @@ describe('Meta (Instagram and WhatsApp)', () => {
   test('a bad or missing signature is 401 and starts nothing', async () => {
     const body = metaInstagramBody({ mid: unique('mid.'), text: 'price please' });
     const before = (await instancesOf(prices)).length;
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { 'x-hub-signature-256': metaSignature(body, 'wrong secret') },
       { 'x-hub-signature-256': metaSignature(body).replace('sha256=', 'sha1=') },
       { 'x-hub-signature-256': metaSignature(body.replace('price', 'PRICE')) },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const res = await postMeta(body, headers);
       expect(res.status).toBe(401);
       expect(await res.json()).toEqual({ error: { code: 'INVALID_SIGNATURE', message: expect.any(String) } });
@@ -230,11 +231,12 @@ describe('Meta (Instagram and WhatsApp)', () => {
     expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await ok.text()).toBe('1158201444');
 
-    for (const query of [
+    const refused: Record<string, string>[] = [
       { 'hub.mode': 'subscribe', 'hub.verify_token': 'wrong', 'hub.challenge': '1' },
       { 'hub.mode': 'unsubscribe', 'hub.verify_token': META_VERIFY_TOKEN, 'hub.challenge': '1' },
       { 'hub.mode': 'subscribe', 'hub.challenge': '1' },
-    ]) {
+    ];
+    for (const query of refused) {
       const res = await handshake(query);
       expect(res.status).toBe(403);
       expect(await res.json()).toEqual({ error: { code: 'FORBIDDEN', message: expect.any(String) } });

@@ -3,6 +3,7 @@
 import 'graphiql/style.css';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
+import { parse } from 'graphql';
 import { createClient } from 'graphql-ws/client';
 import { createElement } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -52,7 +53,21 @@ function fetcherFor(authorization) {
   return current.fetcher;
 }
 
-const fetcher = (params, options) => fetcherFor(authorizationOf(options?.headers))(params, options);
+/**
+ * The toolkit sends an operation over the socket only when the parsed document it is handed is a
+ * subscription, and GraphiQL parses the editor on a debounce (its document can be the previous
+ * text): parse what is actually sent, so a subscription run at once still goes over graphql-ws.
+ */
+function withDocument(params, options) {
+  if (typeof params.query !== 'string') return options;
+  try {
+    return { ...options, documentAST: parse(params.query) };
+  } catch {
+    return options; // the server reports the syntax error
+  }
+}
+
+const fetcher = (params, options) => fetcherFor(authorizationOf(options?.headers))(params, withDocument(params, options));
 
 createRoot(document.getElementById('graphiql')).render(
   createElement(GraphiQL, {
