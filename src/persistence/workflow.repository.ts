@@ -124,6 +124,14 @@ export class WorkflowRepository implements WorkflowStore {
     });
   }
 
+  loadGraph(workflowId: string): Promise<Graph> {
+    // One snapshot for steps and edges, so a concurrent edit cannot show an edge without its step.
+    return this.db.transaction((tx) => loadWholeGraph(tx, workflowId), {
+      isolationLevel: 'repeatable read',
+      accessMode: 'read only',
+    });
+  }
+
   async listSteps(workflowId: string, page: PageRequest): Promise<Page<Step>> {
     const after = cursorValues(page.after, 1);
     const [rows, [total]] = await Promise.all([
@@ -235,6 +243,14 @@ export class WorkflowRepository implements WorkflowStore {
   }
 }
 
+async function loadWholeGraph(db: DbOrTx, workflowId: string): Promise<Graph> {
+  const [steps, edges] = await Promise.all([
+    db.select().from(workflowSteps).where(eq(workflowSteps.workflowId, workflowId)).orderBy(asc(workflowSteps.ordinal)),
+    db.select().from(workflowEdges).where(eq(workflowEdges.workflowId, workflowId)),
+  ]);
+  return { steps: steps.map(toStep), edges: edges.map(toEdge) };
+}
+
 async function hasEntry(db: DbOrTx, workflowId: string, seq: number): Promise<boolean> {
   if (seq < 1) return false;
   const rows = await db
@@ -278,16 +294,8 @@ class DrizzleDraftSession implements DraftSession {
     return { steps: steps.map(toStep), edges: edges.map(toEdge) };
   }
 
-  async loadGraph(): Promise<Graph> {
-    const [steps, edges] = await Promise.all([
-      this.tx
-        .select()
-        .from(workflowSteps)
-        .where(eq(workflowSteps.workflowId, this.id))
-        .orderBy(asc(workflowSteps.ordinal)),
-      this.tx.select().from(workflowEdges).where(eq(workflowEdges.workflowId, this.id)),
-    ]);
-    return { steps: steps.map(toStep), edges: edges.map(toEdge) };
+  loadGraph(): Promise<Graph> {
+    return loadWholeGraph(this.tx, this.id);
   }
 
   async applyOps(ops: readonly EditOp[]): Promise<void> {

@@ -94,6 +94,8 @@ export interface WorkflowStore {
   list(workspaceId: string, filter: { status?: WorkflowStatus }, page: PageRequest): Promise<Page<WorkflowRecord>>;
   /** Runs `fn` in a transaction with the workflow locked; NOT_FOUND when absent or of another workspace. */
   withDraft<T>(workspaceId: string, id: string, fn: (session: DraftSession) => Promise<T>): Promise<T>;
+  /** The whole draft graph, read without locking (a snapshot for validation). */
+  loadGraph(workflowId: string): Promise<Graph>;
   listSteps(workflowId: string, page: PageRequest): Promise<Page<Step>>;
   getSteps(workflowId: string, ids: readonly string[]): Promise<Step[]>;
   listEdges(workflowId: string, page: PageRequest): Promise<Page<Edge>>;

@@ -184,9 +184,9 @@ export class WorkflowEditingService {
 
   /** Every problem that would stop the draft from being published (empty when it is valid). */
   async validate(actor: Actor, workflowId: string) {
-    return this.options.store.withDraft(actor.workspaceId, workflowId, async (session) =>
-      validateGraph(await session.loadGraph(), this.options.catalog),
-    );
+    const wf = await this.options.store.get(actor.workspaceId, workflowId);
+    if (!wf) throw notFound('Workflow', workflowId);
+    return validateGraph(await this.options.store.loadGraph(wf.id), this.options.catalog);
   }
 
   /** Applies ops as one new history entry (dropping what could be redone) and bumps the revision. */
