@@ -3,10 +3,7 @@ import {
   createSourceEventStream,
   execute,
   GraphQLError,
-  parse,
   print,
-  specifiedRules,
-  validate,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
@@ -18,6 +15,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, ErrorCode, limitExceeded } from '../domain/errors.js';
 import type { ApiKeyService, Actor } from '../services/api-key.service.js';
+import { prepareOperation } from './hardening/operation.prepare.js';
 import type { GraphQLContext } from './context.js';
 import type { SubscriptionSources } from './subscription/subscription-sources.js';
 import type { GraphQLFormattedError } from 'graphql';
@@ -36,7 +34,7 @@ export interface GraphQLWsOptions {
   readonly maxSocketsPerKey: number;
   /** Rules run after graphql-js's own on every operation (query limits, introspection); see graphql/hardening. */
   readonly validationRules?: readonly ValidationRule[];
-  /** Parser options (the token limit). A document that fails to parse closes the socket, as graphql-ws does. */
+  /** Parser options (the token limit); a document that does not parse is answered GRAPHQL_PARSE_FAILED. */
   readonly parseOptions?: ParseOptions;
   /** Largest message accepted; a larger one closes the socket with 1009. `ws` allows 100 MiB otherwise. */
   readonly maxPayloadBytes?: number;
@@ -109,8 +107,6 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
     {
       schema: options.schema,
       connectionInitWaitTimeout: options.authTimeoutMs,
-      parse: (source) => parse(source, options.parseOptions),
-      validate: (schema, document) => validate(schema, document, [...specifiedRules, ...(options.validationRules ?? [])]),
       subscribe: (args) => subscribeShared(args),
       context: (ctx): GraphQLContext => {
         const state = states.get(ctx.extra.socket);
@@ -140,7 +136,7 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
         if (open <= 0) socketsPerKey.delete(actor.apiKeyId);
         else socketsPerKey.set(actor.apiKeyId, open);
       },
-      onSubscribe: (ctx) => {
+      onSubscribe: (ctx, _id, payload) => {
         const state = states.get(ctx.extra.socket);
         const refuse = (error: AppError) => [
           new GraphQLError(error.message, { originalError: error, extensions: { ...error.details, code: error.code } }),
@@ -153,8 +149,16 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
             }),
           );
         }
+        // Parsed and validated here (with the limits), so a refused operation is never counted.
+        const prepared = prepareOperation({
+          schema: options.schema,
+          payload,
+          parseOptions: options.parseOptions,
+          validationRules: options.validationRules,
+        });
+        if (!('document' in prepared)) return prepared;
         state.subscriptions++;
-        return undefined;
+        return prepared;
       },
       onComplete: (ctx) => {
         const state = states.get(ctx.extra.socket);

@@ -260,6 +260,31 @@ async function hasEntry(db: DbOrTx, workflowId: string, seq: number): Promise<bo
   return rows.length > 0;
 }
 
+/**
+ * Splits ops into groups that apply in order; within a run of inserts only, steps move before
+ * edges, which is equivalent (an inserted edge needs only its steps) and lets a graph built as
+ * add, connect, add, connect... go to Postgres as two multi-row INSERTs instead of one per op.
+ */
+function insertFirstGroups(ops: readonly EditOp[]): EditOp[][] {
+  const groups: EditOp[][] = [];
+  let run: EditOp[] = [];
+  const flush = () => {
+    if (run.length === 0) return;
+    groups.push([...run.filter((o) => o.op === 'insertStep'), ...run.filter((o) => o.op === 'insertEdge')]);
+    run = [];
+  };
+  for (const op of ops) {
+    if (op.op === 'insertStep' || op.op === 'insertEdge') {
+      run.push(op);
+    } else {
+      flush();
+      groups.push([op]);
+    }
+  }
+  flush();
+  return groups;
+}
+
 /** Postgres caps a statement at 65,535 bind parameters; steps use 7 per row. */
 const INSERT_CHUNK = 1000;
 
@@ -299,6 +324,10 @@ class DrizzleDraftSession implements DraftSession {
   }
 
   async applyOps(ops: readonly EditOp[]): Promise<void> {
+    for (const group of insertFirstGroups(ops)) await this.applyInOrder(group);
+  }
+
+  private async applyInOrder(ops: readonly EditOp[]): Promise<void> {
     let i = 0;
     while (i < ops.length) {
       const kind = ops[i]!.op;

@@ -94,6 +94,7 @@ export interface AgendaCeilingFigures {
   readonly notifications: 'backend' | 'in-memory';
   readonly enqueuePhase_s: number;
   readonly total_s: number;
+  readonly processCpuMsPerJob: number;
   readonly jobsPerSecond: number;
 }
 
@@ -105,6 +106,8 @@ export interface ThroughputFigures {
   readonly startConcurrency: number;
   readonly startPhase_s: number;
   readonly total_s: number;
+  /** CPU this process spent per step (server, client and, when embedded, the database). */
+  readonly processCpuMsPerStep: number;
   readonly stepsPerSecond: number;
   readonly agendaCeiling: AgendaCeilingFigures;
   readonly ratioToCeiling: number;
@@ -195,8 +198,7 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
 
     const latency = await measureImmediateLatency({ client, workflowId: chain, sizes, log });
     const throughput = await measureThroughput({ options, client, workflowId: short, sizes, settings });
-    const long2000 = await measureChain({ client, workflowId: long, length: sizes.longChainLength, runs: 1, log });
-    const perStep: PerStepFigures = perStepFigures(latency.perStep, long2000);
+    const perStep = await measurePerStep({ client, short: { workflowId: chain, before: latency.samples }, longWorkflowId: long, sizes, log });
     const memory = await measureMemory({ options, client, workflowId: delayed, sizes });
 
     return {
@@ -215,19 +217,67 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
   }
 }
 
-/** 50 sequential runs of the 10-step chain: gaps between a step's finish and the next one's start. */
+/** Step timings of sequential runs of one chain. */
+interface ChainSamples {
+  readonly length: number;
+  readonly runs: number;
+  /** A step's finish to the next one's start. */
+  readonly gaps: readonly number[];
+  /** A step's start to the next one's start. */
+  readonly periods: readonly number[];
+  readonly wallMs: number;
+}
+
+/**
+ * Polling decides only when to read a run's timings, which come from the step runs; but each
+ * poll is work for the same server, so every chain is polled at this one rate whatever its length.
+ */
+const CHAIN_POLL_MS = 50;
+
+/** `runs` sequential runs of a chain of `length` steps (each started after the previous completed). */
+async function runChain(args: { client: BenchClient; workflowId: string; length: number; runs: number }): Promise<ChainSamples> {
+  const { client, workflowId, length, runs } = args;
+  const gaps: number[] = [];
+  const periods: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) {
+    const id = await startInstance(client, workflowId);
+    await waitForInstance(client, id, { intervalMs: CHAIN_POLL_MS, timeoutMs: 10 * 60_000 });
+    const t = chainTimings(await stepRunsOf(client, id), length);
+    gaps.push(...t.gaps);
+    periods.push(...t.periods);
+  }
+  return { length, runs, gaps, periods, wallMs: since(started) };
+}
+
+function perStepOf(samples: readonly ChainSamples[]): ChainPerStep {
+  const periods = samples.flatMap((s) => s.periods);
+  const gaps = samples.flatMap((s) => s.gaps);
+  const p = summarize(periods);
+  const g = summarize(gaps);
+  return {
+    steps: samples[0]?.length ?? 0,
+    runs: samples.reduce((n, s) => n + s.runs, 0),
+    pairs: periods.length,
+    period: { mean_ms: p.mean_ms, median_ms: p.p50_ms, p99_ms: p.p99_ms },
+    gap: { mean_ms: g.mean_ms, median_ms: g.p50_ms },
+    wall_s: round(samples.reduce((n, s) => n + s.wallMs, 0) / 1000, 2),
+  };
+}
+
+/** Sequential runs of the 10-step chain: gaps between a step's finish and the next one's start. */
 async function measureImmediateLatency(args: {
   client: BenchClient;
   workflowId: string;
   sizes: EngineBenchSizes;
   log: (m: string) => void;
-}): Promise<{ figures: ImmediateLatencyFigures; perStep: ChainPerStep }> {
+}): Promise<{ figures: ImmediateLatencyFigures; samples: ChainSamples }> {
   const { client, workflowId, sizes, log } = args;
   log(`engine: warming up with ${LATENCY_WARMUP} runs of the ${sizes.chainLength}-step chain`);
-  await measureChain({ client, workflowId, length: sizes.chainLength, runs: LATENCY_WARMUP, log: () => {} });
+  await runChain({ client, workflowId, length: sizes.chainLength, runs: LATENCY_WARMUP });
   log(`engine: ${sizes.latencyInstances} sequential runs of the ${sizes.chainLength}-step chain`);
-  const { perStep, gaps } = await measureChainWithGaps({ client, workflowId, length: sizes.chainLength, runs: sizes.latencyInstances });
-  const s = summarize(gaps);
+  const samples = await runChain({ client, workflowId, length: sizes.chainLength, runs: sizes.latencyInstances });
+  const s = summarize(samples.gaps);
   const figures: ImmediateLatencyFigures = {
     what: 'step A finished -> next step B started (sms.send chain, sandbox), from the step runs',
     ...s,
@@ -236,54 +286,31 @@ async function measureImmediateLatency(args: {
     target: { p50_ms: ENGINE_TARGETS.immediateP50Ms, p99_ms: ENGINE_TARGETS.immediateP99Ms },
     meets: s.p50_ms <= ENGINE_TARGETS.immediateP50Ms && s.p99_ms <= ENGINE_TARGETS.immediateP99Ms,
   };
-  log(`  gap p50 ${s.p50_ms} ms, p99 ${s.p99_ms} ms; period median ${perStep.period.median_ms} ms`);
-  return { figures, perStep };
+  log(`  gap p50 ${s.p50_ms} ms, p99 ${s.p99_ms} ms`);
+  return { figures, samples };
 }
 
-async function measureChainWithGaps(args: {
+/**
+ * One run of the long chain, between two sets of short-chain runs (the latency runs before it,
+ * more after it), so that load coming and going on the machine weighs on both sizes alike.
+ */
+async function measurePerStep(args: {
   client: BenchClient;
-  workflowId: string;
-  length: number;
-  runs: number;
-}): Promise<{ perStep: ChainPerStep; gaps: number[] }> {
-  const { client, workflowId, length, runs } = args;
-  const gaps: number[] = [];
-  const periods: number[] = [];
-  const started = performance.now();
-  for (let i = 0; i < runs; i++) {
-    const id = await startInstance(client, workflowId);
-    // Polling only decides when to read the timings; it does not enter them.
-    await waitForInstance(client, id, { intervalMs: length > 100 ? 250 : 20, timeoutMs: 10 * 60_000 });
-    const t = chainTimings(await stepRunsOf(client, id), length);
-    gaps.push(...t.gaps);
-    periods.push(...t.periods);
-  }
-  const p = summarize(periods);
-  const g = summarize(gaps);
-  return {
-    gaps,
-    perStep: {
-      steps: length,
-      runs,
-      pairs: periods.length,
-      period: { mean_ms: p.mean_ms, median_ms: p.p50_ms, p99_ms: p.p99_ms },
-      gap: { mean_ms: g.mean_ms, median_ms: g.p50_ms },
-      wall_s: round(since(started) / 1000, 2),
-    },
-  };
-}
-
-async function measureChain(args: {
-  client: BenchClient;
-  workflowId: string;
-  length: number;
-  runs: number;
+  short: { workflowId: string; before: ChainSamples };
+  longWorkflowId: string;
+  sizes: EngineBenchSizes;
   log: (m: string) => void;
-}): Promise<ChainPerStep> {
-  if (args.runs > 0) args.log(`engine: ${args.runs} run(s) of the ${args.length}-step chain`);
-  const { perStep } = await measureChainWithGaps(args);
-  if (args.runs > 0) args.log(`  period median ${perStep.period.median_ms} ms, mean ${perStep.period.mean_ms} ms, wall ${perStep.wall_s} s`);
-  return perStep;
+}): Promise<PerStepFigures> {
+  const { client, short, longWorkflowId, sizes, log } = args;
+  log(`engine: one run of the ${sizes.longChainLength}-step chain`);
+  const long = perStepOf([await runChain({ client, workflowId: longWorkflowId, length: sizes.longChainLength, runs: 1 })]);
+  log(`  period median ${long.period.median_ms} ms, mean ${long.period.mean_ms} ms, wall ${long.wall_s} s`);
+  const afterRuns = Math.max(1, Math.round(sizes.latencyInstances / 2));
+  log(`engine: ${afterRuns} more runs of the ${sizes.chainLength}-step chain`);
+  const after = await runChain({ client, workflowId: short.workflowId, length: sizes.chainLength, runs: afterRuns });
+  const shortPerStep = perStepOf([short.before, after]);
+  log(`  period median ${shortPerStep.period.median_ms} ms, mean ${shortPerStep.period.mean_ms} ms over ${shortPerStep.runs} runs`);
+  return perStepFigures(shortPerStep, long);
 }
 
 function perStepFigures(short: ChainPerStep, long: ChainPerStep): PerStepFigures {
@@ -312,6 +339,7 @@ async function measureThroughput(args: {
   const { log } = options;
   const steps = sizes.throughputInstances * sizes.throughputSteps;
   log(`engine: throughput, ${sizes.throughputInstances} instances of ${sizes.throughputSteps} steps, ${sizes.startConcurrency} starts in flight`);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await startMany(client, workflowId, sizes.throughputInstances, sizes.startConcurrency);
   const startPhaseMs = since(t0);
@@ -323,6 +351,7 @@ async function measureThroughput(args: {
     what: 'throughput',
   });
   const totalMs = since(t0);
+  const cpuMs = cpuMsSince(cpu0);
   const stepsPerSecond = round(steps / (totalMs / 1000), 1);
   log(`  ${steps} steps in ${round(totalMs / 1000)} s: ${stepsPerSecond} steps/s`);
 
@@ -336,6 +365,7 @@ async function measureThroughput(args: {
     startConcurrency: sizes.startConcurrency,
     startPhase_s: round(startPhaseMs / 1000),
     total_s: round(totalMs / 1000),
+    processCpuMsPerStep: round(cpuMs / steps),
     stepsPerSecond,
     agendaCeiling: ceiling,
     ratioToCeiling,
@@ -376,6 +406,7 @@ async function measureAgendaCeiling(args: {
       done += 1;
       if (done === jobs) allDone();
     });
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await mapBounded(jobs, concurrency, (i) => scheduler.enqueue(`ceiling-${i}`));
     const enqueueMs = since(t0);
@@ -385,6 +416,7 @@ async function measureAgendaCeiling(args: {
     clearTimeout(timer);
     if (outcome === 'timeout') throw new Error(`Agenda ceiling: only ${done} of ${jobs} jobs ran`);
     const totalMs = since(t0);
+    const cpuMs = cpuMsSince(cpu0);
     const jobsPerSecond = round(jobs / (totalMs / 1000), 1);
     log(`  ${jobs} jobs in ${round(totalMs / 1000)} s (enqueued in ${round(enqueueMs / 1000)} s): ${jobsPerSecond} jobs/s`);
     return {
@@ -394,12 +426,19 @@ async function measureAgendaCeiling(args: {
       notifications,
       enqueuePhase_s: round(enqueueMs / 1000),
       total_s: round(totalMs / 1000),
+      processCpuMsPerJob: round(cpuMs / jobs),
       jobsPerSecond,
     };
   } finally {
     await scheduler.stop();
     await dropSchedulerTable(app.database.sql, table);
   }
+}
+
+/** User + system CPU of this process since `start`, in ms. */
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
 }
 
 type GcSource = MemoryFigures['gc'];

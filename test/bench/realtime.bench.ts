@@ -55,7 +55,15 @@ export interface RealtimeFigures {
   readonly instances: number;
   readonly stepsPerInstance: number;
   readonly eventsPerInstance: number;
+  /** From the first start to all COMPLETED, with the subscribers listening. */
   readonly run_s: number;
+  /** The same, before any subscriber connected. */
+  readonly baselineRun_s: number;
+  /**
+   * From the first measured start until every delivery arrived: how busy the server's event loop
+   * and the clients' (worker thread) were, and the CPU cores this process used on average.
+   */
+  readonly busy: { readonly serverEventLoopUtilization: number; readonly clientsEventLoopUtilization: number; readonly processCpuCores: number };
   readonly deliveries: number;
   readonly expectedDeliveries: number;
   readonly latency: Summary;
@@ -156,12 +164,21 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
       keyIds.push(createApiKey.apiKey.id);
     }
     workflowId = await createPublishedChain(client, `realtime bench ${new Date().toISOString()}`, smsSteps(2));
+    const wf = workflowId;
+
+    // The same run with nobody listening, to see what the fan-out costs the engine.
+    log(`realtime: baseline, ${instances} instances with no subscriber`);
+    const b0 = performance.now();
+    const baselineIds = new Set(await startMany(client, wf, instances, startConcurrency));
+    await waitForCounts(client, wf, { done: (c) => c.completed >= instances, intervalMs: 50, timeoutMs: 10 * 60_000, what: 'realtime baseline' });
+    const baselineMs = since(b0);
+    log(`  completed in ${round(baselineMs / 1000)} s`);
 
     log(`realtime: opening ${subscribers} graphql-ws sockets in a worker thread (${keyCount} key(s), at most ${maxSocketsPerKey} sockets per key)`);
     const setup: RealtimeWorkerSetup = {
       wsUrl: app.url.replace(/^http/, 'ws'),
       apiKeys: secrets,
-      workflowId,
+      workflowId: wf,
       subscribers,
       connectConcurrency: 50,
     };
@@ -171,23 +188,32 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
     if (ready.connected === 0) throw new Error('realtime: no socket connected');
 
     // One instance first, to know every subscription is live before the measured ones start.
-    const probeId = await startInstance(client, workflowId);
+    const probeId = await startInstance(client, wf);
     await waitForInstance(client, probeId, { intervalMs: 20, timeoutMs: 60_000 });
-    const probeSeq = (await listInstances(client, workflowId)).find((i) => i.id === probeId);
+    const probeSeq = (await listInstances(client, wf)).find((i) => i.id === probeId);
     if (!probeSeq) throw new Error('realtime: probe instance not listed');
     channel.send({ type: 'probe', instance: { id: probeId, eventSeq: probeSeq.eventSeq }, timeoutMs: 60_000 });
     const probed = await channel.next('probed', 90_000);
     log(`  probe instance reached ${probed.reached} subscribers after ${round(probed.waitedMs)} ms`);
 
     log(`realtime: running ${instances} instances (trigger + 2 sms.send), ${startConcurrency} starts in flight`);
+    const serverElu0 = performance.eventLoopUtilization();
+    const clientsElu0 = channel.worker.performance.eventLoopUtilization();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await startMany(client, workflowId, instances, startConcurrency);
-    await waitForCounts(client, workflowId, { done: (c) => c.completed >= instances + 1, intervalMs: 50, timeoutMs: 10 * 60_000, what: 'realtime' });
+    const measuredIds = new Set(await startMany(client, wf, instances, startConcurrency));
+    await waitForCounts(client, wf, { done: (c) => c.completed >= 2 * instances + 1, intervalMs: 50, timeoutMs: 10 * 60_000, what: 'realtime' });
     const runMs = since(t0);
-    const measured = (await listInstances(client, workflowId)).filter((i) => i.id !== probeId).map((i) => ({ id: i.id, eventSeq: i.eventSeq }));
+    const measured = (await listInstances(client, wf)).filter((i) => measuredIds.has(i.id)).map((i) => ({ id: i.id, eventSeq: i.eventSeq }));
+    if (measured.length !== instances || baselineIds.size !== instances) throw new Error('realtime: instances went missing');
     log(`  completed in ${round(runMs / 1000)} s; waiting for deliveries`);
     channel.send({ type: 'expect', instances: measured, settleMs: 10_000, timeoutMs: 5 * 60_000 });
     const result = await channel.next('result', 6 * 60_000);
+    const serverElu = performance.eventLoopUtilization(serverElu0).utilization;
+    const clientsElu = channel.worker.performance.eventLoopUtilization(clientsElu0).utilization;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    const wallS = since(t0) / 1000;
     channel.send({ type: 'close' });
     const closed = await channel.next('closed', 60_000);
 
@@ -214,6 +240,12 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
       stepsPerInstance: 3,
       eventsPerInstance,
       run_s: round(runMs / 1000),
+      baselineRun_s: round(baselineMs / 1000),
+      busy: {
+        serverEventLoopUtilization: round(serverElu, 3),
+        clientsEventLoopUtilization: round(clientsElu, 3),
+        processCpuCores: round(cpuS / wallS, 2),
+      },
       deliveries: result.deliveries,
       expectedDeliveries: result.expectedDeliveries,
       latency,

@@ -85,7 +85,8 @@ describe('the endpoint for non-browser clients', () => {
 
   test('GET queries work with apollo-require-preflight or a JSON content type', async () => {
     const url = `${server.url}?query=${encodeURIComponent('{ workspace { id } }')}`;
-    for (const headers of [{ 'apollo-require-preflight': 'true' }, { 'content-type': 'application/json' }]) {
+    const variants: Record<string, string>[] = [{ 'apollo-require-preflight': 'true' }, { 'content-type': 'application/json' }];
+    for (const headers of variants) {
       const res = await send(url, { headers: { ...auth(), ...headers } });
       expect(res.status).toBe(200);
       expect(res.json?.data).toMatchObject({ workspace: { id: server.workspaceId } });

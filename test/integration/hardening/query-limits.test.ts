@@ -11,7 +11,15 @@ beforeAll(async () => {
   [server, tight] = await Promise.all([
     startTestServer(),
     startTestServer({
-      env: { GRAPHQL_MAX_DEPTH: '5', GRAPHQL_MAX_COST: '100', GRAPHQL_MAX_ALIASES: '2', GRAPHQL_MAX_DIRECTIVES: '2', GRAPHQL_MAX_TOKENS: '100' },
+      env: {
+        GRAPHQL_MAX_DEPTH: '5',
+        GRAPHQL_MAX_COST: '100',
+        GRAPHQL_MAX_ALIASES: '2',
+        GRAPHQL_MAX_DIRECTIVES: '2',
+        GRAPHQL_MAX_TOKENS: '100',
+        MAX_SUBSCRIPTIONS_PER_SOCKET: '2',
+        GRAPHQL_MAX_BODY_BYTES: '4096',
+      },
     }),
   ]);
 });
@@ -127,15 +135,18 @@ describe('fragment cycles', () => {
 });
 
 describe('over graphql-ws', () => {
-  const sockets: Client[] = [];
+  const sockets = new Set<Client>();
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.dispose()));
+    await Promise.all([...sockets].map((s) => s.dispose()));
   });
 
-  /** Runs one operation over a socket and returns what ended it. */
-  function run(s: TestServer, document: string): Promise<{ errors?: readonly WireError[]; closed?: string; data?: unknown }> {
-    const socket = wsClient(s.url, s.apiKey);
-    sockets.push(socket);
+  /** Runs one operation over a socket (a new one unless given) and returns what ended it. */
+  function run(
+    s: TestServer,
+    document: string,
+    socket: Client = wsClient(s.url, s.apiKey),
+  ): Promise<{ errors?: readonly WireError[]; closed?: string; data?: unknown }> {
+    sockets.add(socket);
     return new Promise((resolve) => {
       let data: unknown;
       socket.subscribe(
@@ -163,10 +174,43 @@ describe('over graphql-ws', () => {
     expect(deep.errors?.[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'maxDepth' });
   });
 
-  test('a document past the token limit is refused over WebSocket', async () => {
-    const result = await run(tight, `{ ${'__typename '.repeat(200)} }`);
-    expect(result.closed ?? JSON.stringify(result.errors)).toMatch(/tokens/);
-    expect(result.data).toBeUndefined();
+  test('a document past the token limit is refused over WebSocket, and the socket stays open', async () => {
+    const socket = wsClient(tight.url, tight.apiKey);
+    const result = await run(tight, `{ ${'__typename '.repeat(200)} }`, socket);
+    expect(result.closed).toBeUndefined();
+    expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect(result.errors?.[0]?.message).toMatch(/100 tokens/);
+    const after = await run(tight, '{ workspace { id } }', socket);
+    expect(after.data).toMatchObject({ workspace: { id: tight.workspaceId } });
+  });
+
+  test('a message over GRAPHQL_MAX_BODY_BYTES closes the socket (1009, message too big)', async () => {
+    const result = await new Promise<{ closed?: number }>((resolve) => {
+      const socket = wsClient(tight.url, tight.apiKey);
+      sockets.add(socket);
+      socket.subscribe(
+        { query: '{ workspace { id } }', variables: { padding: 'x'.repeat(8192) } },
+        { next: () => {}, error: (err) => resolve({ closed: (err as { code?: number }).code }), complete: () => resolve({}) },
+      );
+    });
+    expect(result.closed).toBe(1009);
+  });
+
+  test('validation errors over WebSocket carry the same code as over HTTP', async () => {
+    const result = await run(server, '{ workspace { ...A } } fragment A on Workspace { id ...A }');
+    expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(result.errors?.[0]?.message).toMatch(/Cannot spread fragment "A" within itself/);
+  });
+
+  test('refused operations do not use up the socket\'s subscriptions (MAX_SUBSCRIPTIONS_PER_SOCKET)', async () => {
+    const socket = wsClient(tight.url, tight.apiKey);
+    for (let i = 0; i < 4; i++) {
+      const refused = await run(tight, `{ a: workspace { id } b: workspace { id } c: workspace { id } }`, socket);
+      expect(refused.errors?.[0]?.extensions?.code).toBe('LIMIT_EXCEEDED');
+    }
+    const ok = await run(tight, '{ workspace { id } }', socket);
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data).toMatchObject({ workspace: { id: tight.workspaceId } });
   });
 
   test('operations within the limits still run over WebSocket', async () => {

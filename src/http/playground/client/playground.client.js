@@ -12,7 +12,7 @@ import { installMonacoWorkers } from './monaco-workers.js';
 // Workers are siblings of this bundle; read where it was loaded from while it is still the current script.
 installMonacoWorkers(new URL('.', document.currentScript.src));
 
-// The page is served at the GraphQL endpoint itself, so its own path is the endpoint (also behind a proxy prefix).
+// The page is served at the GraphQL endpoint itself, so its own path is the endpoint.
 const endpoint = new URL(window.location.pathname, window.location.href);
 const socketEndpoint = new URL(endpoint);
 socketEndpoint.protocol = endpoint.protocol === 'https:' ? 'wss:' : 'ws:';
