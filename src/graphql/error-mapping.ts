@@ -25,6 +25,27 @@ function appErrorOf(error: unknown): AppError | undefined {
 }
 
 /**
+ * Duck-typed rather than `instanceof GraphQLError`: a bundler may load graphql twice, and Apollo
+ * wraps graphql-js errors in its own subclasses.
+ */
+const isGraphQLErrorLike = (e: unknown): boolean =>
+  typeof e === 'object' && e !== null && 'extensions' in e && 'locations' in e && 'path' in e;
+
+/** True for errors of the request itself (parse, validation, coercion): nothing was thrown under them. */
+export const isRequestError = (error: unknown): boolean => rootCause(error) === undefined;
+
+/** The first error under the GraphQL wrappers that is not itself a GraphQL error, if any. */
+function rootCause(error: unknown): unknown {
+  let current: unknown = error;
+  for (let i = 0; i < 8; i++) {
+    if (!isGraphQLErrorLike(current)) return current;
+    current = (current as { originalError?: unknown }).originalError;
+    if (current === undefined || current === null) return undefined;
+  }
+  return current;
+}
+
+/**
  * The one place errors become what a client sees: AppErrors keep their code, message and details;
  * GraphQL's own request errors pass; anything else is logged with context and shown as a generic
  * message, so no stack trace or SQL reaches a client.
@@ -41,17 +62,15 @@ export function createErrorFormatter(logger: Logger) {
       };
     }
     const code = formatted.extensions?.code;
-    // Duck-typed rather than `instanceof GraphQLError`: a bundler may load graphql twice.
-    const isGraphQLError = typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError';
-    const original = isGraphQLError ? (error as { originalError?: unknown }).originalError : undefined;
-    if (typeof code === 'string' && PASS_THROUGH.has(code) && !original) {
+    const cause = rootCause(error);
+    // No non-GraphQL error underneath: a request error of graphql-js or Apollo (parse, validation,
+    // variable coercion), which is safe to show as it is.
+    if (cause === undefined) {
       const { stacktrace: _s, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
-    }
-    if (!original && isGraphQLError && !code) {
-      // Argument coercion and similar request errors from graphql-js itself.
+      if (typeof code === 'string' && PASS_THROUGH.has(code)) return { ...formatted, extensions };
       return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
     }
+    const original = cause;
     logger.error({ err: original ?? error, path: formatted.path }, 'unexpected error while resolving a request');
     return {
       message: 'Internal server error',

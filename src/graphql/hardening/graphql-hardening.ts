@@ -1,5 +1,6 @@
 import { NoSchemaIntrospectionCustomRule, type ParseOptions, type ValidationRule } from 'graphql';
 import type { Config } from '../../server/config.js';
+import { NoSubscriptionOverHttpRule } from './http-subscription.rule.js';
 import { queryLimitRules, type QueryLimits } from './query-limit.rules.js';
 
 /** The deployment's GraphQL protections, resolved from configuration once and shared by both transports. */
@@ -23,7 +24,10 @@ export interface GraphQLHardening {
 /** The subset of Apollo Server's options the hardening decides. */
 export interface ApolloHardeningOptions {
   readonly introspection: boolean;
-  /** The query limits only: Apollo adds its own introspection rule from `introspection`. */
+  /**
+   * The query limits, and refusing subscriptions (served over WebSocket only); Apollo adds its own
+   * introspection rule from `introspection`.
+   */
   readonly validationRules: ValidationRule[];
   readonly parseOptions: ParseOptions;
   /** Refuse simple (CORS-safelisted) requests without a preflight-forcing header; Apollo's default, stated. */
@@ -65,7 +69,7 @@ export function createGraphQLHardening(config: HardeningConfig): GraphQLHardenin
     parseOptions,
     apollo: {
       introspection,
-      validationRules: limitRules,
+      validationRules: [...limitRules, NoSubscriptionOverHttpRule],
       parseOptions,
       csrfPrevention: true,
       includeStacktraceInErrorResponses: false,

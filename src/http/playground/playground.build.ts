@@ -60,7 +60,7 @@ export async function writePlaygroundAssets(outDir: string = prebuiltPlaygroundD
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const outDir = process.argv[2] ?? prebuiltPlaygroundDir;
   writePlaygroundAssets(outDir).then(
-    (assets) => console.log(`playground: ${assets.length} files in ${outDir}`),
+    (assets) => console.error(`playground: ${assets.length} files in ${outDir}`),
     (err: unknown) => {
       console.error('playground build failed:', err instanceof Error ? err.message : err);
       process.exit(1);

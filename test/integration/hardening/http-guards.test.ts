@@ -102,6 +102,15 @@ describe('the endpoint for non-browser clients', () => {
     }
   });
 
+  test('a subscription sent over HTTP is a 400 pointing to WebSocket, not an internal error', async () => {
+    const workflowId = '00000000-0000-4000-8000-000000000000';
+    const res = await post(server.url, server.apiKey, `subscription { workflowEdited(workflowId: "${workflowId}") { label } }`);
+    expect(res.status).toBe(400);
+    const error = firstError(res);
+    expect(error.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(error.message).toMatch(/WebSocket/);
+  });
+
   test('mutations are refused over GET', async () => {
     const url = `${server.url}?query=${encodeURIComponent('mutation { revokeApiKey(id: "x") { id } }')}`;
     const res = await send(url, { headers: { ...auth(), 'apollo-require-preflight': 'true' } });
