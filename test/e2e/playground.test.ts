@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CreateWorkflowDocument, AddStepDocument } from '../generated/operations.js';
+import { CreateWorkflowDocument, AddStepDocument } from '../../src/sdk/operations.generated.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 /**

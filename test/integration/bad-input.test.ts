@@ -13,7 +13,7 @@ import {
   WorkflowDocument,
   WorkflowHistoryDocument,
   type EditInput,
-} from '../generated/operations.js';
+} from '../../src/sdk/operations.generated.js';
 import { startTestServer, type ClientError, type GraphQLClient, type TestServer } from '../support/test-server.js';
 
 let server: TestServer;

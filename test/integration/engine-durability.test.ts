@@ -9,7 +9,7 @@ import {
   PublishWorkflowDocument,
   StartWorkflowDocument,
   type EditInput,
-} from '../generated/operations.js';
+} from '../../src/sdk/operations.generated.js';
 import { FakeHttpServer, waitFor } from '../support/fake-http-server.js';
 import { buildServer, startServerProcess } from '../support/server-process.js';
 import { GraphQLClient, schedulerTable, startTestServer, testDatabaseUrl } from '../support/test-server.js';

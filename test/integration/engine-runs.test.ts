@@ -11,7 +11,7 @@ import {
   UpdateStepDocument,
   type EditInput,
   type InstanceQuery,
-} from '../generated/operations.js';
+} from '../../src/sdk/operations.generated.js';
 import { FakeHttpServer, waitFor } from '../support/fake-http-server.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
 

@@ -6,7 +6,7 @@ import {
   PublishWorkflowDocument,
   StartWorkflowDocument,
   WorkflowInstanceEventsDocument,
-} from '../generated/operations.js';
+} from '../../src/sdk/operations.generated.js';
 import { waitFor } from '../support/fake-http-server.js';
 import { buildServer, startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { GraphQLClient, schedulerTable, startTestServer, testDatabaseUrl } from '../support/test-server.js';

@@ -14,7 +14,7 @@ import {
   WorkflowInstanceEventsDocument,
   type EditInput,
   type WorkflowInstanceEventsSubscription,
-} from '../generated/operations.js';
+} from '../../src/sdk/operations.generated.js';
 import { waitFor } from '../support/fake-http-server.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
 import { collect, wsClient } from '../support/ws-client.js';

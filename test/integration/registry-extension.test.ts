@@ -15,7 +15,7 @@ import {
   UpdateStepDocument,
   WorkflowDocument,
   WorkflowVersionDocument,
-} from '../generated/operations.js';
+} from '../../src/sdk/operations.generated.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 /** A new integration, declared the way a contributor would add one. */

@@ -15,7 +15,7 @@ import {
   WorkflowHistoryDocument,
   WorkflowVersionDocument,
   WorkflowVersionsDocument,
-} from '../generated/operations.js';
+} from '../../src/sdk/operations.generated.js';
 import { GraphQLClient, startTestServer, testDatabaseUrl, type TestServer } from '../support/test-server.js';
 
 const embedded = !testDatabaseUrl();

@@ -20,7 +20,7 @@ import {
   WorkflowsDocument,
   ArchiveWorkflowDocument,
   type EditInput,
-} from '../generated/operations.js';
+} from '../../src/sdk/operations.generated.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
 
 let server: TestServer;

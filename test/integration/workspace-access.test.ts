@@ -26,7 +26,7 @@ import {
   WorkflowVersionsDocument,
   WorkflowsDocument,
   WorkspaceDocument,
-} from '../generated/operations.js';
+} from '../../src/sdk/operations.generated.js';
 import { GraphQLClient, type ClientError, type TestServer, startTestServer } from '../support/test-server.js';
 
 let server: TestServer;

@@ -8,7 +8,7 @@ import {
   InstancesDocument,
   PublishWorkflowDocument,
   UpdateStepDocument,
-} from '../../generated/operations.js';
+} from '../../../src/sdk/operations.generated.js';
 import { metaInstagramBody, metaWhatsappBody, twilioParams } from '../../fixtures/inbound/inbound-fixtures.js';
 import { waitFor } from '../../support/fake-http-server.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../../support/test-server.js';

@@ -13,7 +13,7 @@ import {
   SetWebhookSigningDocument,
   WorkflowWebhookDocument,
   type EditInput,
-} from '../../generated/operations.js';
+} from '../../../src/sdk/operations.generated.js';
 import { waitFor } from '../../support/fake-http-server.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../../support/test-server.js';
 
