@@ -8,10 +8,12 @@ import 'reflect-metadata';
  * per step of the app's driver (postgres.js `debug` hook) and of Agenda's (pg `Client#query`).
  * Prints one JSON object to stdout.
  *
- * PROFILE_SEQUENTIAL (default 20) sequential runs of a 10-step chain; PROFILE_BURST (default 300)
+ * PROFILE_SEQUENTIAL (default 20) sequential runs of a PROFILE_CHAIN (default 10) step chain; PROFILE_BURST (default 300)
  * instances of a 5-step chain started at once; then PROFILE_RT_INSTANCES (default 20) instances of
  * a 3-step chain, PROFILE_RT_CONCURRENCY (default 1) started at a time, watched by one graphql-ws
  * subscriber here, with each event's path from commit to receipt split into legs.
+ * PROFILE_HOLD_XID_MS (real Postgres only): meanwhile, another connection holds a transaction that
+ * has a transaction id (and touches nothing) open this long, as any unrelated writer might.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -249,11 +251,13 @@ async function main(): Promise<number> {
       const { workspace, key } = await app.apiKeys.createWorkspace(`engine profile ${new Date().toISOString()}`);
       try {
         const client = new BenchClient(app.url, key.secret);
-        const chain = await createPublishedChain(client, 'profile chain 10', smsSteps(9));
+        const length = Number(process.env.PROFILE_CHAIN ?? 10);
+        const chain = await createPublishedChain(client, `profile chain ${length}`, smsSteps(length - 1));
         const short = await createPublishedChain(client, 'profile burst 5', smsSteps(4));
-        for (let i = 0; i < 3; i++) await waitForInstance(client, await startInstance(client, chain), { intervalMs: 20, timeoutMs: 60_000 });
+        const warmups = length > 100 ? 0 : 3;
+        for (let i = 0; i < warmups; i++) await waitForInstance(client, await startInstance(client, chain), { intervalMs: 20, timeoutMs: 60_000 });
 
-        log(`${sequential} sequential runs of a 10-step chain`);
+        log(`${sequential} sequential runs of a ${length}-step chain`);
         appQueries.reset();
         agendaQueries.reset();
         const segments = new Map<string, number[]>(Object.keys(SEGMENTS).map((k) => [k, []]));
@@ -264,18 +268,18 @@ async function main(): Promise<number> {
         const ids: string[] = [];
         for (let i = 0; i < sequential; i++) {
           const id = await startInstance(client, chain);
-          await waitForInstance(client, id, { intervalMs: 20, timeoutMs: 60_000 });
+          await waitForInstance(client, id, { intervalMs: 50, timeoutMs: 10 * 60_000 });
           ids.push(id);
         }
         const wallS = since(t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
         loopDelay.disable();
-        const sequentialQueries = { app: appQueries.perStep(sequential * 10), agenda: agendaQueries.perStep(sequential * 10) };
-        const totals = { appPerStep: round(appQueries.total / (sequential * 10), 1), agendaPerStep: round(agendaQueries.total / (sequential * 10), 1) };
+        const sequentialQueries = { app: appQueries.perStep(sequential * length), agenda: agendaQueries.perStep(sequential * length) };
+        const totals = { appPerStep: round(appQueries.total / (sequential * length), 1), agendaPerStep: round(agendaQueries.total / (sequential * length), 1) };
         for (const id of ids) {
           const { workflowInstance } = await client.request<{ workflowInstance: { stepRuns: { id: string; stepId: string }[] } }>(STEP_RUNS, { id });
           const byStep = new Map(workflowInstance.stepRuns.map((r) => [r.stepId, r.id]));
-          for (let i = 1; i < 10; i++) {
+          for (let i = 1; i < length; i++) {
             const a = legs.get(byStep.get(i === 1 ? 't' : `s${i - 1}`) ?? '');
             const b = legs.get(byStep.get(`s${i}`) ?? '');
             if (!a || !b) continue;
@@ -333,7 +337,19 @@ async function main(): Promise<number> {
         await new Promise((resolve) => setTimeout(resolve, 500));
         live.events.clear();
         const horizons0 = live.horizonQueries();
+        const holdMs = Number(process.env.PROFILE_HOLD_XID_MS ?? 0);
+        let holding: Promise<void> = Promise.resolve();
+        if (holdMs > 0 && url) {
+          const other = postgres(url, { max: 1, onnotice: () => {} });
+          holding = other
+            .begin(async (tx) => {
+              await tx`select pg_current_xact_id()`;
+              await tx`select pg_sleep(${holdMs / 1000})`;
+            })
+            .then(() => other.end({ timeout: 5 }));
+        }
         const rtIds = await startMany(client, rtWorkflow, rtInstances, rtConcurrency);
+        await holding;
         await waitForCounts(client, rtWorkflow, { done: (c) => c.completed >= rtInstances, intervalMs: 50, timeoutMs: 5 * 60_000, what: 'realtime' });
         await new Promise((resolve) => setTimeout(resolve, 2000));
         stop();
@@ -347,6 +363,7 @@ async function main(): Promise<number> {
         const realtime = {
           instances: rtInstances,
           concurrency: rtConcurrency,
+          heldXidMs: holdMs,
           events: rtLegs.length,
           received,
           horizonQueriesPerEvent: round((live.horizonQueries() - horizons0) / Math.max(1, rtLegs.length), 2),

@@ -123,6 +123,8 @@ export interface ChainPerStep {
   readonly period: { readonly mean_ms: number; readonly median_ms: number; readonly p99_ms: number };
   /** From one step's finish to the next one's start: the scheduling part of it. */
   readonly gap: { readonly mean_ms: number; readonly median_ms: number };
+  /** For a single run: the median period over its first and its last tenth of steps (does a step get dearer along the chain?). */
+  readonly drift?: { readonly firstTenthMedian_ms: number; readonly lastTenthMedian_ms: number };
   readonly wall_s: number;
 }
 
@@ -255,12 +257,21 @@ function perStepOf(samples: readonly ChainSamples[]): ChainPerStep {
   const gaps = samples.flatMap((s) => s.gaps);
   const p = summarize(periods);
   const g = summarize(gaps);
+  const tenth = Math.floor(periods.length / 10);
+  const drift =
+    samples.length === 1 && samples[0]!.runs === 1 && tenth > 0
+      ? {
+          firstTenthMedian_ms: summarize(periods.slice(0, tenth)).p50_ms,
+          lastTenthMedian_ms: summarize(periods.slice(periods.length - tenth)).p50_ms,
+        }
+      : undefined;
   return {
     steps: samples[0]?.length ?? 0,
     runs: samples.reduce((n, s) => n + s.runs, 0),
     pairs: periods.length,
     period: { mean_ms: p.mean_ms, median_ms: p.p50_ms, p99_ms: p.p99_ms },
     gap: { mean_ms: g.mean_ms, median_ms: g.p50_ms },
+    ...(drift ? { drift } : {}),
     wall_s: round(samples.reduce((n, s) => n + s.wallMs, 0) / 1000, 2),
   };
 }

@@ -1,0 +1,34 @@
+/**
+ * `npm run bench`: runs the editing benchmark (bench.js) and the engine and realtime benchmark
+ * (engine-main.js) one after the other, each in its own process so neither inherits the other's
+ * heap, and prints one JSON object: { editing, engine }. Progress goes to stderr.
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function run(script: string, extraArgs: string[] = []): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...extraArgs, join(here, script)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${script} exited with ${code}`));
+      const json = out.slice(out.indexOf('{'));
+      try {
+        resolve(JSON.parse(json));
+      } catch {
+        reject(new Error(`${script} did not print JSON:\n${out}`));
+      }
+    });
+  });
+}
+
+const which = new Set((process.env.BENCH ?? 'editing,engine').split(',').map((s) => s.trim()));
+const result: Record<string, unknown> = {};
+if (which.has('editing')) result.editing = await run('bench.js');
+// --expose-gc lets the memory figure be read after a collection.
+if (which.has('engine')) result.engine = await run('engine-main.js', ['--expose-gc']);
+process.stdout.write(JSON.stringify(result, null, 2) + '\n');
