@@ -12,10 +12,11 @@ import 'reflect-metadata';
  * instances of a 5-step chain started at once; then PROFILE_RT_INSTANCES (default 20) instances of
  * a 3-step chain, PROFILE_RT_CONCURRENCY (default 1) started at a time, watched by one graphql-ws
  * subscriber here, with each event's path from commit to receipt split into legs.
+ * PROFILE_PRE_BURST runs that many 5-step instances, unmeasured, before everything else (a used database).
  * PROFILE_HOLD_XID_MS (real Postgres only): meanwhile, another connection holds a transaction that
  * has a transaction id (and touches nothing) open this long, as any unrelated writer might.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,6 +223,34 @@ function instrumentRealtime(app: App): { events: Map<string, EventLegs>; horizon
 const SUBSCRIPTION = `subscription ($workflowId: ID!) {
   workflowInstanceEvents(workflowId: $workflowId) { event { instanceId seq at } } }`;
 
+/**
+ * CPU (ms) used so far by every `postgres` process on this machine (Linux /proc), to see what the
+ * database server spends per step. Other clients of the same server count too.
+ */
+function postgresCpuMs(): number | undefined {
+  try {
+    const ticksPerSecond = 100; // USER_HZ on Linux
+    let ticks = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      if (comm !== 'postgres') continue;
+      const fields = stat.slice(close + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    }
+    return (ticks / ticksPerSecond) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
 const STEP_RUNS = `query ($id: ID!) { workflowInstance(id: $id) { stepRuns { id stepId } } }`;
 
 async function main(): Promise<number> {
@@ -254,6 +283,12 @@ async function main(): Promise<number> {
         const length = Number(process.env.PROFILE_CHAIN ?? 10);
         const chain = await createPublishedChain(client, `profile chain ${length}`, smsSteps(length - 1));
         const short = await createPublishedChain(client, 'profile burst 5', smsSteps(4));
+        const preBurst = Number(process.env.PROFILE_PRE_BURST ?? 0);
+        if (preBurst > 0) {
+          log(`pre-burst: ${preBurst} instances of a 5-step chain, not measured`);
+          await startMany(client, short, preBurst, 50);
+          await waitForCounts(client, short, { done: (c) => c.completed >= preBurst, intervalMs: 100, timeoutMs: 30 * 60_000, what: 'pre-burst' });
+        }
         const warmups = length > 100 ? 0 : 3;
         for (let i = 0; i < warmups; i++) await waitForInstance(client, await startInstance(client, chain), { intervalMs: 20, timeoutMs: 60_000 });
 
@@ -300,11 +335,13 @@ async function main(): Promise<number> {
         appQueries.reset();
         agendaQueries.reset();
         const burstCpu0 = process.cpuUsage();
+        const pgCpu0 = postgresCpuMs();
         const b0 = performance.now();
         await startMany(client, short, burst, 50);
-        await waitForCounts(client, short, { done: (c) => c.completed >= burst, intervalMs: 100, timeoutMs: 20 * 60_000, what: 'burst' });
+        await waitForCounts(client, short, { done: (c) => c.completed >= preBurst + burst, intervalMs: 100, timeoutMs: 20 * 60_000, what: 'burst' });
         const burstS = since(b0) / 1000;
         const burstCpu = process.cpuUsage(burstCpu0);
+        const pgCpu1 = postgresCpuMs();
         const steps = burst * 5;
 
         const rtInstances = Number(process.env.PROFILE_RT_INSTANCES ?? 20);
@@ -397,6 +434,8 @@ async function main(): Promise<number> {
                 stepsPerSecond: round(steps / burstS, 1),
                 processCpu_s: round((burstCpu.user + burstCpu.system) / 1e6),
                 processCpuMsPerStep: round(((burstCpu.user + burstCpu.system) / 1e3) / steps),
+                postgresServerCpuMsPerStep:
+                  !app.database.embedded && pgCpu0 !== undefined && pgCpu1 !== undefined ? round((pgCpu1 - pgCpu0) / steps) : null,
                 statementsPerStep: { app: round(appQueries.total / steps, 1), agenda: round(agendaQueries.total / steps, 1) },
                 queries: { app: appQueries.perStep(steps), agenda: agendaQueries.perStep(steps) },
               },
