@@ -200,18 +200,18 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
 
     const latency = await measureImmediateLatency({ client, workflowId: chain, sizes, log });
     const throughput = await measureThroughput({ options, client, workflowId: short, sizes, settings });
-    const perStep = await measurePerStep({ client, short: { workflowId: chain, before: latency.samples }, longWorkflowId: long, sizes, log });
+    const perStep = await measurePerStep({ client, shortWorkflowId: chain, longWorkflowId: long, sizes, log });
     const memory = await measureMemory({ options, client, workflowId: delayed, sizes });
 
     return {
       database: app.database.embedded ? 'embedded' : 'postgres',
       workerConcurrency: settings.WORKER_CONCURRENCY,
       schedulerPollMs: settings.SCHEDULER_POLL_MS,
-      immediateStepLatency: latency.figures,
+      immediateStepLatency: latency,
       throughput,
       perStepLatency: perStep,
       memory,
-      meets: latency.figures.meets && throughput.meets && perStep.meets && memory.meets,
+      meets: latency.meets && throughput.meets && perStep.meets && memory.meets,
       duration_s: round(since(began) / 1000, 1),
     };
   } finally {
@@ -282,7 +282,7 @@ async function measureImmediateLatency(args: {
   workflowId: string;
   sizes: EngineBenchSizes;
   log: (m: string) => void;
-}): Promise<{ figures: ImmediateLatencyFigures; samples: ChainSamples }> {
+}): Promise<ImmediateLatencyFigures> {
   const { client, workflowId, sizes, log } = args;
   log(`engine: warming up with ${LATENCY_WARMUP} runs of the ${sizes.chainLength}-step chain`);
   await runChain({ client, workflowId, length: sizes.chainLength, runs: LATENCY_WARMUP });
@@ -298,30 +298,31 @@ async function measureImmediateLatency(args: {
     meets: s.p50_ms <= ENGINE_TARGETS.immediateP50Ms && s.p99_ms <= ENGINE_TARGETS.immediateP99Ms,
   };
   log(`  gap p50 ${s.p50_ms} ms, p99 ${s.p99_ms} ms`);
-  return { figures, samples };
+  return figures;
 }
 
 /**
- * One run of the long chain, between two sets of short-chain runs (the latency runs before it,
- * more after it), so that load coming and going on the machine weighs on both sizes alike.
+ * One run of the long chain between two sets of short-chain runs, all at the same point of the
+ * database's life (after the throughput phase), so that neither load coming and going on the
+ * machine nor the state of the database favours one size.
  */
 async function measurePerStep(args: {
   client: BenchClient;
-  short: { workflowId: string; before: ChainSamples };
+  shortWorkflowId: string;
   longWorkflowId: string;
   sizes: EngineBenchSizes;
   log: (m: string) => void;
 }): Promise<PerStepFigures> {
-  const { client, short, longWorkflowId, sizes, log } = args;
-  log(`engine: one run of the ${sizes.longChainLength}-step chain`);
+  const { client, shortWorkflowId, longWorkflowId, sizes, log } = args;
+  const half = Math.max(1, Math.round(sizes.latencyInstances / 2));
+  const shortRuns = () => runChain({ client, workflowId: shortWorkflowId, length: sizes.chainLength, runs: half });
+  log(`engine: per-step, ${half} runs of the ${sizes.chainLength}-step chain, one of the ${sizes.longChainLength}-step chain, ${half} more short ones`);
+  const before = await shortRuns();
   const long = perStepOf([await runChain({ client, workflowId: longWorkflowId, length: sizes.longChainLength, runs: 1 })]);
-  log(`  period median ${long.period.median_ms} ms, mean ${long.period.mean_ms} ms, wall ${long.wall_s} s`);
-  const afterRuns = Math.max(1, Math.round(sizes.latencyInstances / 2));
-  log(`engine: ${afterRuns} more runs of the ${sizes.chainLength}-step chain`);
-  const after = await runChain({ client, workflowId: short.workflowId, length: sizes.chainLength, runs: afterRuns });
-  const shortPerStep = perStepOf([short.before, after]);
-  log(`  period median ${shortPerStep.period.median_ms} ms, mean ${shortPerStep.period.mean_ms} ms over ${shortPerStep.runs} runs`);
-  return perStepFigures(shortPerStep, long);
+  const after = await shortRuns();
+  const short = perStepOf([before, after]);
+  log(`  period median ${long.period.median_ms} ms (long) against ${short.period.median_ms} ms (short)`);
+  return perStepFigures(short, long);
 }
 
 function perStepFigures(short: ChainPerStep, long: ChainPerStep): PerStepFigures {
