@@ -8,9 +8,9 @@ import 'reflect-metadata';
  * per step of the app's driver (postgres.js `debug` hook) and of Agenda's (pg `Client#query`).
  * Prints one JSON object to stdout.
  *
- * PROFILE_SEQUENTIAL (default 20) sequential runs of a PROFILE_CHAIN (default 10) step chain; PROFILE_BURST (default 300)
- * instances of a 5-step chain started at once; then PROFILE_RT_INSTANCES (default 20) instances of
- * a 3-step chain, PROFILE_RT_CONCURRENCY (default 1) started at a time, watched by one graphql-ws
+ * PROFILE_SEQUENTIAL sequential runs of a PROFILE_CHAIN-step chain; PROFILE_BURST instances of a
+ * 5-step chain started at once; then PROFILE_RT_INSTANCES instances of a 3-step chain,
+ * PROFILE_RT_CONCURRENCY started at a time, watched by one graphql-ws
  * subscriber here, with each event's path from commit to receipt split into legs.
  * PROFILE_PRE_BURST runs that many 5-step instances, unmeasured, before everything else (a used database).
  * PROFILE_HOLD_XID_MS (real Postgres only): meanwhile, another connection holds a transaction that

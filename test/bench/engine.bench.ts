@@ -1,7 +1,7 @@
 /**
  * Engine benchmark: how fast steps follow each other, how many steps per second the engine runs
  * against what Agenda alone can do, whether per-step cost grows with the workflow's size, and
- * what 10,000 instances waiting in a delay cost the server in memory.
+ * what many instances waiting in a delay cost the server in memory.
  *
  * Everything goes through the public GraphQL API of an app running in this process; timings of
  * steps come from the step runs' own `startedAt` / `finishedAt`, so polling does not blur them.
@@ -46,7 +46,7 @@ export const ENGINE_TARGETS = {
 
 /** Sizes of each phase; the defaults are the issue's. */
 export interface EngineBenchSizes {
-  /** Sequential instances of the 10-step chain measured for step-to-step latency. */
+  /** Sequential instances of the short chain measured for step-to-step latency. */
   readonly latencyInstances: number;
   readonly chainLength: number;
   readonly throughputInstances: number;
@@ -276,7 +276,7 @@ function perStepOf(samples: readonly ChainSamples[]): ChainPerStep {
   };
 }
 
-/** Sequential runs of the 10-step chain: gaps between a step's finish and the next one's start. */
+/** Sequential runs of the short chain: gaps between a step's finish and the next one's start. */
 async function measureImmediateLatency(args: {
   client: BenchClient;
   workflowId: string;
@@ -339,7 +339,7 @@ function perStepFigures(short: ChainPerStep, long: ChainPerStep): PerStepFigures
   };
 }
 
-/** 2,000 five-step instances started at once, then the same number of no-op jobs on Agenda alone. */
+/** Many short instances started at once, then no-op jobs on Agenda alone. */
 async function measureThroughput(args: {
   options: EngineBenchOptions;
   client: BenchClient;
@@ -485,7 +485,7 @@ async function readMemory(gc: (() => void) | undefined): Promise<MemoryReading> 
   };
 }
 
-/** RSS of the idle server against the same server with 10,000 instances waiting in a one-day delay. */
+/** RSS of the idle server against the same server with many instances waiting in a one-day delay. */
 async function measureMemory(args: {
   options: EngineBenchOptions;
   client: BenchClient;
