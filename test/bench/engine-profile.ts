@@ -12,7 +12,8 @@ import 'reflect-metadata';
  * 5-step chain started at once; then PROFILE_RT_INSTANCES instances of a 3-step chain,
  * PROFILE_RT_CONCURRENCY started at a time, watched by one graphql-ws
  * subscriber here, with each event's path from commit to receipt split into legs.
- * PROFILE_PRE_BURST runs that many 5-step instances, unmeasured, before everything else (a used database).
+ * PROFILE_PRE_BURST runs that many 5-step instances, unmeasured, before everything else (a used database);
+ * PROFILE_VACUUM=1 then runs VACUUM ANALYZE.
  * PROFILE_HOLD_XID_MS (real Postgres only): meanwhile, another connection holds a transaction that
  * has a transaction id (and touches nothing) open this long, as any unrelated writer might.
  */
@@ -288,6 +289,11 @@ async function main(): Promise<number> {
           log(`pre-burst: ${preBurst} instances of a 5-step chain, not measured`);
           await startMany(client, short, preBurst, 50);
           await waitForCounts(client, short, { done: (c) => c.completed >= preBurst, intervalMs: 100, timeoutMs: 30 * 60_000, what: 'pre-burst' });
+          if (process.env.PROFILE_VACUUM === '1') {
+            // What autovacuum would have done by now on a real server (PGlite runs none).
+            log('vacuum analyze');
+            await app.database.sql.unsafe('vacuum analyze');
+          }
         }
         const warmups = length > 100 ? 0 : 3;
         for (let i = 0; i < warmups; i++) await waitForInstance(client, await startInstance(client, chain), { intervalMs: 20, timeoutMs: 60_000 });
