@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm';
-import type { JsonValue } from '../domain/json.js';
+import type { JsonObject, JsonValue } from '../domain/json.js';
 import type { InstanceStatus } from '../domain/run-state-machine.js';
 import type { Page, PageRequest } from '../ports/page.js';
 import type {
@@ -19,10 +19,67 @@ import { stepRuns } from './tables/step-run.table.js';
 import { workflowInstances } from './tables/workflow-instance.table.js';
 import { isUuid } from './workflow.repository.js';
 
-/** Thrown inside a transaction to roll it back when a compare-and-set misses. */
-class CasMiss extends Error {}
+/** The SQLSTATE wfb_commit_run_change raises when a compare-and-set misses. */
+const CAS_MISS = 'WF409';
 
-type EventInsert = typeof instanceEvents.$inferInsert;
+function isCasMiss(err: unknown): boolean {
+  // Drizzle may wrap the driver's error; the code is on the error or its cause.
+  for (let e: unknown = err, depth = 0; e && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    if (typeof e === 'object' && (e as { code?: unknown }).code === CAS_MISS) return true;
+  }
+  return false;
+}
+
+/** One event of a commit, in log order; the database assigns its seq. */
+interface CommitEvent {
+  readonly entity: 'INSTANCE' | 'STEP';
+  readonly stepId?: string;
+  readonly stepRunId?: string;
+  readonly event: string;
+  readonly from: string | null;
+  readonly to: string;
+  readonly attempt?: number;
+  readonly detail: JsonObject | null;
+}
+
+/** An instance_events row as the driver returns it from raw SQL. */
+interface InstanceEventSqlRow extends Record<string, unknown> {
+  instance_id: string;
+  seq: number;
+  cursor: string | number;
+  workspace_id: string;
+  workflow_id: string;
+  entity: 'INSTANCE' | 'STEP';
+  step_id: string | null;
+  step_run_id: string | null;
+  event: string;
+  from_status: string | null;
+  to_status: string;
+  attempt: number | null;
+  detail: JsonObject | null;
+  at: string | Date;
+  xid: string | number;
+}
+
+function toEventRecord(r: InstanceEventSqlRow): InstanceEventRecord {
+  return {
+    instanceId: r.instance_id,
+    seq: r.seq,
+    cursor: Number(r.cursor),
+    workspaceId: r.workspace_id,
+    workflowId: r.workflow_id,
+    entity: r.entity,
+    stepId: r.step_id,
+    stepRunId: r.step_run_id,
+    event: r.event,
+    fromStatus: r.from_status,
+    toStatus: r.to_status,
+    attempt: r.attempt,
+    detail: r.detail,
+    at: new Date(r.at),
+    xid: String(r.xid),
+  };
+}
 
 /** Drizzle implementation of the run store. */
 export class RunRepository implements RunStore {
@@ -106,104 +163,61 @@ export class RunRepository implements RunStore {
   async commit(change: RunChange): Promise<CommitResult> {
     const stepChanges = change.steps ?? [];
     const newRuns = change.newStepRuns ?? [];
-    const eventCount = (change.instance ? 1 : 0) + stepChanges.length + newRuns.length;
-    try {
-      const events = await this.db.transaction(async (tx) => {
-        const now = new Date();
-        // The instance row is updated first in every commit: it serialises commits of one
-        // instance and hands out gapless event sequence numbers.
-        const set: Record<string, unknown> = {
-          eventSeq: sql`${workflowInstances.eventSeq} + ${eventCount}`,
-          updatedAt: now,
-        };
-        Object.assign(set, change.instancePatch ?? {});
-        const conds = [eq(workflowInstances.id, change.instanceId)];
-        if (change.instance) {
-          set.status = change.instance.to;
-          Object.assign(set, change.instance.patch ?? {});
-          conds.push(eq(workflowInstances.status, change.instance.from));
-        }
-        const [inst] = await tx
-          .update(workflowInstances)
-          .set(set as Partial<typeof workflowInstances.$inferInsert>)
-          .where(and(...conds))
-          .returning({
-            eventSeq: workflowInstances.eventSeq,
-            workspaceId: workflowInstances.workspaceId,
-            workflowId: workflowInstances.workflowId,
-          });
-        if (!inst) throw new CasMiss();
-        let seq = inst.eventSeq - eventCount;
-        const base = { instanceId: change.instanceId, workspaceId: inst.workspaceId, workflowId: inst.workflowId, at: now };
-        const rows: EventInsert[] = [];
-        const instanceEvent = (): EventInsert | undefined =>
-          change.instance && {
-            ...base,
-            seq: ++seq,
-            entity: 'INSTANCE',
-            event: change.instance.event,
-            fromStatus: change.instance.from,
-            toStatus: change.instance.to,
-            detail: change.instance.detail ?? null,
-          };
-        // The log reads as a story: an instance starts before its step does, and a step finishes
-        // before its instance completes, fails or is cancelled.
-        const instanceFirst = change.instance?.to === 'RUNNING';
-        if (instanceFirst) rows.push(instanceEvent()!);
-        for (const s of stepChanges) {
-          const updated = await tx
-            .update(stepRuns)
-            .set({ status: s.to, ...(s.patch ?? {}) })
-            .where(and(eq(stepRuns.id, s.stepRunId), eq(stepRuns.status, s.from)))
-            .returning({ id: stepRuns.id });
-          if (updated.length === 0) throw new CasMiss();
-          rows.push({
-            ...base,
-            seq: ++seq,
-            entity: 'STEP',
-            stepId: s.stepId,
-            stepRunId: s.stepRunId,
-            event: s.event,
-            fromStatus: s.from,
-            toStatus: s.to,
-            attempt: s.attempt,
-            detail: s.detail ?? null,
-          });
-        }
-        if (newRuns.length > 0) {
-          await tx.insert(stepRuns).values(
-            newRuns.map((r) => ({
-              id: r.id,
-              instanceId: change.instanceId,
-              stepId: r.stepId,
-              stepType: r.stepType,
-              status: r.status,
-              dueAt: r.dueAt,
-              enqueuedAt: now,
-              finishedAt: r.status === 'SKIPPED' ? now : null,
-            })),
-          );
-          for (const r of newRuns) {
-            rows.push({
-              ...base,
-              seq: ++seq,
-              entity: 'STEP',
-              stepId: r.stepId,
-              stepRunId: r.id,
-              event: r.status === 'SKIPPED' ? 'skip' : 'schedule',
-              fromStatus: null,
-              toStatus: r.status,
-              attempt: 0,
-              detail: r.detail ?? null,
-            });
-          }
-        }
-        if (change.instance && !instanceFirst) rows.push(instanceEvent()!);
-        return rows.length > 0 ? tx.insert(instanceEvents).values(rows).returning() : [];
+    const events: CommitEvent[] = [];
+    const instanceEvent = (): CommitEvent | undefined =>
+      change.instance && {
+        entity: 'INSTANCE',
+        event: change.instance.event,
+        from: change.instance.from,
+        to: change.instance.to,
+        detail: change.instance.detail ?? null,
+      };
+    // The log reads as a story: an instance starts before its step does, and a step finishes
+    // before its instance completes, fails or is cancelled.
+    const instanceFirst = change.instance?.to === 'RUNNING';
+    if (instanceFirst) events.push(instanceEvent()!);
+    for (const s of stepChanges) {
+      events.push({
+        entity: 'STEP',
+        stepId: s.stepId,
+        stepRunId: s.stepRunId,
+        event: s.event,
+        from: s.from,
+        to: s.to,
+        attempt: s.attempt,
+        detail: s.detail ?? null,
       });
-      return { ok: true, events };
+    }
+    for (const r of newRuns) {
+      events.push({
+        entity: 'STEP',
+        stepId: r.stepId,
+        stepRunId: r.id,
+        event: r.status === 'SKIPPED' ? 'skip' : 'schedule',
+        from: null,
+        to: r.status,
+        attempt: 0,
+        detail: r.detail ?? null,
+      });
+    }
+    if (change.instance && !instanceFirst) events.push(instanceEvent()!);
+
+    // One statement (see drizzle/0003_run_commit_function.sql): one round trip per transition.
+    const payload = JSON.stringify({
+      instanceId: change.instanceId,
+      now: new Date(),
+      from: change.instance?.from ?? null,
+      to: change.instance?.to ?? null,
+      instancePatch: { ...change.instancePatch, ...change.instance?.patch },
+      steps: stepChanges.map((s) => ({ id: s.stepRunId, from: s.from, to: s.to, patch: s.patch ?? {} })),
+      newRuns: newRuns.map((r) => ({ id: r.id, stepId: r.stepId, stepType: r.stepType, status: r.status, dueAt: r.dueAt })),
+      events,
+    });
+    try {
+      const rows = await this.db.execute<InstanceEventSqlRow>(sql`select * from wfb_commit_run_change(${payload}::jsonb)`);
+      return { ok: true, events: rows.map(toEventRecord).sort((a, b) => a.seq - b.seq) };
     } catch (err) {
-      if (err instanceof CasMiss) return { ok: false };
+      if (isCasMiss(err)) return { ok: false };
       throw err;
     }
   }
