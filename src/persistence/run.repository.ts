@@ -61,6 +61,45 @@ interface InstanceEventSqlRow extends Record<string, unknown> {
   xid: string | number;
 }
 
+/** A workflow_instances row as the driver returns it from raw SQL. */
+interface InstanceSqlRow extends Record<string, unknown> {
+  id: string;
+  workspace_id: string;
+  workflow_id: string;
+  version: number;
+  status: InstanceRecord['status'];
+  input: JsonValue;
+  idempotency_key: string | null;
+  event_seq: number;
+  current_step_id: string | null;
+  error: InstanceRecord['error'];
+  created_at: string | Date;
+  started_at: string | Date | null;
+  finished_at: string | Date | null;
+  updated_at: string | Date;
+}
+
+const toDate = (value: string | Date | null): Date | null => (value === null ? null : new Date(value));
+
+function toInstanceRecord(r: InstanceSqlRow): InstanceRecord {
+  return {
+    id: r.id,
+    workspaceId: r.workspace_id,
+    workflowId: r.workflow_id,
+    version: r.version,
+    status: r.status,
+    input: r.input,
+    idempotencyKey: r.idempotency_key,
+    eventSeq: r.event_seq,
+    currentStepId: r.current_step_id,
+    error: r.error,
+    createdAt: new Date(r.created_at),
+    startedAt: toDate(r.started_at),
+    finishedAt: toDate(r.finished_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
 function toEventRecord(r: InstanceEventSqlRow): InstanceEventRecord {
   return {
     instanceId: r.instance_id,
@@ -83,80 +122,62 @@ function toEventRecord(r: InstanceEventSqlRow): InstanceEventRecord {
 
 /** Drizzle implementation of the run store. */
 export class RunRepository implements RunStore {
-  constructor(private readonly db: Db) {}
+  /** Built once: every step execution starts with it. */
+  private readonly loadQuery;
+
+  constructor(private readonly db: Db) {
+    this.loadQuery = db
+      .select({ stepRun: stepRuns, instance: workflowInstances })
+      .from(stepRuns)
+      .innerJoin(workflowInstances, eq(workflowInstances.id, stepRuns.instanceId))
+      .where(eq(stepRuns.id, sql.placeholder('stepRunId')))
+      .prepare('run_load_for_execution');
+  }
 
   async createInstance(input: NewInstance) {
-    return this.db.transaction(async (tx) => {
-      const now = new Date();
-      const inserted = await tx
-        .insert(workflowInstances)
-        .values({
-          id: input.id,
-          workspaceId: input.workspaceId,
-          workflowId: input.workflowId,
-          version: input.version,
-          status: 'PENDING',
-          input: input.input,
-          idempotencyKey: input.idempotencyKey ?? null,
-          eventSeq: 2,
-          currentStepId: input.firstStep.stepId,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .onConflictDoNothing()
-        .returning();
-      const instance = inserted[0];
-      if (!instance) {
-        const [existing] = await tx
-          .select()
-          .from(workflowInstances)
-          .where(
-            and(
-              eq(workflowInstances.workflowId, input.workflowId),
-              eq(workflowInstances.idempotencyKey, input.idempotencyKey ?? ''),
-            ),
-          );
-        if (!existing) throw new Error('instance insert conflicted but no instance holds the idempotency key');
-        return { instance: existing, created: false, events: [] };
-      }
-      await tx.insert(stepRuns).values({
-        id: input.firstStep.stepRunId,
-        instanceId: instance.id,
-        stepId: input.firstStep.stepId,
-        stepType: input.firstStep.stepType,
-        status: 'SCHEDULED',
-        dueAt: now,
-        enqueuedAt: now,
-      });
-      const base = { instanceId: instance.id, workspaceId: instance.workspaceId, workflowId: instance.workflowId, at: now };
-      const events = await tx
-        .insert(instanceEvents)
-        .values([
-          { ...base, seq: 1, entity: 'INSTANCE', event: 'create', fromStatus: null, toStatus: 'PENDING' },
-          {
-            ...base,
-            seq: 2,
-            entity: 'STEP',
-            stepId: input.firstStep.stepId,
-            stepRunId: input.firstStep.stepRunId,
-            event: 'schedule',
-            fromStatus: null,
-            toStatus: 'SCHEDULED',
-            attempt: 0,
-          },
-        ])
-        .returning();
-      return { instance, created: true, events };
-    });
+    const now = new Date().toISOString();
+    const { stepRunId, stepId, stepType } = input.firstStep;
+    // One statement: the instance, its first step run and their two events, or nothing when the
+    // idempotency key is taken (every insert depends on the instance's).
+    const rows = await this.db.execute<InstanceSqlRow & { events: InstanceEventSqlRow[] }>(sql`
+      with i as (
+        insert into workflow_instances
+          (id, workspace_id, workflow_id, version, status, input, idempotency_key, event_seq, current_step_id, created_at, updated_at)
+        values (${input.id}, ${input.workspaceId}, ${input.workflowId}, ${input.version}, 'PENDING',
+                ${JSON.stringify(input.input)}::jsonb, ${input.idempotencyKey ?? null}, 2, ${stepId}, ${now}::timestamptz, ${now}::timestamptz)
+        on conflict do nothing
+        returning *
+      ), s as (
+        insert into step_runs (id, instance_id, step_id, step_type, status, due_at, enqueued_at)
+        select ${stepRunId}, i.id, ${stepId}, ${stepType}, 'SCHEDULED', ${now}::timestamptz, ${now}::timestamptz from i
+      ), e as (
+        insert into instance_events
+          (instance_id, seq, workspace_id, workflow_id, entity, step_id, step_run_id, event, from_status, to_status, attempt, at)
+        select i.id, v.seq, i.workspace_id, i.workflow_id, v.entity, v.step_id, v.step_run_id, v.event, null, v.to_status, v.attempt, ${now}::timestamptz
+        from i, (values
+          (1, 'INSTANCE', null::text, null::uuid, 'create', 'PENDING', null::integer),
+          (2, 'STEP', ${stepId}::text, ${stepRunId}::uuid, 'schedule', 'SCHEDULED', 0)
+        ) as v (seq, entity, step_id, step_run_id, event, to_status, attempt)
+        returning *
+      )
+      select i.*, (select json_agg(e order by e.seq) from e) as events from i`);
+    const created = rows[0];
+    if (created) {
+      return { instance: toInstanceRecord(created), created: true, events: created.events.map(toEventRecord) };
+    }
+    const [existing] = await this.db
+      .select()
+      .from(workflowInstances)
+      .where(
+        and(eq(workflowInstances.workflowId, input.workflowId), eq(workflowInstances.idempotencyKey, input.idempotencyKey ?? '')),
+      );
+    if (!existing) throw new Error('instance insert conflicted but no instance holds the idempotency key');
+    return { instance: existing, created: false, events: [] };
   }
 
   async loadForExecution(stepRunId: string) {
     if (!isUuid(stepRunId)) return undefined;
-    const [row] = await this.db
-      .select({ stepRun: stepRuns, instance: workflowInstances })
-      .from(stepRuns)
-      .innerJoin(workflowInstances, eq(workflowInstances.id, stepRuns.instanceId))
-      .where(eq(stepRuns.id, stepRunId));
+    const [row] = await this.loadQuery.execute({ stepRunId });
     return row;
   }
 

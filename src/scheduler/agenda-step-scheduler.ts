@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job } from 'agenda';
+import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job, type JobRepository } from 'agenda';
 import type { Logger } from 'pino';
 import type { StepScheduler } from '../ports/step-scheduler.port.js';
 import type { JobStore } from './job-store.js';
@@ -74,6 +74,8 @@ interface Runtime {
   readonly store: JobStore;
   readonly tracker: TrackedRepository;
   readonly wake: WakeChannel;
+  /** Ids of finished rows runStep deleted, whose final state save Agenda is about to attempt. */
+  readonly removed: Set<string>;
 }
 
 /** A step job this process is running, so an enqueue of the same id from here is not lost. */
@@ -153,6 +155,17 @@ export class AgendaStepScheduler implements StepScheduler {
     } else if (current) {
       await current.finished;
     }
+    if (!current) {
+      // Most enqueues are of a step run that has no job yet: a plain insert is one statement,
+      // where the unique upsert below first looks for an existing row. The unique index on the
+      // step run id turns a job that does exist into a duplicate-key error, and the upsert moves it.
+      try {
+        await agenda.create(STEP_JOB_NAME, stepJobData(stepRunId)).schedule(when).save();
+        return;
+      } catch (err) {
+        if (!store.isUpsertRace(err)) throw err;
+      }
+    }
     for (let attempt = 1; ; attempt += 1) {
       try {
         await agenda
@@ -221,7 +234,8 @@ export class AgendaStepScheduler implements StepScheduler {
     const store = await this.openStore();
     let wake: WakeChannel | undefined;
     try {
-      const tracker = trackRepositoryCalls(store.repository);
+      const removed = new Set<string>();
+      const tracker = trackRepositoryCalls(skipSavesOfRemovedRows(store.repository, removed));
       wake = new WakeChannel(store.remoteChannel ?? new InMemoryNotificationChannel(), (err) =>
         this.log.warn({ err }, 'step scheduler notification channel failed'),
       );
@@ -256,7 +270,7 @@ export class AgendaStepScheduler implements StepScheduler {
         { backend: store.name, notifications: store.remoteChannel ? 'cross-process' : 'in-process' },
         'step scheduler connected',
       );
-      return { agenda, store, tracker, wake };
+      return { agenda, store, tracker, wake, removed };
     } catch (err) {
       await wake?.disconnect().catch(() => {});
       await store.close().catch(() => {});
@@ -353,11 +367,16 @@ export class AgendaStepScheduler implements StepScheduler {
    * still locked. Agenda's own final save of a deleted row fails quietly, by design.
    */
   private async finishRow(job: Job<unknown>, rt: Runtime): Promise<void> {
-    const row = await rt.tracker.repository.getJobById(String(job.attrs._id));
-    if (!row) return; // cancelled while running
-    if (row.nextRunAt && !job.attrs.nextRunAt) job.attrs.nextRunAt = row.nextRunAt;
-    if (job.attrs.nextRunAt) return;
-    await this.removeRow(job, rt);
+    if (job.attrs.nextRunAt) return; // enqueued again from this process
+    const id = String(job.attrs._id);
+    // Agenda cleared the row's next run time when the run started; one set since then is an
+    // enqueue from another process, and the row must stay.
+    if (await rt.store.removeIfNotRescheduled(id)) {
+      rt.removed.add(id);
+      return;
+    }
+    const row = await rt.tracker.repository.getJobById(id);
+    if (row?.nextRunAt) job.attrs.nextRunAt = row.nextRunAt;
   }
 
   private async removeRow(job: Job<unknown>, rt: Runtime): Promise<void> {
@@ -397,6 +416,26 @@ export class AgendaStepScheduler implements StepScheduler {
       );
     }
   }
+}
+
+/**
+ * Agenda saves a job's state after its function returns, also when runStep has deleted the row
+ * meanwhile: the save fails and Agenda ignores it, by design. Skipping it saves a statement per job.
+ */
+function skipSavesOfRemovedRows(repository: JobRepository, removed: Set<string>): JobRepository {
+  return new Proxy(repository, {
+    get(target, property) {
+      if (property === 'saveJobState') {
+        const saveJobState: JobRepository['saveJobState'] = async (job, options) => {
+          if (job._id !== undefined && removed.delete(String(job._id))) return;
+          await target.saveJobState(job, options);
+        };
+        return saveJobState;
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 function positive(name: string, value: number): number {

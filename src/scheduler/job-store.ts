@@ -12,6 +12,11 @@ export interface JobStore {
    * violation, or the row vanishing between the backend's select and update): retrying it is safe.
    */
   isUpsertRace(error: unknown): boolean;
+  /**
+   * Deletes the job row `id` unless it has a next run time (it was enqueued again while it ran);
+   * true when it deleted it. One statement, where looking first and deleting after are two.
+   */
+  removeIfNotRescheduled(id: string): Promise<boolean>;
   /** Closes the store's connections. */
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { MongoBackend, MongoJobRepository } from '@agendajs/mongo-backend';
+import { ObjectId } from 'mongodb';
 import { errorCode, type JobStore } from './job-store.js';
 import { STEP_JOB_NAME } from './step-job.js';
 
@@ -24,11 +25,9 @@ export async function openMongoJobStore(options: OpenMongoJobStoreOptions): Prom
     await backend.connect();
     const repository = backend.repository;
     if (!(repository instanceof MongoJobRepository)) throw new Error('unexpected MongoDB job repository');
+    const jobs = repository.getDb().collection(options.collection);
     // One job per step run even under concurrent upserts (MongoDB retries an upsert that hits this).
-    await repository
-      .getDb()
-      .collection(options.collection)
-      .createIndex(
+    await jobs.createIndex(
         { name: 1, 'data.stepRunId': 1 },
         { name: 'stepRunUnique', unique: true, partialFilterExpression: { name: STEP_JOB_NAME } },
       );
@@ -37,6 +36,10 @@ export async function openMongoJobStore(options: OpenMongoJobStoreOptions): Prom
       repository,
       remoteChannel: undefined,
       isUpsertRace: (error) => errorCode(error) === DUPLICATE_KEY,
+      removeIfNotRescheduled: async (id) => {
+        const result = await jobs.deleteOne({ _id: new ObjectId(id), nextRunAt: null });
+        return result.deletedCount === 1;
+      },
       close: () => backend.disconnect(),
     };
   } catch (err) {

@@ -77,11 +77,16 @@ export async function openPostgresJobStore(options: OpenPostgresJobStoreOptions)
     remoteChannel.setPool(repository.getPool());
   }
 
+  const removeSql = `DELETE FROM "${tableName}" WHERE id = $1 AND next_run_at IS NULL`;
   return {
     name: backend.name,
     repository,
     remoteChannel,
     isUpsertRace: (error) => errorCode(error) === '23505' || error instanceof TypeError,
+    removeIfNotRescheduled: async (id) => {
+      const result = await repository.getPool().query(removeSql, [id]);
+      return result.rowCount === 1;
+    },
     close: () => backend.disconnect(),
   };
 }

@@ -13,9 +13,16 @@ import { STEP_JOB_NAME } from './step-job.js';
  *   notifications (three NOTIFYs per job that nothing here listens to).
  * - Local dispatch is not awaited by `publish()`, so `enqueue()` does not wait for the worker to
  *   lock the job.
+ * - Deliveries are coalesced: while the worker is filling its queue after one notification, the
+ *   next ones wait and are handed over as one. Agenda starts a fill per notification, and fills
+ *   running side by side cost a lock query each that finds nothing, and lock jobs past the
+ *   limit only to unlock them again.
  */
 export class WakeChannel extends BaseNotificationChannel {
   private unsubscribeRemote: (() => void) | undefined;
+  private delivering = false;
+  /** The most urgent notification that arrived during a delivery. */
+  private pending: JobNotification | undefined;
 
   constructor(
     private readonly remote: NotificationChannel,
@@ -28,9 +35,7 @@ export class WakeChannel extends BaseNotificationChannel {
   }
 
   async connect(): Promise<void> {
-    this.unsubscribeRemote ??= this.remote.subscribe((notification) => {
-      void this.notifyHandlers(notification);
-    });
+    this.unsubscribeRemote ??= this.remote.subscribe((notification) => this.deliver(notification));
     await this.remote.connect();
     this.setState('connected');
   }
@@ -51,13 +56,13 @@ export class WakeChannel extends BaseNotificationChannel {
     }
     // The transport is reconnecting: the job is saved and will be found by polling elsewhere,
     // but this process's own worker can still start it now.
-    void this.notifyHandlers(notification);
+    this.deliver(notification);
   }
 
   /** Makes this process's worker look for due step jobs now. */
   wake(): void {
     if (this.state !== 'connected') return;
-    void this.notifyHandlers({
+    this.deliver({
       jobId: toJobId('wake'),
       jobName: STEP_JOB_NAME,
       nextRunAt: null,
@@ -65,4 +70,26 @@ export class WakeChannel extends BaseNotificationChannel {
       timestamp: new Date(),
     });
   }
+
+  private deliver(notification: JobNotification): void {
+    if (this.delivering) {
+      this.pending = moreUrgent(this.pending, notification);
+      return;
+    }
+    this.delivering = true;
+    void this.notifyHandlers(notification).finally(() => {
+      this.delivering = false;
+      const next = this.pending;
+      this.pending = undefined;
+      if (next && this.state === 'connected') this.deliver(next);
+    });
+  }
+}
+
+/** The notification due first (no run time means now). */
+function moreUrgent(a: JobNotification | undefined, b: JobNotification): JobNotification {
+  if (!a) return b;
+  const at = a.nextRunAt?.getTime() ?? -Infinity;
+  const bt = b.nextRunAt?.getTime() ?? -Infinity;
+  return bt < at ? b : a;
 }

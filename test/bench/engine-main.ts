@@ -6,7 +6,8 @@ import 'reflect-metadata';
  * embedded database in a temporary directory), runs the engine and realtime benchmarks and prints
  * one JSON object to stdout; progress goes to stderr. Leaves a shared database as it found it.
  *
- * BENCH_PHASES=engine,realtime picks phases; BENCH_QUICK=1 shrinks every size (a smoke run, not figures);
+ * BENCH_PHASES=engine,realtime picks phases; ENGINE_PARTS=latency,throughput,perStep,memory picks the
+ * engine's measurements; BENCH_QUICK=1 shrinks every size (a smoke run, not figures);
  * REALTIME_SUBSCRIBERS, REALTIME_INSTANCES and REALTIME_START_CONCURRENCY override the realtime sizes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { startApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { dropSchedulerTable, uniqueTableName } from './bench-support.js';
-import { runEngineBench, type EngineBenchSizes, type EngineFigures } from './engine.bench.js';
+import { ENGINE_PARTS, runEngineBench, type EngineBenchSizes, type EngineFigures, type EnginePart } from './engine.bench.js';
 import { runRealtimeBench, type RealtimeFigures } from './realtime.bench.js';
 
 const log = (message: string): void => {
@@ -45,6 +46,13 @@ function summarizeLoad(samples: readonly number[]): { min: number; mean: number;
     max: r(Math.max(...samples)),
     samples: samples.length,
   };
+}
+
+function engineParts(list: string): Set<EnginePart> {
+  const parts = list.split(',').map((p) => p.trim());
+  const unknown = parts.filter((p) => !(ENGINE_PARTS as readonly string[]).includes(p));
+  if (unknown.length > 0) throw new Error(`ENGINE_PARTS: unknown ${unknown.join(', ')}; known: ${ENGINE_PARTS.join(', ')}`);
+  return new Set(parts as EnginePart[]);
 }
 
 async function main(): Promise<number> {
@@ -76,7 +84,14 @@ async function main(): Promise<number> {
         let engine: EngineFigures | undefined;
         let realtime: RealtimeFigures | undefined;
         if (phases.has('engine')) {
-          engine = await runEngineBench({ app, apiKey: key.secret, log, settings: config, ...(quick ? { sizes: QUICK_SIZES } : {}) });
+          engine = await runEngineBench({
+            app,
+            apiKey: key.secret,
+            log,
+            settings: config,
+            ...(quick ? { sizes: QUICK_SIZES } : {}),
+            ...(process.env.ENGINE_PARTS ? { parts: engineParts(process.env.ENGINE_PARTS) } : {}),
+          });
         }
         if (phases.has('realtime')) {
           realtime = await runRealtimeBench({

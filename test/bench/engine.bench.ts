@@ -77,7 +77,12 @@ export interface EngineBenchOptions extends BenchOptions {
   /** Defaults to what `loadConfig(process.env)` gives, which is what the runners start the app with. */
   readonly settings?: SchedulerSettings;
   readonly sizes?: Partial<EngineBenchSizes>;
+  /** Which measurements to run; all by default. A partial run never reports `meets: true`. */
+  readonly parts?: ReadonlySet<EnginePart>;
 }
+
+export const ENGINE_PARTS = ['latency', 'throughput', 'perStep', 'memory'] as const;
+export type EnginePart = (typeof ENGINE_PARTS)[number];
 
 export interface ImmediateLatencyFigures extends Summary {
   readonly what: string;
@@ -165,10 +170,10 @@ export interface EngineFigures {
   readonly database: 'postgres' | 'embedded';
   readonly workerConcurrency: number;
   readonly schedulerPollMs: number;
-  readonly immediateStepLatency: ImmediateLatencyFigures;
-  readonly throughput: ThroughputFigures;
-  readonly perStepLatency: PerStepFigures;
-  readonly memory: MemoryFigures;
+  readonly immediateStepLatency: ImmediateLatencyFigures | 'not run';
+  readonly throughput: ThroughputFigures | 'not run';
+  readonly perStepLatency: PerStepFigures | 'not run';
+  readonly memory: MemoryFigures | 'not run';
   readonly meets: boolean;
   readonly duration_s: number;
 }
@@ -198,10 +203,17 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
     const delayed = await createPublishedChain(client, `engine bench delay ${stamp}`, [{ kind: 'delay', amount: 1, unit: 'days' }, { kind: 'sms' }]);
     workflows.push(delayed);
 
-    const latency = await measureImmediateLatency({ client, workflowId: chain, sizes, log });
-    const throughput = await measureThroughput({ options, client, workflowId: short, sizes, settings });
-    const perStep = await measurePerStep({ client, shortWorkflowId: chain, longWorkflowId: long, sizes, log });
-    const memory = await measureMemory({ options, client, workflowId: delayed, sizes });
+    const parts = options.parts ?? new Set(ENGINE_PARTS);
+    const skipped = 'not run' as const;
+    const latency = parts.has('latency') ? await measureImmediateLatency({ client, workflowId: chain, sizes, log }) : skipped;
+    const throughput = parts.has('throughput')
+      ? await measureThroughput({ options, client, workflowId: short, sizes, settings })
+      : skipped;
+    const perStep = parts.has('perStep')
+      ? await measurePerStep({ client, shortWorkflowId: chain, longWorkflowId: long, sizes, log })
+      : skipped;
+    const memory = parts.has('memory') ? await measureMemory({ options, client, workflowId: delayed, sizes }) : skipped;
+    const all = [latency, throughput, perStep, memory];
 
     return {
       database: app.database.embedded ? 'embedded' : 'postgres',
@@ -211,7 +223,7 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
       throughput,
       perStepLatency: perStep,
       memory,
-      meets: latency.meets && throughput.meets && perStep.meets && memory.meets,
+      meets: all.every((figures) => figures !== skipped && figures.meets),
       duration_s: round(since(began) / 1000, 1),
     };
   } finally {

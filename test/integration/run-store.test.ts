@@ -55,6 +55,44 @@ describe('RunRepository.commit', () => {
     return { instance: loaded!.instance, stepRun: loaded!.stepRun, events, stepRuns };
   }
 
+  it('creates an instance with its first step run and two events; an idempotency key taken returns that instance', async () => {
+    const id = randomUUID();
+    const stepRunId = randomUUID();
+    const input = { id, workspaceId, workflowId, version: 3, input: { text: 'héllo', n: null }, idempotencyKey: `key-${id}` };
+    const made = await runs.createInstance({ ...input, firstStep: { stepRunId, stepId: 'trigger', stepType: 'trigger.manual' } });
+    expect(made.created).toBe(true);
+    expect(made.instance).toMatchObject({
+      id,
+      workspaceId,
+      workflowId,
+      version: 3,
+      status: 'PENDING',
+      input: { text: 'héllo', n: null },
+      idempotencyKey: `key-${id}`,
+      eventSeq: 2,
+      currentStepId: 'trigger',
+      error: null,
+      startedAt: null,
+      finishedAt: null,
+    });
+    expect(made.instance.createdAt).toBeInstanceOf(Date);
+    expect(made.events.map((e) => [e.seq, e.entity, e.event, e.fromStatus, e.toStatus, e.stepId, e.stepRunId, e.attempt])).toEqual([
+      [1, 'INSTANCE', 'create', null, 'PENDING', null, null, null],
+      [2, 'STEP', 'schedule', null, 'SCHEDULED', 'trigger', stepRunId, 0],
+    ]);
+    expect(made.events[0]!.at).toEqual(made.instance.createdAt);
+    expect(await runs.getInstance(workspaceId, id)).toEqual(made.instance);
+    expect((await runs.listEvents(id, { afterSeq: 0, first: 10 })).map((e) => ({ ...e, detail: e.detail ?? null }))).toEqual(
+      made.events.map((e) => ({ ...e, detail: e.detail ?? null })),
+    );
+
+    const again = await runs.createInstance({ ...input, id: randomUUID(), firstStep: { stepRunId: randomUUID(), stepId: 'trigger', stepType: 'trigger.manual' } });
+    expect(again.created).toBe(false);
+    expect(again.instance.id).toBe(id);
+    expect(again.events).toEqual([]);
+    expect(await runs.listStepRuns(id)).toHaveLength(1);
+  });
+
   it('applies transitions, patches and new step runs, and returns the events with gapless seqs', async () => {
     const { id, stepRunId } = await newInstance();
     const startedAt = new Date('2026-01-02T03:04:05.678Z');

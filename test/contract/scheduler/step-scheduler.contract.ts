@@ -222,6 +222,30 @@ export function describeStepSchedulerContract(
       expect(log.count(id)).toBe(2);
     });
 
+    it.skipIf(!makeSecondOnSameStore)(
+      'delivers a job again when another process enqueues it while it runs',
+      async () => {
+        const scheduler = await open();
+        const other = await open(makeSecondOnSameStore);
+        const log = new DeliveryLog();
+        const id = newId('enqueued-elsewhere');
+        let release: () => void = () => {};
+        const released = new Promise<void>((resolve) => (release = resolve));
+        await scheduler.startWorker(async (stepRunId) => {
+          log.record(stepRunId);
+          if (log.count(stepRunId) === 1) await released;
+        });
+        await scheduler.enqueue(id);
+        await log.waitFor(id);
+        // The first run is still going when the other process asks for another.
+        await other.enqueue(id);
+        release();
+        await log.waitFor(id, 2);
+        await sleep(SETTLE_MS);
+        expect(log.count(id)).toBe(2);
+      },
+    );
+
     it('stop() waits for a running handler and resolves, also when called again', async () => {
       const scheduler = await open();
       const id = newId('slow');
