@@ -8,6 +8,7 @@ import type { RunContext } from '../domain/run-context.js';
 import type { InstanceRecord, RunChange, StepRunRecord } from '../ports/run.store.port.js';
 import type { CompiledVersion } from './compiled-version.js';
 import type { EngineDeps } from './engine-deps.js';
+import { HandoffCache } from './handoff-cache.js';
 import { instanceMove, stepMove } from './transitions.js';
 
 /** A job that arrives this much before its due time is put back rather than run early. */
@@ -21,11 +22,16 @@ export const MAX_LOST_WORKERS = 3;
  * then commits the outcome and schedules what comes next.
  */
 export class StepExecutor {
-  constructor(private readonly deps: EngineDeps) {}
+  /** Next steps this worker scheduled, so their start need not read back what it just wrote. */
+  private readonly handoffs: HandoffCache;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.handoffs = new HandoffCache({ maxEntries: 10_000, maxAgeMs: 30_000, now: () => deps.clock.now().getTime() });
+  }
 
   async execute(stepRunId: string): Promise<void> {
     const { runs, clock } = this.deps;
-    const loaded = await runs.loadForExecution(stepRunId);
+    const loaded = this.handoffs.take(stepRunId) ?? (await runs.loadForExecution(stepRunId));
     if (!loaded) return;
     const { stepRun, instance } = loaded;
     // Late or repeated delivery: someone else ran it, or the instance ended.
@@ -160,7 +166,29 @@ export class StepExecutor {
         { id: nextRunId, stepId: next.id, stepType: next.type, status: 'SCHEDULED' as const, dueAt: now },
       ],
     });
-    if (ok) await this.deps.scheduler.enqueue(nextRunId);
+    if (!ok) return;
+    this.handoffs.put({
+      instance,
+      stepRun: {
+        id: nextRunId,
+        instanceId: instance.id,
+        stepId: next.id,
+        stepType: next.type,
+        status: 'SCHEDULED',
+        attempt: 0,
+        input: null,
+        output: null,
+        error: null,
+        dueAt: now,
+        leaseUntil: null,
+        resumed: false,
+        lostCount: 0,
+        createdAt: now,
+        startedAt: null,
+        finishedAt: null,
+      },
+    });
+    await this.deps.scheduler.enqueue(nextRunId);
   }
 
   private async onFailure(args: {

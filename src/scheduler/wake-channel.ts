@@ -13,6 +13,8 @@ import { STEP_JOB_NAME } from './step-job.js';
  *   notifications (three NOTIFYs per job that nothing here listens to).
  * - Local dispatch is not awaited by `publish()`, so `enqueue()` does not wait for the worker to
  *   lock the job.
+ * - Notifications are sent one at a time, and those published while one is on its way are merged
+ *   into the next (one NOTIFY per query round trip, not one per job).
  * - Deliveries are coalesced: while the worker is filling its queue after one notification, the
  *   next ones wait and are handed over as one. Agenda starts a fill per notification, and fills
  *   running side by side cost a lock query each that finds nothing, and lock jobs past the
@@ -23,6 +25,9 @@ export class WakeChannel extends BaseNotificationChannel {
   private delivering = false;
   /** The most urgent notification that arrived during a delivery. */
   private pending: JobNotification | undefined;
+  /** The transport notification on its way, and the one that will follow it. */
+  private sending: Promise<void> | undefined;
+  private queued: { notification: JobNotification; sent: Promise<void> } | undefined;
 
   constructor(
     private readonly remote: NotificationChannel,
@@ -51,7 +56,7 @@ export class WakeChannel extends BaseNotificationChannel {
 
   async publish(notification: JobNotification): Promise<void> {
     if (this.remote.state === 'connected') {
-      await this.remote.publish(notification);
+      await this.publishRemote(notification);
       return;
     }
     // The transport is reconnecting: the job is saved and will be found by polling elsewhere,
@@ -69,6 +74,36 @@ export class WakeChannel extends BaseNotificationChannel {
       priority: 0,
       timestamp: new Date(),
     });
+  }
+
+  /**
+   * Sends over the transport, one at a time: while one notification is on its way, the jobs saved
+   * meanwhile share the single one sent after it (the most urgent of them). Every saved job is
+   * still followed by a notification sent after its save, which is all a worker needs to look.
+   */
+  private publishRemote(notification: JobNotification): Promise<void> {
+    if (!this.sending) return this.send(notification);
+    if (this.queued) {
+      this.queued.notification = moreUrgent(this.queued.notification, notification);
+      return this.queued.sent;
+    }
+    const queued: { notification: JobNotification; sent: Promise<void> } = { notification, sent: Promise.resolve() };
+    queued.sent = this.sending
+      .catch(() => {})
+      .then(() => {
+        if (this.queued === queued) this.queued = undefined;
+        return this.send(queued.notification);
+      });
+    this.queued = queued;
+    return queued.sent;
+  }
+
+  private send(notification: JobNotification): Promise<void> {
+    const sending: Promise<void> = this.remote.publish(notification).finally(() => {
+      if (this.sending === sending) this.sending = undefined;
+    });
+    this.sending = sending;
+    return sending;
   }
 
   private deliver(notification: JobNotification): void {

@@ -7,6 +7,8 @@
  * steps come from the step runs' own `startedAt` / `finishedAt`, so polling does not blur them.
  */
 import { performance } from 'node:perf_hooks';
+import { PostgresBackend } from '@agendajs/postgres-backend';
+import { Agenda, InMemoryNotificationChannel } from 'agenda';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadConfig, type Config } from '../../src/server/config.js';
@@ -114,8 +116,15 @@ export interface ThroughputFigures {
   /** CPU this process spent per step (server, client and, when embedded, the database). */
   readonly processCpuMsPerStep: number;
   readonly stepsPerSecond: number;
+  /** The target's ceiling: stock Agenda's no-op jobs on the same backend. */
   readonly agendaCeiling: AgendaCeilingFigures;
   readonly ratioToCeiling: number;
+  /**
+   * No-op jobs through our own AgendaStepScheduler (leaner than stock Agenda): what a step would
+   * cost if the engine did nothing. Reported beside the target, not part of it.
+   */
+  readonly schedulerNoopJobs: AgendaCeilingFigures;
+  readonly ratioToSchedulerNoopJobs: number;
   readonly target: { readonly stepsPerSecond: number; readonly ratioToCeiling: number };
   readonly meets: boolean;
 }
@@ -379,8 +388,17 @@ async function measureThroughput(args: {
   const stepsPerSecond = round(steps / (totalMs / 1000), 1);
   log(`  ${steps} steps in ${round(totalMs / 1000)} s: ${stepsPerSecond} steps/s`);
 
-  const ceiling = await measureAgendaCeiling({ options, settings, jobs: sizes.ceilingJobs, concurrency: sizes.startConcurrency });
+  // Stock Agenda keeps finished jobs by default; that is also its faster setting here (no delete
+  // per job), so the stricter ceiling.
+  const ceiling = await measureRawAgenda({
+    options,
+    settings,
+    jobs: sizes.ceilingJobs,
+    concurrency: sizes.startConcurrency,
+    removeOnComplete: false,
+  });
   const ratioToCeiling = round(stepsPerSecond / ceiling.jobsPerSecond, 3);
+  const scheduler = await measureAgendaCeiling({ options, settings, jobs: sizes.ceilingJobs, concurrency: sizes.startConcurrency });
   return {
     what: 'instances started at once (bounded), from the first start to all COMPLETED',
     instances: sizes.throughputInstances,
@@ -393,9 +411,82 @@ async function measureThroughput(args: {
     stepsPerSecond,
     agendaCeiling: ceiling,
     ratioToCeiling,
+    schedulerNoopJobs: scheduler,
+    ratioToSchedulerNoopJobs: round(stepsPerSecond / scheduler.jobsPerSecond, 3),
     target: { stepsPerSecond: ENGINE_TARGETS.stepsPerSecond, ratioToCeiling: ENGINE_TARGETS.ratioToCeiling },
     meets: stepsPerSecond >= ENGINE_TARGETS.stepsPerSecond && ratioToCeiling >= ENGINE_TARGETS.ratioToCeiling,
   };
+}
+
+/**
+ * Stock Agenda, as its documentation sets it up, on the app's database (its own table): the
+ * Postgres backend with its LISTEN/NOTIFY channel (on the embedded database, which cannot
+ * LISTEN, notifications off and Agenda's in-memory channel, as the app runs there), the app's
+ * worker settings, no-op jobs enqueued with `agenda.now()` while the worker runs.
+ */
+async function measureRawAgenda(args: {
+  options: EngineBenchOptions;
+  settings: SchedulerSettings;
+  jobs: number;
+  concurrency: number;
+  removeOnComplete: boolean;
+}): Promise<AgendaCeilingFigures> {
+  const { options, settings, jobs, concurrency, removeOnComplete } = args;
+  const { app, log } = options;
+  const table = uniqueTableName('bench_raw_agenda');
+  const embedded = app.database.embedded;
+  const notifications = embedded ? 'in-memory' : 'backend';
+  log(`engine: raw Agenda, ${jobs} no-op jobs in ${table} (concurrency ${settings.WORKER_CONCURRENCY}, notifications ${notifications}, removeOnComplete ${removeOnComplete})`);
+  const agenda = new Agenda({
+    backend: new PostgresBackend({
+      connectionString: app.database.url,
+      tableName: table,
+      logTableName: `${table}_logs`,
+      ...(embedded ? { disableNotifications: true } : {}),
+    }),
+    ...(embedded ? { notificationChannel: new InMemoryNotificationChannel() } : {}),
+    processEvery: settings.SCHEDULER_POLL_MS,
+    maxConcurrency: settings.WORKER_CONCURRENCY,
+    defaultConcurrency: settings.WORKER_CONCURRENCY,
+    defaultLockLifetime: settings.STEP_LEASE_MS,
+    removeOnComplete,
+  });
+  let done = 0;
+  let allDone: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (allDone = resolve));
+  agenda.define('noop', async () => {
+    done += 1;
+    if (done === jobs) allDone();
+  });
+  try {
+    await agenda.start();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await mapBounded(jobs, concurrency, (i) => agenda.now('noop', { i }).then(() => undefined));
+    const enqueueMs = since(t0);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 10 * 60_000)));
+    const outcome = await Promise.race([finished.then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw new Error(`raw Agenda: only ${done} of ${jobs} jobs ran`);
+    const totalMs = since(t0);
+    const cpuMs = cpuMsSince(cpu0);
+    const jobsPerSecond = round(jobs / (totalMs / 1000), 1);
+    log(`  ${jobs} jobs in ${round(totalMs / 1000)} s (enqueued in ${round(enqueueMs / 1000)} s): ${jobsPerSecond} jobs/s`);
+    return {
+      what: `stock Agenda: PostgresBackend, removeOnComplete ${removeOnComplete}, agenda.now() of a no-op job`,
+      jobs,
+      concurrency: settings.WORKER_CONCURRENCY,
+      notifications,
+      enqueuePhase_s: round(enqueueMs / 1000),
+      total_s: round(totalMs / 1000),
+      processCpuMsPerJob: round(cpuMs / jobs),
+      jobsPerSecond,
+    };
+  } finally {
+    await agenda.stop();
+    await dropSchedulerTable(app.database.sql, table);
+  }
 }
 
 /**
