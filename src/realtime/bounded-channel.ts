@@ -5,6 +5,8 @@
  */
 export class BoundedChannel<T> implements AsyncIterableIterator<T> {
   private readonly buffer: T[] = [];
+  /** Sum of the weights of the buffered items. */
+  private load = 0;
   private waiting: ((result: IteratorResult<T>) => void) | undefined;
   private failWaiting: ((err: unknown) => void) | undefined;
   private failure: unknown;
@@ -14,6 +16,8 @@ export class BoundedChannel<T> implements AsyncIterableIterator<T> {
     private readonly capacity: number,
     private readonly onOverflow: () => Error,
     private readonly onClose: () => void = () => {},
+    /** How much of the capacity an item takes (a batch: its number of events); 1 by default. */
+    private readonly weigh: (item: T) => number = () => 1,
   ) {}
 
   /** Queues an item; false when the channel is closed or just overflowed. */
@@ -25,11 +29,13 @@ export class BoundedChannel<T> implements AsyncIterableIterator<T> {
       resolve({ value: item, done: false });
       return true;
     }
-    if (this.buffer.length >= this.capacity) {
+    const weight = this.weigh(item);
+    if (this.buffer.length > 0 && this.load + weight > this.capacity) {
       this.fail(this.onOverflow());
       return false;
     }
     this.buffer.push(item);
+    this.load += weight;
     return true;
   }
 
@@ -38,6 +44,7 @@ export class BoundedChannel<T> implements AsyncIterableIterator<T> {
     if (this.closed || this.failure) return;
     this.failure = err;
     this.buffer.length = 0;
+    this.load = 0;
     if (this.failWaiting) {
       const reject = this.failWaiting;
       this.waiting = this.failWaiting = undefined;
@@ -51,7 +58,11 @@ export class BoundedChannel<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.buffer.length > 0) return Promise.resolve({ value: this.buffer.shift()!, done: false });
+    if (this.buffer.length > 0) {
+      const item = this.buffer.shift()!;
+      this.load -= this.weigh(item);
+      return Promise.resolve({ value: item, done: false });
+    }
     if (this.failure) {
       const err = this.failure;
       this.closed = true;
@@ -68,6 +79,7 @@ export class BoundedChannel<T> implements AsyncIterableIterator<T> {
     if (!this.closed) {
       this.closed = true;
       this.buffer.length = 0;
+      this.load = 0;
       this.waiting?.({ value: undefined, done: true });
       this.waiting = this.failWaiting = undefined;
       if (!this.failure) this.onClose();

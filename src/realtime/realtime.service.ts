@@ -4,7 +4,14 @@ import type { BusNotification, EventBus } from '../ports/event-bus.port.js';
 import type { InstanceEventRecord, RunStore } from '../ports/run.store.port.js';
 import { BoundedChannel } from './bounded-channel.js';
 import { encodeWorkflowCursor, type WorkflowCursor } from './workflow-cursor.js';
-import { WorkflowFeed, type FeedDelivery, type FeedListener, type WorkflowEventPayload } from './workflow-feed.js';
+import {
+  toBatch,
+  WorkflowFeed,
+  type FeedBatch,
+  type FeedListener,
+  type WorkflowEventBatchPayload,
+  type WorkflowEventPayload,
+} from './workflow-feed.js';
 
 export type DraftNotification = Extract<BusNotification, { kind: 'draft' }>;
 
@@ -117,10 +124,18 @@ export class RealtimeService {
   }
 
   /**
-   * Every event of every instance of a workflow: from `since` when given (replaying what is
-   * stored), otherwise from now; then live.
+   * Every event of every instance of a workflow, one at a time: from `since` when given
+   * (replaying what is stored), otherwise from now; then live.
    */
   workflowEvents(workspaceId: string, workflowId: string, since?: WorkflowCursor): AsyncIterableIterator<WorkflowEventPayload> {
+    return flatten(this.workflowEventBatches(workspaceId, workflowId, since));
+  }
+
+  /**
+   * The same stream in batches: each item holds the events read together (a horizon batch, or a
+   * page of one), so a busy workflow costs a subscriber one message per batch, not per event.
+   */
+  workflowEventBatches(workspaceId: string, workflowId: string, since?: WorkflowCursor): AsyncIterableIterator<WorkflowEventBatchPayload> {
     const key = `${workspaceId}:${workflowId}`;
     let feed = this.feeds.get(key);
     if (!feed) {
@@ -132,9 +147,10 @@ export class RealtimeService {
     // Events below this horizon were replayed by the catch-up; the feed's copies are dropped.
     let floor = 0n;
     let catchingUp = true;
-    const held: FeedDelivery[] = [];
+    const held: FeedBatch[] = [];
+    let heldEvents = 0;
 
-    const channel = new BoundedChannel<WorkflowEventPayload>(
+    const channel = new BoundedChannel<WorkflowEventBatchPayload>(
       this.options.bufferSize,
       () => tooSlow(lastCursor ? { resumeFrom: lastCursor } : {}),
       () => {
@@ -144,21 +160,27 @@ export class RealtimeService {
           this.feeds.delete(key);
         }
       },
+      (batch) => batch.events.length,
     );
-    const push = (payload: WorkflowEventPayload): boolean => {
+    const push = (payload: WorkflowEventBatchPayload): boolean => {
       if (!channel.push(payload)) return false;
       lastCursor = payload.cursor;
       return true;
     };
-    const forward = (d: FeedDelivery): void => {
-      if (BigInt(d.event.xid) < floor) return;
-      push(d.lo >= floor ? d.shared : { event: d.event, cursor: encodeWorkflowCursor({ lo: floor, hi: d.hi, after: d.event.cursor }) });
+    const forward = (b: FeedBatch): void => {
+      if (b.lo >= floor) {
+        push(b.shared);
+        return;
+      }
+      const events = b.events.filter((e) => BigInt(e.xid) >= floor);
+      if (events.length > 0) push(toBatch(floor, b.hi, events).shared);
     };
     const listener: FeedListener = {
-      deliver: (d) => {
-        if (!catchingUp) return forward(d);
-        if (held.length >= this.options.bufferSize) return channel.fail(tooSlow(lastCursor ? { resumeFrom: lastCursor } : {}));
-        held.push(d);
+      deliver: (b) => {
+        if (!catchingUp) return forward(b);
+        heldEvents += b.events.length;
+        if (heldEvents > this.options.bufferSize) return channel.fail(tooSlow(lastCursor ? { resumeFrom: lastCursor } : {}));
+        held.push(b);
       },
     };
     theFeed.add(listener);
@@ -167,9 +189,9 @@ export class RealtimeService {
       let cursor = after;
       for (;;) {
         const page = await this.options.runs.workflowEvents({ workspaceId, workflowId, fromXid: lo, toXid: hi, afterCursor: cursor, limit: PAGE });
-        for (const event of page) {
-          if (!push({ event, cursor: encodeWorkflowCursor({ lo, hi, after: event.cursor }) })) return false;
-          cursor = event.cursor;
+        if (page.length > 0) {
+          if (!push(toBatch(lo, hi, page).shared)) return false;
+          cursor = page[page.length - 1]!.cursor;
         }
         if (page.length < PAGE) return true;
       }
@@ -187,7 +209,7 @@ export class RealtimeService {
           floor = theFeed.position;
         }
         catchingUp = false;
-        for (const d of held.splice(0)) forward(d);
+        for (const b of held.splice(0)) forward(b);
       } catch (err) {
         channel.fail(err);
       }
@@ -227,4 +249,35 @@ export class RealtimeService {
       for (const listener of this.draftListeners.get(`${n.workspaceId}:${n.workflowId}`) ?? []) listener(n);
     }
   }
+}
+
+/** The items of a stream of batches, one by one; ending either ends the other. */
+function flatten<T>(batches: AsyncIterableIterator<{ readonly events: readonly T[] }>): AsyncIterableIterator<T> {
+  let current: readonly T[] = [];
+  let index = 0;
+  const iterator: AsyncIterableIterator<T> = {
+    async next(): Promise<IteratorResult<T>> {
+      while (index >= current.length) {
+        const next = await batches.next();
+        if (next.done) return { value: undefined, done: true };
+        current = next.value.events;
+        index = 0;
+      }
+      return { value: current[index++]!, done: false };
+    },
+    async return(): Promise<IteratorResult<T>> {
+      current = [];
+      await batches.return?.();
+      return { value: undefined, done: true };
+    },
+    async throw(err: unknown): Promise<IteratorResult<T>> {
+      current = [];
+      await batches.throw?.(err);
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

@@ -8,21 +8,28 @@ export interface WorkflowEventPayload {
   readonly cursor: string;
 }
 
-/** One delivery of a feed: an event and the horizon batch [lo, hi) it was read in. */
-export interface FeedDelivery {
-  readonly event: InstanceEventRecord;
+/** Events of one horizon batch for a subscriber, and the cursor to resume after the last of them. */
+export interface WorkflowEventBatchPayload {
+  readonly events: readonly WorkflowEventPayload[];
+  readonly cursor: string;
+}
+
+/** One delivery of a feed: the events of (a page of) the horizon batch [lo, hi). */
+export interface FeedBatch {
   readonly lo: bigint;
   readonly hi: bigint;
+  readonly events: readonly InstanceEventRecord[];
   /**
-   * The payload for subscribers that were live before this batch; one object shared by all of
-   * them, so the GraphQL layer can execute a selection once per event instead of once per socket.
+   * The payload for subscribers that were live before this batch; one object (holding one object
+   * per event) shared by all of them, so the GraphQL layer can execute a selection once per batch
+   * or event instead of once per socket.
    */
-  readonly shared: WorkflowEventPayload;
+  readonly shared: WorkflowEventBatchPayload;
 }
 
 /** A reader of a feed. */
 export interface FeedListener {
-  deliver(delivery: FeedDelivery): void;
+  deliver(batch: FeedBatch): void;
 }
 
 const PAGE = 1000;
@@ -131,13 +138,19 @@ export class WorkflowFeed {
     let after = 0;
     for (;;) {
       const page = await runs.workflowEvents({ workspaceId, workflowId, fromXid: lo, toXid: horizon, afterCursor: after, limit: PAGE });
-      for (const event of page) {
-        const shared = { event, cursor: encodeWorkflowCursor({ lo, hi: horizon, after: event.cursor }) };
-        for (const listener of this.listeners) listener.deliver({ event, lo, hi: horizon, shared });
+      if (page.length > 0) {
+        const batch = toBatch(lo, horizon, page);
+        for (const listener of this.listeners) listener.deliver(batch);
       }
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.cursor;
     }
     this.watermark = horizon;
   }
+}
+
+/** Payloads for `events`, read from the horizon batch [lo, hi). */
+export function toBatch(lo: bigint, hi: bigint, events: readonly InstanceEventRecord[]): FeedBatch {
+  const payloads = events.map((event) => ({ event, cursor: encodeWorkflowCursor({ lo, hi, after: event.cursor }) }));
+  return { lo, hi, events, shared: { events: payloads, cursor: payloads[payloads.length - 1]!.cursor } };
 }

@@ -11,6 +11,7 @@ import {
   StartWorkflowDocument,
   UndoDocument,
   WorkflowEditedDocument,
+  WorkflowInstanceEventBatchesDocument,
   WorkflowInstanceEventsDocument,
   type EditInput,
   type WorkflowInstanceEventsSubscription,
@@ -108,6 +109,47 @@ describe('live status over graphql-ws', () => {
       b.stop();
     } finally {
       await second.dispose();
+    }
+  });
+
+  test('the batched workflow stream carries the same events in the same order, and its cursors resume it', async () => {
+    const workflowId = await published(shortFlow());
+    const ws = wsClient(server.url, server.apiKey);
+    try {
+      const single = collect(ws, WorkflowInstanceEventsDocument, { workflowId });
+      const batched = collect(ws, WorkflowInstanceEventBatchesDocument, { workflowId });
+      await new Promise((r) => setTimeout(r, 300));
+      const ids = await Promise.all(
+        Array.from({ length: 8 }, async (_, i) => (await client.request(StartWorkflowDocument, { workflowId, input: { i } })).startWorkflow.instance.id),
+      );
+      const done = await Promise.all(ids.map(finished));
+      const total = done.reduce((n, d) => n + d.events.length, 0);
+      const flat = () => batched.items.flatMap((b) => b.workflowInstanceEventBatches.events);
+      await waitFor(async () => Math.min(flat().length, single.items.length), (n) => n >= total, { what: 'every event on both streams' });
+      await new Promise((r) => setTimeout(r, 200));
+      // Same events, same order, same cursors; each batch's cursor is its last event's.
+      expect(flat().map((e) => [key(e), e.cursor])).toEqual(single.items.map((i) => [key(i.workflowInstanceEvents), i.workflowInstanceEvents.cursor]));
+      expect(flat()).toHaveLength(total);
+      for (const b of batched.items) {
+        expect(b.workflowInstanceEventBatches.events.length).toBeGreaterThan(0);
+        expect(b.workflowInstanceEventBatches.cursor).toBe(b.workflowInstanceEventBatches.events.at(-1)!.cursor);
+      }
+
+      // Resuming from a batch's cursor replays exactly what came after that batch.
+      const cut = Math.floor(batched.items.length / 2);
+      const resumeFrom = batched.items[cut]!.workflowInstanceEventBatches.cursor;
+      const expectedRest = batched.items.slice(cut + 1).flatMap((b) => b.workflowInstanceEventBatches.events.map(key));
+      const resumed = collect(ws, WorkflowInstanceEventBatchesDocument, { workflowId, since: resumeFrom });
+      await waitFor(async () => resumed.items.flatMap((b) => b.workflowInstanceEventBatches.events).length, (n) => n >= expectedRest.length, {
+        what: 'the replay after the cursor',
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(resumed.items.flatMap((b) => b.workflowInstanceEventBatches.events.map(key))).toEqual(expectedRest);
+      single.stop();
+      batched.stop();
+      resumed.stop();
+    } finally {
+      await ws.dispose();
     }
   });
 

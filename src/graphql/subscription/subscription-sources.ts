@@ -27,6 +27,12 @@ export class SubscriptionSources {
     return this.deps.realtime.workflowEvents(actor.workspaceId, workflowId, cursor);
   }
 
+  async workflowEventBatches(actor: Actor, workflowId: string, since: string | undefined) {
+    const cursor = since === undefined ? undefined : decodeWorkflowCursor(since);
+    if (!(await this.deps.workflows.get(actor.workspaceId, workflowId))) throw notFound('Workflow', workflowId);
+    return this.deps.realtime.workflowEventBatches(actor.workspaceId, workflowId, cursor);
+  }
+
   async draftChanges(actor: Actor, workflowId: string) {
     if (!(await this.deps.workflows.get(actor.workspaceId, workflowId))) throw notFound('Workflow', workflowId);
     return this.deps.realtime.draftChanges(actor.workspaceId, workflowId);

@@ -22,6 +22,15 @@ export class WorkflowInstanceEvent {
   cursor!: string;
 }
 
+@ObjectType({ description: "Events of a workflow's instances delivered together, in order." })
+export class WorkflowInstanceEventBatch {
+  @Field(() => [WorkflowInstanceEvent], { description: 'In the order of the workflow stream; never empty.' })
+  events!: WorkflowInstanceEvent[];
+
+  @Field(() => String, { description: 'The last event\'s cursor: pass as `since` to resume right after this batch.' })
+  cursor!: string;
+}
+
 @ObjectType({ description: "A change of a workflow's draft by anyone editing it." })
 export class WorkflowEdit {
   @Field(() => ID)
