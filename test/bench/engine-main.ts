@@ -8,7 +8,8 @@ import 'reflect-metadata';
  *
  * BENCH_PHASES=engine,realtime picks phases; ENGINE_PARTS=latency,throughput,perStep,memory picks the
  * engine's measurements; BENCH_QUICK=1 shrinks every size (a smoke run, not figures);
- * REALTIME_SUBSCRIBERS, REALTIME_INSTANCES and REALTIME_START_CONCURRENCY override the realtime sizes.
+ * REALTIME_SUBSCRIBERS, REALTIME_INSTANCES and REALTIME_START_CONCURRENCY override the realtime sizes;
+ * REALTIME_MODES=events,batches picks the subscriptions measured (a message per event, per batch).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { dropSchedulerTable, uniqueTableName } from './bench-support.js';
 import { ENGINE_PARTS, runEngineBench, type EngineBenchSizes, type EngineFigures, type EnginePart } from './engine.bench.js';
+import type { RealtimeMode } from './realtime-clients.worker.js';
 import { runRealtimeBench, type RealtimeFigures } from './realtime.bench.js';
 
 const log = (message: string): void => {
@@ -46,6 +48,13 @@ function summarizeLoad(samples: readonly number[]): { min: number; mean: number;
     max: r(Math.max(...samples)),
     samples: samples.length,
   };
+}
+
+function realtimeModes(list: string): RealtimeMode[] {
+  const modes = list.split(',').map((m) => m.trim());
+  const unknown = modes.filter((m) => m !== 'events' && m !== 'batches');
+  if (unknown.length > 0) throw new Error(`REALTIME_MODES: unknown ${unknown.join(', ')}; known: events, batches`);
+  return modes as RealtimeMode[];
 }
 
 function engineParts(list: string): Set<EnginePart> {
@@ -82,7 +91,7 @@ async function main(): Promise<number> {
         const sampler = setInterval(() => loadSamples.push(loadavg()[0]!), 5000);
         sampler.unref();
         let engine: EngineFigures | undefined;
-        let realtime: RealtimeFigures | undefined;
+        let realtime: Partial<Record<RealtimeMode, RealtimeFigures>> | undefined;
         if (phases.has('engine')) {
           engine = await runEngineBench({
             app,
@@ -93,11 +102,13 @@ async function main(): Promise<number> {
             ...(process.env.ENGINE_PARTS ? { parts: engineParts(process.env.ENGINE_PARTS) } : {}),
           });
         }
-        if (phases.has('realtime')) {
-          realtime = await runRealtimeBench({
+        if (phases.has('realtime')) realtime = {};
+        for (const mode of phases.has('realtime') ? realtimeModes(process.env.REALTIME_MODES ?? 'events,batches') : []) {
+          realtime![mode] = await runRealtimeBench({
             app,
             apiKey: key.secret,
             log,
+            mode,
             maxSocketsPerKey: config.MAX_SOCKETS_PER_API_KEY,
             ...(quick ? { subscribers: 50, instances: 20 } : {}),
             ...(process.env.REALTIME_SUBSCRIBERS ? { subscribers: Number(process.env.REALTIME_SUBSCRIBERS) } : {}),
@@ -118,7 +129,7 @@ async function main(): Promise<number> {
           quick,
           engine,
           realtime,
-          meets: (engine?.meets ?? true) && (realtime?.meets ?? true),
+          meets: (engine?.meets ?? true) && Object.values(realtime ?? {}).every((r) => r.meets),
         };
         process.stdout.write(JSON.stringify(result, null, 2) + '\n');
         return 0;

@@ -20,7 +20,11 @@ export interface RealtimeWorkerSetup {
   readonly subscribers: number;
   /** Sockets opening at once. */
   readonly connectConcurrency: number;
+  /** `events`: workflowInstanceEvents, a message per event; `batches`: workflowInstanceEventBatches. */
+  readonly mode: RealtimeMode;
 }
+
+export type RealtimeMode = 'events' | 'batches';
 
 export interface ExpectedInstance {
   readonly id: string;
@@ -65,12 +69,19 @@ export type FromWorker =
   | { readonly type: 'closed'; readonly subscriptionErrors: number; readonly errorSamples: readonly string[]; readonly droppedSockets: number }
   | { readonly type: 'failed'; readonly message: string };
 
-const SUBSCRIPTION = `subscription ($workflowId: ID!) {
-  workflowInstanceEvents(workflowId: $workflowId) { cursor event { instanceId seq entity stepId event toStatus at } }
-}`;
+const SELECTION = 'cursor event { instanceId seq entity stepId event toStatus at }';
+const SUBSCRIPTIONS: Record<RealtimeMode, string> = {
+  events: `subscription ($workflowId: ID!) { workflowInstanceEvents(workflowId: $workflowId) { ${SELECTION} } }`,
+  batches: `subscription ($workflowId: ID!) { workflowInstanceEventBatches(workflowId: $workflowId) { cursor events { ${SELECTION} } } }`,
+};
+
+interface ReceivedEvent {
+  readonly event: { readonly instanceId: string; readonly seq: number; readonly at: string };
+}
 
 interface EventData {
-  readonly workflowInstanceEvents: { readonly event: { readonly instanceId: string; readonly seq: number; readonly at: string } };
+  readonly workflowInstanceEvents?: ReceivedEvent;
+  readonly workflowInstanceEventBatches?: { readonly events: readonly ReceivedEvent[] };
 }
 
 /** Per instance, across subscribers: latencies, first/last receipt and how many (subscriber, seq) pairs arrived. */
@@ -114,7 +125,12 @@ function receive(sub: Subscriber, data: EventData): void {
   const receipt = Date.now();
   const now = performance.now();
   lastReceipt = now;
-  const { instanceId, seq, at } = data.workflowInstanceEvents.event;
+  if (data.workflowInstanceEvents) receiveEvent(sub, data.workflowInstanceEvents, receipt, now);
+  for (const item of data.workflowInstanceEventBatches?.events ?? []) receiveEvent(sub, item, receipt, now);
+}
+
+function receiveEvent(sub: Subscriber, item: ReceivedEvent, receipt: number, now: number): void {
+  const { instanceId, seq, at } = item.event;
   let counts = sub.seen.get(instanceId);
   if (!counts) sub.seen.set(instanceId, (counts = new Uint8Array(16)));
   if (seq >= counts.length) {
@@ -166,7 +182,7 @@ function connectOne(i: number): Promise<void> {
     const sub: Subscriber = { client, seen: new Map(), connected: false };
     subscribers.push(sub);
     client.subscribe<EventData>(
-      { query: SUBSCRIPTION, variables: { workflowId: setup.workflowId } },
+      { query: SUBSCRIPTIONS[setup.mode], variables: { workflowId: setup.workflowId } },
       {
         next: (value) => {
           if (value.errors?.length) noteError(value.errors.map((e) => e.message).join('; '));

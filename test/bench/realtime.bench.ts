@@ -26,7 +26,7 @@ import {
   type BenchOptions,
   type Summary,
 } from './bench-support.js';
-import type { FromWorker, RealtimeWorkerSetup, ToWorker, WorkerResult } from './realtime-clients.worker.js';
+import type { FromWorker, RealtimeMode, RealtimeWorkerSetup, ToWorker, WorkerResult } from './realtime-clients.worker.js';
 
 export const REALTIME_TARGETS = { p99Ms: 100, lost: 0, duplicated: 0 } as const;
 
@@ -37,10 +37,14 @@ export interface RealtimeBenchOptions extends BenchOptions {
   readonly startConcurrency?: number;
   /** Sockets per API key the server allows; defaults to MAX_SOCKETS_PER_API_KEY from the environment. */
   readonly maxSocketsPerKey?: number;
+  /** Which subscription the clients use; `events` by default. */
+  readonly mode?: RealtimeMode;
 }
 
 export interface RealtimeFigures {
   readonly what: string;
+  /** `events`: workflowInstanceEvents (a message per event); `batches`: workflowInstanceEventBatches. */
+  readonly mode: RealtimeMode;
   readonly subscribers: number;
   /** Where the clients ran: a worker thread of the server's process (own event loop, shared CPUs). */
   readonly clientsInProcess: true;
@@ -143,6 +147,7 @@ class WorkerChannel {
 export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<RealtimeFigures> {
   const { app, log } = options;
   const subscribers = options.subscribers ?? 1000;
+  const mode = options.mode ?? 'events';
   const instances = options.instances ?? 200;
   const startConcurrency = options.startConcurrency ?? 50;
   const maxSocketsPerKey = options.maxSocketsPerKey ?? loadConfig(process.env).MAX_SOCKETS_PER_API_KEY;
@@ -181,6 +186,7 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
       workflowId: wf,
       subscribers,
       connectConcurrency: 50,
+      mode,
     };
     channel = new WorkerChannel(new Worker(new URL('./realtime-clients.worker.js', import.meta.url), { workerData: setup }));
     const ready = await channel.next('ready', 180_000);
@@ -225,7 +231,8 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
         `${eventsPerSecond} events/s, lost ${result.lost}, duplicated ${result.duplicated} (${result.settledBy})`,
     );
     return {
-      what: 'commit (event `at`) to receipt by each graphql-ws subscriber of workflowInstanceEvents, one socket per subscriber',
+      what: `commit (event \`at\`) to receipt by each graphql-ws subscriber of ${mode === 'events' ? 'workflowInstanceEvents' : 'workflowInstanceEventBatches'}, one socket per subscriber`,
+      mode,
       subscribers,
       clientsInProcess: true,
       clientsIn: 'worker_thread',
