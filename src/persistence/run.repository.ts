@@ -153,7 +153,7 @@ export class RunRepository implements RunStore {
       ), e as (
         insert into instance_events
           (instance_id, seq, workspace_id, workflow_id, entity, step_id, step_run_id, event, from_status, to_status, attempt, at)
-        select i.id, v.seq, i.workspace_id, i.workflow_id, v.entity, v.step_id, v.step_run_id, v.event, null, v.to_status, v.attempt, ${now}::timestamptz
+        select i.id, v.seq, i.workspace_id, i.workflow_id, v.entity, v.step_id, v.step_run_id, v.event, null, v.to_status, v.attempt, clock_timestamp()
         from i, (values
           (1, 'INSTANCE', null::text, null::uuid, 'create', 'PENDING', null::integer),
           (2, 'STEP', ${stepId}::text, ${stepRunId}::uuid, 'schedule', 'SCHEDULED', 0)

@@ -59,6 +59,8 @@ export class PostgresEventBus implements EventBus {
   private closing: Promise<void> | undefined;
   /** Publishes go out one at a time, so that NOTIFY commit order (delivery order) is call order. */
   private publishTail: Promise<unknown> = Promise.resolve();
+  /** Notifications waiting for the NOTIFY statement after the one in flight. */
+  private pending: PendingBatch | undefined;
 
   constructor(options: PostgresEventBusOptions) {
     this.channel = options.channel ?? POSTGRES_EVENT_BUS_DEFAULTS.channel;
@@ -101,9 +103,21 @@ export class PostgresEventBus implements EventBus {
   async publish(notification: BusNotification): Promise<void> {
     if (this.closing) throw this.closedError();
     const payload = encode(notification);
-    const send = this.publishTail.then(() => this.sql`select pg_notify(${this.channel}, ${payload})`);
-    this.publishTail = send.catch(() => undefined);
-    await send;
+    // One NOTIFY statement at a time, carrying every notification published while the previous
+    // one was on its way (in publish order): under load a round trip per notification queues up.
+    if (!this.pending) {
+      const batch: PendingBatch = { payloads: [], sent: Promise.resolve() };
+      batch.sent = this.publishTail.then(() => {
+        if (this.pending === batch) this.pending = undefined;
+        const payloads = JSON.stringify(batch.payloads);
+        return this.sql`select pg_notify(${this.channel}, p) from jsonb_array_elements_text((${payloads}::text)::jsonb) with ordinality as t (p, n) order by n`;
+      });
+      this.publishTail = batch.sent.catch(() => undefined);
+      this.pending = batch;
+    }
+    const batch = this.pending;
+    batch.payloads.push(payload);
+    await batch.sent;
   }
 
   /** Listeners subscribed before `start()` resolves get what arrives from then on. */
@@ -162,6 +176,12 @@ export class PostgresEventBus implements EventBus {
   private closedError(): EventBusFailure {
     return new EventBusFailure(EventBusFailureCode.BUS_CLOSED, 'the event bus is closed');
   }
+}
+
+/** Notifications that will go out together in one statement. */
+interface PendingBatch {
+  readonly payloads: string[];
+  sent: Promise<unknown>;
 }
 
 /** The JSON text of a notification, refused when it is not one or does not fit NOTIFY. */

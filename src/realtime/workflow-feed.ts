@@ -33,7 +33,8 @@ export interface FeedListener {
 }
 
 const PAGE = 1000;
-const MAX_BACKOFF_MS = 200;
+/** Under load a transaction is often still running below a notified one: look again soon. */
+const MAX_BACKOFF_MS = 20;
 
 /**
  * The live stream of one workflow's events in this process, shared by every subscriber to it.

@@ -80,7 +80,8 @@ describe('RunRepository.commit', () => {
       [1, 'INSTANCE', 'create', null, 'PENDING', null, null, null],
       [2, 'STEP', 'schedule', null, 'SCHEDULED', 'trigger', stepRunId, 0],
     ]);
-    expect(made.events[0]!.at).toEqual(made.instance.createdAt);
+    // Events carry the database's time of writing; the instance the time it was asked for.
+    expect(Math.abs(made.events[0]!.at.getTime() - made.instance.createdAt.getTime())).toBeLessThan(5_000);
     expect(await runs.getInstance(workspaceId, id)).toEqual(made.instance);
     expect((await runs.listEvents(id, { afterSeq: 0, first: 10 })).map((e) => ({ ...e, detail: e.detail ?? null }))).toEqual(
       made.events.map((e) => ({ ...e, detail: e.detail ?? null })),
