@@ -10,7 +10,6 @@ import {
   type ParseOptions,
   type ValidationRule,
 } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, ErrorCode, limitExceeded } from '../domain/errors.js';
@@ -18,6 +17,7 @@ import type { ApiKeyService, Actor } from '../services/api-key.service.js';
 import { prepareOperation } from './hardening/operation.prepare.js';
 import type { GraphQLContext } from './context.js';
 import type { SubscriptionSources } from './subscription/subscription-sources.js';
+import { serveGraphQLWs } from './ws-transport.js';
 import type { GraphQLFormattedError } from 'graphql';
 
 export interface GraphQLWsOptions {
@@ -103,7 +103,7 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
   const socketsPerKey = new Map<string, number>();
   const states = new WeakMap<WebSocket, SocketState>();
 
-  const serverCleanup = useServer<Record<string, unknown>, { socket: WebSocket; request: { headers: Record<string, string | string[] | undefined> } }>(
+  const serverCleanup = serveGraphQLWs<Record<string, unknown>>(
     {
       schema: options.schema,
       connectionInitWaitTimeout: options.authTimeoutMs,
@@ -181,6 +181,7 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
       },
     },
     wss,
+    options.logger,
   );
   return {
     async close() {
