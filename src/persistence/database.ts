@@ -15,6 +15,11 @@ export type DbOrTx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
 export interface Database {
   readonly db: Db;
   readonly sql: Sql;
+  /**
+   * A small pool of its own for the live streams' reads, so that subscribers are not queued
+   * behind the engine's writes for a connection of the main pool.
+   */
+  readonly liveDb: Db;
   /** The URL other clients (Agenda's backend, LISTEN connections) connect to. */
   readonly url: string;
   readonly embedded: boolean;
@@ -59,13 +64,20 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       connection: { application_name: 'workflow-builder' },
     });
     const db = drizzle(sql, { schema });
+    const liveSql = postgres(url, {
+      max: 2,
+      prepare: !embedded,
+      onnotice: () => {},
+      connection: { application_name: 'workflow-builder-live' },
+    });
     return {
       db,
       sql,
+      liveDb: drizzle(liveSql, { schema }),
       url,
       embedded: Boolean(embedded),
       async close() {
-        await sql.end({ timeout: 5 });
+        await Promise.all([sql.end({ timeout: 5 }), liveSql.end({ timeout: 5 })]);
         await embedded?.stop();
       },
     };

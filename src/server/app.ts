@@ -89,7 +89,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       : await PostgresEventBus.create({ url: database.url, logger });
     const realtime = new RealtimeService({
       bus,
-      runs: runStore,
+      runs: new RunRepository(database.liveDb),
       logger: logger.child({ component: 'realtime' }),
       bufferSize: config.SUBSCRIPTION_BUFFER,
       safetyPollMs: config.REALTIME_POLL_MS,

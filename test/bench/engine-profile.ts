@@ -27,6 +27,7 @@ import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import type { InstanceEventRecord, RunChange } from '../../src/ports/run.store.port.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { RunRepository } from '../../src/persistence/run.repository.js';
 import { startApp, type App } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
@@ -188,7 +189,7 @@ interface EventLegs {
 
 const epochNow = (): number => performance.timeOrigin + performance.now();
 
-/** Wraps the run store's feed queries and the engine's event listener (test-only) to time each event's way out. */
+/** Wraps the run stores' feed queries and the engine's event listener (test-only) to time each event's way out. */
 function instrumentRealtime(app: App): { events: Map<string, EventLegs>; horizonQueries: () => number } {
   const events = new Map<string, EventLegs>();
   const key = (e: InstanceEventRecord) => `${e.instanceId}#${e.seq}`;
@@ -204,19 +205,20 @@ function instrumentRealtime(app: App): { events: Map<string, EventLegs>; horizon
     for (const e of list) of(e).committed = t;
     onEvents?.(list);
   };
-  const runs = deps.runs;
-  const workflowEvents = runs.workflowEvents.bind(runs);
-  runs.workflowEvents = async (query) => {
-    const rows = await workflowEvents(query);
+  // The live streams read through a run store of their own (their own pool): wrap the class.
+  const proto = RunRepository.prototype;
+  const workflowEvents = proto.workflowEvents;
+  proto.workflowEvents = async function (this: RunRepository, query) {
+    const rows = await workflowEvents.call(this, query);
     const t = epochNow();
     for (const e of rows) of(e).read ??= t;
     return rows;
   };
   let horizons = 0;
-  const horizon = runs.visibleXidHorizon.bind(runs);
-  runs.visibleXidHorizon = () => {
+  const horizon = proto.visibleXidHorizon;
+  proto.visibleXidHorizon = function (this: RunRepository) {
     horizons += 1;
-    return horizon();
+    return horizon.call(this);
   };
   return { events, horizonQueries: () => horizons };
 }
