@@ -65,9 +65,10 @@ function fillPlaceholder(data: string, pending: PendingPayloads): string {
 
 /**
  * graphql-ws on a `ws` server, as graphql-ws's own `useServer` does it (protocol negotiation,
- * keep-alive pings, closing on errors), with two differences that matter when one event goes to
- * a thousand sockets: each shared result is serialized once (see above), and `send` does not wait
- * for the kernel to accept each message unless the socket is backed up.
+ * keep-alive pings, closing on errors), with differences that matter when one event goes to a
+ * thousand sockets: each shared result is serialized once (see above), `send` does not wait for
+ * the kernel to accept each message unless the socket is backed up, and the messages of one tick
+ * go out to a socket in one write.
  */
 export function serveGraphQLWs<P extends Record<string, unknown>>(
   options: ServerOptions<P, WsExtra>,
@@ -94,6 +95,14 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
 
   wss.on('connection', (socket, request) => {
     const pending: PendingPayloads = new Map();
+    // Messages sent to this socket in the same tick (the events of one batch to a per-event
+    // subscriber) leave in one write: the underlying TCP socket is corked until the next tick.
+    const raw = request.socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      raw.uncork();
+    };
     pendingBySocket.set(socket, pending);
     socket.once('error', (err) => {
       logger.warn({ err }, 'websocket error');
@@ -113,6 +122,11 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
         send: (data) => {
           if (socket.readyState !== socket.OPEN) return;
           const text = fillPlaceholder(data, pending);
+          if (!corked) {
+            corked = true;
+            raw.cork();
+            process.nextTick(uncork);
+          }
           if (socket.bufferedAmount < HIGH_WATER_BYTES) {
             socket.send(text);
             return;
