@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job, type JobRepository } from 'agenda';
+import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job, type JobParameters, type JobRepository } from 'agenda';
 import type { Logger } from 'pino';
 import type { StepScheduler } from '../ports/step-scheduler.port.js';
 import type { JobStore } from './job-store.js';
@@ -43,13 +44,24 @@ export interface AgendaStepSchedulerOptions {
   readonly processEveryMs?: number;
   /** Step jobs this process runs at once; it also never locks more than this many. */
   readonly concurrency?: number;
+  /**
+   * Postgres only: the scheduler's connections commit without waiting for their WAL flush (job
+   * rows are not the source of truth; the sweep re-enqueues a job lost in a database crash).
+   * Never on a database whose connections share one session (the embedded one), where the
+   * setting would reach the engine's own commits too. Default false.
+   */
+  readonly asyncJobCommits?: boolean;
   /** Postgres table for the jobs; one of Agenda's backends creates it (and `<name>_logs`). */
   readonly tableName?: string;
   /** MongoDB collection for the jobs (and `<name>Logs`). */
   readonly collection?: string;
   /** How long stop() waits for running handlers and for connections to close before giving up. */
   readonly stopTimeoutMs?: number;
-  /** Recorded as `lastModifiedBy` on the jobs this process touches; defaults to host and pid. */
+  /**
+   * Recorded as `lastModifiedBy` on the jobs this scheduler writes, and how it tells a job row
+   * another scheduler enqueued again while it ran here: it must differ between schedulers.
+   * Defaults to host, pid and a random suffix.
+   */
   readonly instanceName?: string;
 }
 
@@ -66,7 +78,7 @@ export const AGENDA_STEP_SCHEDULER_DEFAULTS = {
 const MAX_SAVE_ATTEMPTS = 3;
 
 type StoreSettings =
-  | { readonly backend: 'postgres'; readonly url: string; readonly tableName: string }
+  | { readonly backend: 'postgres'; readonly url: string; readonly tableName: string; readonly asyncCommits: boolean }
   | { readonly backend: 'mongo'; readonly url: string; readonly collection: string };
 
 interface Runtime {
@@ -76,6 +88,8 @@ interface Runtime {
   readonly wake: WakeChannel;
   /** Ids of finished rows runStep deleted, whose final state save Agenda is about to attempt. */
   readonly removed: Set<string>;
+  /** Ids of rows this worker has just locked, whose start Agenda is about to save. */
+  readonly starting: Set<string>;
 }
 
 /** A step job this process is running, so an enqueue of the same id from here is not lost. */
@@ -126,6 +140,7 @@ export class AgendaStepScheduler implements StepScheduler {
         backend: 'postgres',
         url: options.postgresUrl,
         tableName: checkTableName(options.tableName ?? defaults.tableName),
+        asyncCommits: options.asyncJobCommits ?? false,
       };
     } else {
       if (!options.mongoUrl) throw new Error('AgendaStepScheduler: the mongo backend needs mongoUrl');
@@ -137,7 +152,7 @@ export class AgendaStepScheduler implements StepScheduler {
     this.processEveryMs = positive('processEveryMs', options.processEveryMs ?? defaults.processEveryMs);
     this.concurrency = positive('concurrency', options.concurrency ?? defaults.concurrency);
     this.stopTimeoutMs = positive('stopTimeoutMs', options.stopTimeoutMs ?? defaults.stopTimeoutMs);
-    this.instanceName = options.instanceName ?? `${hostname()}:${process.pid}`;
+    this.instanceName = options.instanceName ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     if (this.processEveryMs >= this.lockLifetimeMs) {
       // Jobs due before the next poll are locked ahead of time, untouched until they start.
       throw new Error('AgendaStepScheduler: processEveryMs must be shorter than lockLifetimeMs');
@@ -235,7 +250,8 @@ export class AgendaStepScheduler implements StepScheduler {
     let wake: WakeChannel | undefined;
     try {
       const removed = new Set<string>();
-      const tracker = trackRepositoryCalls(skipSavesOfRemovedRows(store.repository, removed));
+      const starting = new Set<string>();
+      const tracker = trackRepositoryCalls(trimJobWrites(store.repository, { removed, starting }));
       wake = new WakeChannel(store.remoteChannel ?? new InMemoryNotificationChannel(), (err) =>
         this.log.warn({ err }, 'step scheduler notification channel failed'),
       );
@@ -270,7 +286,7 @@ export class AgendaStepScheduler implements StepScheduler {
         { backend: store.name, notifications: store.remoteChannel ? 'cross-process' : 'in-process' },
         'step scheduler connected',
       );
-      return { agenda, store, tracker, wake, removed };
+      return { agenda, store, tracker, wake, removed, starting };
     } catch (err) {
       await wake?.disconnect().catch(() => {});
       await store.close().catch(() => {});
@@ -286,6 +302,7 @@ export class AgendaStepScheduler implements StepScheduler {
       url: this.store.url,
       tableName: this.store.tableName,
       listen: this.notifications === 'backend',
+      asyncCommits: this.store.asyncCommits,
       onPoolError: (err) => this.log.warn({ err }, 'step scheduler database connection failed'),
     });
   }
@@ -306,6 +323,7 @@ export class AgendaStepScheduler implements StepScheduler {
       return;
     }
     const { stepRunId } = data;
+    rt.starting.delete(String(job.attrs._id));
     let markFinished: () => void = () => {};
     const entry: RunningStep = {
       job,
@@ -343,7 +361,7 @@ export class AgendaStepScheduler implements StepScheduler {
     const refresh = async () => {
       const row = await rt.tracker.repository.getJobById(String(job.attrs._id));
       if (!row) return; // cancelled while running
-      if (row.nextRunAt && !job.attrs.nextRunAt) job.attrs.nextRunAt = row.nextRunAt;
+      this.adoptRescheduling(job, row);
       await job.touch();
     };
     const timer = setInterval(() => {
@@ -369,14 +387,19 @@ export class AgendaStepScheduler implements StepScheduler {
   private async finishRow(job: Job<unknown>, rt: Runtime): Promise<void> {
     if (job.attrs.nextRunAt) return; // enqueued again from this process
     const id = String(job.attrs._id);
-    // Agenda cleared the row's next run time when the run started; one set since then is an
-    // enqueue from another process, and the row must stay.
-    if (await rt.store.removeIfNotRescheduled(id)) {
+    // The row was last written by this process when it locked it (or refreshed the lock); a
+    // write since then is an enqueue from another process, and the row must stay.
+    if (await rt.store.removeIfNotRescheduled(id, this.instanceName)) {
       rt.removed.add(id);
       return;
     }
     const row = await rt.tracker.repository.getJobById(id);
-    if (row?.nextRunAt) job.attrs.nextRunAt = row.nextRunAt;
+    if (row) this.adoptRescheduling(job, row);
+  }
+
+  /** Takes over the next run time another process gave this job's row while it ran here. */
+  private adoptRescheduling(job: Job<unknown>, row: JobParameters): void {
+    if (row.lastModifiedBy !== this.instanceName && row.nextRunAt && !job.attrs.nextRunAt) job.attrs.nextRunAt = row.nextRunAt;
   }
 
   private async removeRow(job: Job<unknown>, rt: Runtime): Promise<void> {
@@ -419,15 +442,32 @@ export class AgendaStepScheduler implements StepScheduler {
 }
 
 /**
- * Agenda saves a job's state after its function returns, also when runStep has deleted the row
- * meanwhile: the save fails and Agenda ignores it, by design. Skipping it saves a statement per job.
+ * Two of Agenda's writes per job that a step job does not need, skipped:
+ * - the state save when a run starts, for a job due when it was locked (it records `lastRunAt` and
+ *   clears the next run time): the lock has already marked the row as ours, and runStep tells a
+ *   rescheduled row by who wrote it last;
+ * - the state save after the job's function returns, when runStep has deleted the row meanwhile
+ *   (it would fail, and Agenda ignores that, by design).
  */
-function skipSavesOfRemovedRows(repository: JobRepository, removed: Set<string>): JobRepository {
+function trimJobWrites(repository: JobRepository, rows: { removed: Set<string>; starting: Set<string> }): JobRepository {
   return new Proxy(repository, {
     get(target, property) {
+      if (property === 'getNextJobToRun') {
+        const getNextJobToRun: JobRepository['getNextJobToRun'] = async (...args) => {
+          const job = await target.getNextJobToRun(...args);
+          // Only a job due now starts at once. One locked ahead of its time waits on a timer, and
+          // there the start save is what finds a job cancelled meanwhile (it fails on a deleted row).
+          const dueNow = !job?.nextRunAt || job.nextRunAt.getTime() <= Date.now();
+          if (job?._id !== undefined && job.name === STEP_JOB_NAME && dueNow) rows.starting.add(String(job._id));
+          return job;
+        };
+        return getNextJobToRun;
+      }
       if (property === 'saveJobState') {
         const saveJobState: JobRepository['saveJobState'] = async (job, options) => {
-          if (job._id !== undefined && removed.delete(String(job._id))) return;
+          const id = job._id === undefined ? undefined : String(job._id);
+          if (id !== undefined && rows.removed.delete(id)) return;
+          if (id !== undefined && job.lockedAt && rows.starting.delete(id)) return;
           await target.saveJobState(job, options);
         };
         return saveJobState;

@@ -13,10 +13,11 @@ export interface JobStore {
    */
   isUpsertRace(error: unknown): boolean;
   /**
-   * Deletes the job row `id` unless it has a next run time (it was enqueued again while it ran);
-   * true when it deleted it. One statement, where looking first and deleting after are two.
+   * Deletes the job row `id` if `owner` (an Agenda instance name) wrote it last, i.e. nobody else
+   * enqueued it again while it ran; true when it deleted it. One statement, where looking first
+   * and deleting after are two.
    */
-  removeIfNotRescheduled(id: string): Promise<boolean>;
+  removeIfNotRescheduled(id: string, owner: string): Promise<boolean>;
   /** Closes the store's connections. */
   close(): Promise<void>;
 }

@@ -36,8 +36,8 @@ export async function openMongoJobStore(options: OpenMongoJobStoreOptions): Prom
       repository,
       remoteChannel: undefined,
       isUpsertRace: (error) => errorCode(error) === DUPLICATE_KEY,
-      removeIfNotRescheduled: async (id) => {
-        const result = await jobs.deleteOne({ _id: new ObjectId(id), nextRunAt: null });
+      removeIfNotRescheduled: async (id, owner) => {
+        const result = await jobs.deleteOne({ _id: new ObjectId(id), lastModifiedBy: owner });
         return result.deletedCount === 1;
       },
       close: () => backend.disconnect(),

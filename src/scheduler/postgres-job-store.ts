@@ -8,6 +8,8 @@ export interface OpenPostgresJobStoreOptions {
   readonly tableName: string;
   /** LISTEN/NOTIFY across processes; off for the embedded database, which cannot LISTEN. */
   readonly listen: boolean;
+  /** `synchronous_commit = off` on the store's connections (see AgendaStepSchedulerOptions.asyncJobCommits). */
+  readonly asyncCommits: boolean;
   readonly onPoolError: (error: Error) => void;
 }
 
@@ -28,6 +30,7 @@ export function checkTableName(tableName: string): string {
 /** The slice of pg's Pool used here (pg ships no type declarations in this project). */
 interface PgPoolEvents {
   on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'connect', listener: (client: { query(text: string): Promise<unknown> }) => void): unknown;
 }
 
 /**
@@ -55,6 +58,14 @@ export async function openPostgresJobStore(options: OpenPostgresJobStoreOptions)
   // pg emits 'error' when an idle pooled connection dies (e.g. a server restart); unhandled, it
   // would crash the process.
   pool.on('error', options.onPoolError);
+  // Job rows are not the source of truth: the engine's tables are, and a job lost in a database
+  // crash is enqueued again by the sweep (a job run twice is run once). So the scheduler's writes
+  // need not wait for their WAL flush; the engine's own commits still do.
+  if (options.asyncCommits) {
+    pool.on('connect', (client) => {
+      client.query('SET synchronous_commit TO off').catch((err: unknown) => options.onPoolError(err as Error));
+    });
+  }
 
   try {
     await withSchemaLock(options.url, tableName, async (sql) => {
@@ -77,14 +88,14 @@ export async function openPostgresJobStore(options: OpenPostgresJobStoreOptions)
     remoteChannel.setPool(repository.getPool());
   }
 
-  const removeSql = `DELETE FROM "${tableName}" WHERE id = $1 AND next_run_at IS NULL`;
+  const removeSql = `DELETE FROM "${tableName}" WHERE id = $1 AND last_modified_by = $2`;
   return {
     name: backend.name,
     repository,
     remoteChannel,
     isUpsertRace: (error) => errorCode(error) === '23505' || error instanceof TypeError,
-    removeIfNotRescheduled: async (id) => {
-      const result = await repository.getPool().query(removeSql, [id]);
+    removeIfNotRescheduled: async (id, owner) => {
+      const result = await repository.getPool().query(removeSql, [id, owner]);
       return result.rowCount === 1;
     },
     close: () => backend.disconnect(),

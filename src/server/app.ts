@@ -120,6 +120,8 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       mongoUrl: config.MONGODB_URL,
       // LISTEN/NOTIFY does not reach clients of the embedded database; one process needs no broker.
       notifications: database.embedded ? 'in-memory' : 'backend',
+      // The embedded database runs every connection in one session: the setting would reach the engine's commits.
+      asyncJobCommits: !database.embedded,
       logger: logger.child({ component: 'scheduler' }),
       lockLifetimeMs: config.STEP_LEASE_MS,
       processEveryMs: config.SCHEDULER_POLL_MS,

@@ -418,6 +418,58 @@ async function measureThroughput(args: {
   };
 }
 
+/** A no-op job counter: `run` is the job's function, `finished` resolves at the `jobs`-th run. */
+function countRuns(jobs: number): { run: () => Promise<void>; finished: Promise<void>; done: () => number } {
+  let done = 0;
+  let allDone: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (allDone = resolve));
+  const run = async () => {
+    done += 1;
+    if (done === jobs) allDone();
+  };
+  return { run, finished, done: () => done };
+}
+
+/**
+ * Enqueues `jobs` no-op jobs (`concurrency` enqueues in flight) while the worker runs them, and
+ * times them until the last one ran.
+ */
+async function timeNoopJobs(args: {
+  what: string;
+  jobs: number;
+  concurrency: number;
+  workerConcurrency: number;
+  notifications: AgendaCeilingFigures['notifications'];
+  counter: ReturnType<typeof countRuns>;
+  enqueue: (i: number) => Promise<unknown>;
+  log: (message: string) => void;
+}): Promise<AgendaCeilingFigures> {
+  const { jobs, counter, log } = args;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await mapBounded(jobs, args.concurrency, (i) => args.enqueue(i));
+  const enqueueMs = since(t0);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 10 * 60_000)));
+  const outcome = await Promise.race([counter.finished.then(() => 'done' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') throw new Error(`${args.what}: only ${counter.done()} of ${jobs} jobs ran`);
+  const totalMs = since(t0);
+  const cpuMs = cpuMsSince(cpu0);
+  const jobsPerSecond = round(jobs / (totalMs / 1000), 1);
+  log(`  ${jobs} jobs in ${round(totalMs / 1000)} s (enqueued in ${round(enqueueMs / 1000)} s): ${jobsPerSecond} jobs/s`);
+  return {
+    what: args.what,
+    jobs,
+    concurrency: args.workerConcurrency,
+    notifications: args.notifications,
+    enqueuePhase_s: round(enqueueMs / 1000),
+    total_s: round(totalMs / 1000),
+    processCpuMsPerJob: round(cpuMs / jobs),
+    jobsPerSecond,
+  };
+}
+
 /**
  * Stock Agenda, as its documentation sets it up, on the app's database (its own table): the
  * Postgres backend with its LISTEN/NOTIFY channel (on the embedded database, which cannot
@@ -451,38 +503,20 @@ async function measureRawAgenda(args: {
     defaultLockLifetime: settings.STEP_LEASE_MS,
     removeOnComplete,
   });
-  let done = 0;
-  let allDone: () => void = () => {};
-  const finished = new Promise<void>((resolve) => (allDone = resolve));
-  agenda.define('noop', async () => {
-    done += 1;
-    if (done === jobs) allDone();
-  });
+  const counter = countRuns(jobs);
+  agenda.define('noop', counter.run);
   try {
     await agenda.start();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await mapBounded(jobs, concurrency, (i) => agenda.now('noop', { i }).then(() => undefined));
-    const enqueueMs = since(t0);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 10 * 60_000)));
-    const outcome = await Promise.race([finished.then(() => 'done' as const), timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') throw new Error(`raw Agenda: only ${done} of ${jobs} jobs ran`);
-    const totalMs = since(t0);
-    const cpuMs = cpuMsSince(cpu0);
-    const jobsPerSecond = round(jobs / (totalMs / 1000), 1);
-    log(`  ${jobs} jobs in ${round(totalMs / 1000)} s (enqueued in ${round(enqueueMs / 1000)} s): ${jobsPerSecond} jobs/s`);
-    return {
+    return await timeNoopJobs({
       what: `stock Agenda: PostgresBackend, removeOnComplete ${removeOnComplete}, agenda.now() of a no-op job`,
       jobs,
-      concurrency: settings.WORKER_CONCURRENCY,
+      concurrency,
+      workerConcurrency: settings.WORKER_CONCURRENCY,
       notifications,
-      enqueuePhase_s: round(enqueueMs / 1000),
-      total_s: round(totalMs / 1000),
-      processCpuMsPerJob: round(cpuMs / jobs),
-      jobsPerSecond,
-    };
+      counter,
+      enqueue: (i) => agenda.now('noop', { i }),
+      log,
+    });
   } finally {
     await agenda.stop();
     await dropSchedulerTable(app.database.sql, table);
@@ -503,7 +537,7 @@ async function measureAgendaCeiling(args: {
   const { app, log } = options;
   const table = uniqueTableName('bench_ceiling');
   const notifications = app.database.embedded ? 'in-memory' : 'backend';
-  log(`engine: Agenda ceiling, ${jobs} no-op jobs in ${table} (concurrency ${settings.WORKER_CONCURRENCY}, notifications ${notifications})`);
+  log(`engine: our scheduler, ${jobs} no-op jobs in ${table} (concurrency ${settings.WORKER_CONCURRENCY}, notifications ${notifications})`);
   const scheduler = createStepScheduler({
     postgresUrl: app.database.url,
     notifications,
@@ -512,38 +546,21 @@ async function measureAgendaCeiling(args: {
     processEveryMs: settings.SCHEDULER_POLL_MS,
     concurrency: settings.WORKER_CONCURRENCY,
     tableName: table,
+    asyncJobCommits: !app.database.embedded,
   });
   try {
-    let done = 0;
-    let allDone: () => void = () => {};
-    const finished = new Promise<void>((resolve) => (allDone = resolve));
-    await scheduler.startWorker(async () => {
-      done += 1;
-      if (done === jobs) allDone();
-    });
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await mapBounded(jobs, concurrency, (i) => scheduler.enqueue(`ceiling-${i}`));
-    const enqueueMs = since(t0);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 10 * 60_000)));
-    const outcome = await Promise.race([finished.then(() => 'done' as const), timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') throw new Error(`Agenda ceiling: only ${done} of ${jobs} jobs ran`);
-    const totalMs = since(t0);
-    const cpuMs = cpuMsSince(cpu0);
-    const jobsPerSecond = round(jobs / (totalMs / 1000), 1);
-    log(`  ${jobs} jobs in ${round(totalMs / 1000)} s (enqueued in ${round(enqueueMs / 1000)} s): ${jobsPerSecond} jobs/s`);
-    return {
+    const counter = countRuns(jobs);
+    await scheduler.startWorker(counter.run);
+    return await timeNoopJobs({
       what: 'no-op jobs through a separate AgendaStepScheduler (same backend, own table), enqueued while its worker runs',
       jobs,
-      concurrency: settings.WORKER_CONCURRENCY,
+      concurrency,
+      workerConcurrency: settings.WORKER_CONCURRENCY,
       notifications,
-      enqueuePhase_s: round(enqueueMs / 1000),
-      total_s: round(totalMs / 1000),
-      processCpuMsPerJob: round(cpuMs / jobs),
-      jobsPerSecond,
-    };
+      counter,
+      enqueue: (i) => scheduler.enqueue(`ceiling-${i}`),
+      log,
+    });
   } finally {
     await scheduler.stop();
     await dropSchedulerTable(app.database.sql, table);

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../../src/persistence/embedded-postgres.js';
+import type { PostgresJobRepository } from '@agendajs/postgres-backend';
 import { AgendaStepScheduler, type AgendaStepSchedulerOptions } from '../../../src/scheduler/agenda-step-scheduler.js';
+import { openPostgresJobStore } from '../../../src/scheduler/postgres-job-store.js';
 import { describeStepSchedulerContract } from './step-scheduler.contract.js';
 import { testLogger, uniqueStoreName } from './scheduler-test-support.js';
 
@@ -174,5 +176,24 @@ describe('Agenda on Postgres: the job table', () => {
     expect(() => new AgendaStepScheduler({ ...schedulerOptions('x'), tableName: 'Jobs"; drop table x; --' })).toThrow(
       /table name/,
     );
+  });
+});
+
+describe('Agenda on Postgres: commits of the job store', () => {
+  const settingOf = async (asyncCommits: boolean): Promise<string> => {
+    const store = await openPostgresJobStore({ url: databaseUrl(), tableName, listen: false, asyncCommits, onPoolError: () => {} });
+    try {
+      const pool = (store.repository as PostgresJobRepository).getPool();
+      const { rows } = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+      return rows[0]!.synchronous_commit;
+    } finally {
+      await store.close();
+    }
+  };
+
+  // Only against real Postgres: the embedded database runs every connection in one session.
+  it.skipIf(!realUrl)('do not wait for the WAL flush when asked (job rows are re-creatable), and do by default', async () => {
+    expect(await settingOf(true)).toBe('off');
+    expect(await settingOf(false)).toBe('on');
   });
 });
