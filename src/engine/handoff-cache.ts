@@ -29,11 +29,13 @@ export class HandoffCache {
   constructor(private readonly options: HandoffCacheOptions) {}
 
   put(handoff: Handoff): void {
-    const { maxEntries, now } = this.options;
-    this.entries.set(handoff.stepRun.id, { handoff, at: now() });
-    if (this.entries.size > maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+    const { maxEntries, maxAgeMs, now } = this.options;
+    const at = now();
+    this.entries.set(handoff.stepRun.id, { handoff, at });
+    // Oldest first (insertion order): drop what is too old to be used, and past the size limit.
+    for (const [id, entry] of this.entries) {
+      if (this.entries.size <= maxEntries && at - entry.at <= maxAgeMs) break;
+      this.entries.delete(id);
     }
   }
 

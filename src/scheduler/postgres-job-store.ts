@@ -30,7 +30,6 @@ export function checkTableName(tableName: string): string {
 /** The slice of pg's Pool used here (pg ships no type declarations in this project). */
 interface PgPoolEvents {
   on(event: 'error', listener: (error: Error) => void): unknown;
-  on(event: 'connect', listener: (client: { query(text: string): Promise<unknown> }) => void): unknown;
 }
 
 /**
@@ -44,7 +43,10 @@ interface PgPoolEvents {
 export async function openPostgresJobStore(options: OpenPostgresJobStoreOptions): Promise<JobStore> {
   const tableName = checkTableName(options.tableName);
   const backend = new PostgresBackend({
-    connectionString: options.url,
+    // Job rows are not the source of truth: the engine's tables are, and a job lost in a database
+    // crash is enqueued again by the sweep (a job run twice is run once). So with asyncCommits the
+    // scheduler's writes do not wait for their WAL flush; the engine's own commits still do.
+    poolConfig: { connectionString: options.url, ...(options.asyncCommits ? { options: '-c synchronous_commit=off' } : {}) },
     tableName,
     // Agenda's job log is off, but the backend creates its table on connect anyway; keep it beside ours.
     logTableName: `${tableName}_logs`,
@@ -58,14 +60,6 @@ export async function openPostgresJobStore(options: OpenPostgresJobStoreOptions)
   // pg emits 'error' when an idle pooled connection dies (e.g. a server restart); unhandled, it
   // would crash the process.
   pool.on('error', options.onPoolError);
-  // Job rows are not the source of truth: the engine's tables are, and a job lost in a database
-  // crash is enqueued again by the sweep (a job run twice is run once). So the scheduler's writes
-  // need not wait for their WAL flush; the engine's own commits still do.
-  if (options.asyncCommits) {
-    pool.on('connect', (client) => {
-      client.query('SET synchronous_commit TO off').catch((err: unknown) => options.onPoolError(err as Error));
-    });
-  }
 
   try {
     await withSchemaLock(options.url, tableName, async (sql) => {

@@ -27,6 +27,18 @@ describe('HandoffCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('drops entries too old to be used when new ones come in', () => {
+    let now = 0;
+    const cache = new HandoffCache({ maxEntries: 10, maxAgeMs: 1000, now: () => now });
+    cache.put(handoff('a'));
+    now = 600;
+    cache.put(handoff('b'));
+    now = 1500;
+    cache.put(handoff('c'));
+    expect(cache.size).toBe(2);
+    expect(cache.take('b')?.stepRun.id).toBe('b');
+  });
+
   it('keeps at most maxEntries, dropping the oldest', () => {
     const cache = new HandoffCache({ maxEntries: 2, maxAgeMs: 1000, now: () => 0 });
     cache.put(handoff('a'));
