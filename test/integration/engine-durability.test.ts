@@ -112,7 +112,9 @@ describe('durability', () => {
         (i) => i.status === 'COMPLETED' || i.status === 'FAILED',
         { what: 'COMPLETED after SIGKILL', timeoutMs: 45_000 },
       );
-      expect(done.status).toBe('COMPLETED');
+      // On failure, say how it ended: the instance's error, each step run and the event log.
+      const story = JSON.stringify({ error: done.error, stepRuns: done.stepRuns, events: done.events.map((e) => `${e.stepId ?? ''}:${e.event}:${e.toStatus}:${JSON.stringify(e.detail)}`) });
+      expect(done.status, story).toBe('COMPLETED');
       expect(done.events.filter((e) => e.entity === 'INSTANCE' && e.toStatus === 'COMPLETED')).toHaveLength(1);
       expect(done.events.map((e) => `${e.stepId ?? ''}:${e.event}:${e.toStatus}:${JSON.stringify(e.detail)}`).join(' ')).toContain('crm:lose:RETRYING');
       expect(done.stepRuns.filter((r) => r.stepId === 'sms')).toHaveLength(1);
