@@ -97,7 +97,8 @@ describe('RunRepository.commit', () => {
   it('applies transitions, patches and new step runs, and returns the events with gapless seqs', async () => {
     const { id, stepRunId } = await newInstance();
     const startedAt = new Date('2026-01-02T03:04:05.678Z');
-    const leaseUntil = new Date('2026-01-02T03:05:05.678Z');
+    // In the future: a lease that has run out invites any server's sweep on this database to take the step.
+    const leaseUntil = new Date('2126-01-02T03:05:05.678Z');
     const started = await runs.commit({
       instanceId: id,
       instance: { from: 'PENDING', to: 'RUNNING', event: 'start', patch: { startedAt, currentStepId: 'a' } },

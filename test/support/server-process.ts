@@ -29,7 +29,8 @@ process.once('exit', () => {
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['dist/src/server/main.js'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', BOOTSTRAP_API_KEY: 'false', ...env },
+    // No sweep unless the test asks for one: see SWEEP_INTERVAL_MS in test-server.ts.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', BOOTSTRAP_API_KEY: 'false', SWEEP_INTERVAL_MS: '600000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

@@ -54,6 +54,10 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     BOOTSTRAP_API_KEY: 'false',
     NODE_ENV: 'test',
     SCHEDULER_TABLE: schedulerTable,
+    // Servers of parallel test files share one database but not their job tables, and a sweep
+    // recovers any step of the database: one file's sweep would take another's steps and run
+    // them with its own settings (another HTTP policy, say). Tests that need the sweep set it.
+    SWEEP_INTERVAL_MS: '600000',
     ...(url ? { DATABASE_URL: url } : { DATA_DIR: dataDir! }),
     ...options.env,
   });
