@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
-import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
+import type { FormattedExecutionResult } from 'graphql';
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
 
@@ -33,20 +33,14 @@ interface Placeholder {
 /** Per socket: payload texts waiting for the message that carries their placeholder. */
 type PendingPayloads = Map<number, string>;
 
-/**
- * The `onNext` result for a result without errors: a placeholder for its cached JSON, which the
- * socket's `send` puts back. Results with errors are returned as they are (formatted by the caller).
- */
-function placeholderFor(pending: PendingPayloads | undefined, result: ExecutionResult | FormattedExecutionResult, next: () => number): FormattedExecutionResult | Placeholder {
-  if (!pending) return result as FormattedExecutionResult;
+/** The JSON of a shared result, made on its first use. */
+function jsonOf(result: object): string {
   let json = serialized.get(result);
   if (json === undefined) {
     json = JSON.stringify(result);
     serialized.set(result, json);
   }
-  const token = next();
-  pending.set(token, json);
-  return { [PLACEHOLDER_KEY]: token };
+  return json;
 }
 
 const PLACEHOLDER_PREFIX = `{"${PLACEHOLDER_KEY}":`;
@@ -82,9 +76,14 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
     ...options,
     onNext: async (ctx, id, payload, args, result) => {
       const formatted = (await userOnNext?.(ctx, id, payload, args, result)) ?? result;
-      if ('errors' in formatted && formatted.errors?.length) return formatted as FormattedExecutionResult;
-      // The cast: graphql-ws only checks that a `next` payload is an object before stringifying it.
-      return placeholderFor(pendingBySocket.get(ctx.extra.socket), formatted, () => ++counter) as FormattedExecutionResult;
+      const pending = pendingBySocket.get(ctx.extra.socket);
+      if (!pending || ('errors' in formatted && formatted.errors?.length)) return formatted as FormattedExecutionResult;
+      // A placeholder for the cached JSON, which the socket's `send` puts back. The cast: graphql-ws
+      // only checks that a `next` payload is an object before stringifying it.
+      const token = ++counter;
+      pending.set(token, jsonOf(formatted));
+      const placeholder: Placeholder = { [PLACEHOLDER_KEY]: token };
+      return placeholder as unknown as FormattedExecutionResult;
     },
   });
   wss.options.handleProtocols = handleProtocols;

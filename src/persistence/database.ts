@@ -56,20 +56,17 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   }
   try {
     await runMigrations(url, Boolean(embedded));
-    const sql = postgres(url, {
-      max: embedded ? 4 : options.poolSize,
-      // Connections multiplexed onto PGlite's one session would collide on prepared statement names.
-      prepare: !embedded,
-      onnotice: () => {},
-      connection: { application_name: 'workflow-builder' },
-    });
+    const pool = (max: number, applicationName: string) =>
+      postgres(url, {
+        max,
+        // Connections multiplexed onto PGlite's one session would collide on prepared statement names.
+        prepare: !embedded,
+        onnotice: () => {},
+        connection: { application_name: applicationName },
+      });
+    const sql = pool(embedded ? 4 : options.poolSize, 'workflow-builder');
     const db = drizzle(sql, { schema });
-    const liveSql = postgres(url, {
-      max: 2,
-      prepare: !embedded,
-      onnotice: () => {},
-      connection: { application_name: 'workflow-builder-live' },
-    });
+    const liveSql = pool(2, 'workflow-builder-live');
     return {
       db,
       sql,

@@ -6,13 +6,10 @@ import 'reflect-metadata';
  * database in a temporary directory, and drives it over GraphQL/HTTP like a client would.
  * Prints one JSON object to stdout; progress goes to stderr.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { startApp, type App } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
-import { createLogger } from '../../src/server/logger.js';
+import type { App } from '../../src/server/app.js';
+import { withBenchApp } from './bench-app.js';
 
 const TARGETS = { singleEditP95Ms: 20, editRatio5000Over10: 1.5, publish1000Ms: 500 } as const;
 const SAMPLES = 200;
@@ -233,35 +230,11 @@ async function run(app: App, key: string, embedded: boolean) {
 }
 
 async function main(): Promise<number> {
-  const url = process.env.DATABASE_URL || undefined;
-  const dataDir = url ? undefined : mkdtempSync(join(tmpdir(), 'wfb-bench-'));
-  const config = loadConfig({
-    ...process.env,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    BOOTSTRAP_API_KEY: 'false',
-    ...(url ? { DATABASE_URL: url } : { DATA_DIR: dataDir! }),
+  return withBenchApp({ label: 'bench', tablePrefix: 'bench_edit_jobs', log }, async ({ app, apiKey }) => {
+    const result = await run(app, apiKey, app.database.embedded);
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return 0;
   });
-  try {
-    log(`starting the app on ${url ? 'real Postgres' : `an embedded database in ${dataDir}`}`);
-    const app = await startApp({ config, logger: createLogger(config.LOG_LEVEL) });
-    try {
-      const { workspace, key } = await app.apiKeys.createWorkspace(`bench ${new Date().toISOString()}`);
-      try {
-        const result = await run(app, key.secret, app.database.embedded);
-        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-        return 0;
-      } finally {
-        // A shared real database is left as it was found; everything else goes with the workspace.
-        if (!app.database.embedded) await app.database.sql`delete from workspaces where id = ${workspace.id}`;
-      }
-    } finally {
-      await app.stop();
-    }
-  } finally {
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  }
 }
 
 main().then(

@@ -11,14 +11,8 @@ import 'reflect-metadata';
  * REALTIME_SUBSCRIBERS, REALTIME_INSTANCES and REALTIME_START_CONCURRENCY override the realtime sizes;
  * REALTIME_MODES=events,batches picks the subscriptions measured (a message per event, per batch).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import postgres from 'postgres';
-import { startApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
-import { createLogger } from '../../src/server/logger.js';
-import { dropSchedulerTable, uniqueTableName } from './bench-support.js';
+import { cpus, loadavg } from 'node:os';
+import { withBenchApp } from './bench-app.js';
 import { ENGINE_PARTS, runEngineBench, type EngineBenchSizes, type EngineFigures, type EnginePart } from './engine.bench.js';
 import type { RealtimeMode } from './realtime-clients.worker.js';
 import { runRealtimeBench, type RealtimeFigures } from './realtime.bench.js';
@@ -65,93 +59,58 @@ function engineParts(list: string): Set<EnginePart> {
 }
 
 async function main(): Promise<number> {
-  const url = process.env.DATABASE_URL || undefined;
   const phases = new Set((process.env.BENCH_PHASES ?? 'engine,realtime').split(',').map((p) => p.trim()));
   const quick = process.env.BENCH_QUICK === '1';
-  const dataDir = url ? undefined : mkdtempSync(join(tmpdir(), 'wfb-engine-bench-'));
-  const schedulerTable = uniqueTableName('bench_jobs');
-  const config = loadConfig({
-    ...process.env,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    BOOTSTRAP_API_KEY: 'false',
-    SCHEDULER_TABLE: schedulerTable,
-    ...(url ? { DATABASE_URL: url } : { DATA_DIR: dataDir! }),
+  return withBenchApp({ label: 'engine bench', tablePrefix: 'bench_jobs', log }, async ({ app, config, apiKey }) => {
+    // Other work on the machine moves every figure here; the load average says how much there was.
+    const loadBefore = loadavg().map((l) => Math.round(l * 100) / 100);
+    const loadSamples: number[] = [];
+    const sampler = setInterval(() => loadSamples.push(loadavg()[0]!), 5000);
+    sampler.unref();
+    let engine: EngineFigures | undefined;
+    let realtime: Partial<Record<RealtimeMode, RealtimeFigures>> | undefined;
+    if (phases.has('engine')) {
+      engine = await runEngineBench({
+        app,
+        apiKey,
+        log,
+        settings: config,
+        ...(quick ? { sizes: QUICK_SIZES } : {}),
+        ...(process.env.ENGINE_PARTS ? { parts: engineParts(process.env.ENGINE_PARTS) } : {}),
+      });
+    }
+    if (phases.has('realtime')) realtime = {};
+    for (const mode of phases.has('realtime') ? realtimeModes(process.env.REALTIME_MODES ?? 'events,batches') : []) {
+      realtime![mode] = await runRealtimeBench({
+        app,
+        apiKey,
+        log,
+        mode,
+        maxSocketsPerKey: config.MAX_SOCKETS_PER_API_KEY,
+        ...(quick ? { subscribers: 50, instances: 20 } : {}),
+        ...(process.env.REALTIME_SUBSCRIBERS ? { subscribers: Number(process.env.REALTIME_SUBSCRIBERS) } : {}),
+        ...(process.env.REALTIME_INSTANCES ? { instances: Number(process.env.REALTIME_INSTANCES) } : {}),
+        ...(process.env.REALTIME_START_CONCURRENCY ? { startConcurrency: Number(process.env.REALTIME_START_CONCURRENCY) } : {}),
+      });
+    }
+    clearInterval(sampler);
+    const result = {
+      database: app.database.embedded ? 'embedded' : 'postgres',
+      node: process.version,
+      cpus: cpus().length,
+      loadAverage: {
+        before: loadBefore,
+        after: loadavg().map((l) => Math.round(l * 100) / 100),
+        oneMinuteDuringRun: summarizeLoad(loadSamples),
+      },
+      quick,
+      engine,
+      realtime,
+      meets: (engine?.meets ?? true) && Object.values(realtime ?? {}).every((r) => r.meets),
+    };
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return 0;
   });
-  try {
-    log(`starting the app on ${url ? 'real Postgres' : `an embedded database in ${dataDir}`} (jobs in ${schedulerTable})`);
-    const app = await startApp({ config, logger: createLogger(config.LOG_LEVEL) });
-    try {
-      const { workspace, key } = await app.apiKeys.createWorkspace(`engine bench ${new Date().toISOString()}`);
-      try {
-        // Other work on the machine moves every figure here; the load average says how much there was.
-        const loadBefore = loadavg().map((l) => Math.round(l * 100) / 100);
-        const loadSamples: number[] = [];
-        const sampler = setInterval(() => loadSamples.push(loadavg()[0]!), 5000);
-        sampler.unref();
-        let engine: EngineFigures | undefined;
-        let realtime: Partial<Record<RealtimeMode, RealtimeFigures>> | undefined;
-        if (phases.has('engine')) {
-          engine = await runEngineBench({
-            app,
-            apiKey: key.secret,
-            log,
-            settings: config,
-            ...(quick ? { sizes: QUICK_SIZES } : {}),
-            ...(process.env.ENGINE_PARTS ? { parts: engineParts(process.env.ENGINE_PARTS) } : {}),
-          });
-        }
-        if (phases.has('realtime')) realtime = {};
-        for (const mode of phases.has('realtime') ? realtimeModes(process.env.REALTIME_MODES ?? 'events,batches') : []) {
-          realtime![mode] = await runRealtimeBench({
-            app,
-            apiKey: key.secret,
-            log,
-            mode,
-            maxSocketsPerKey: config.MAX_SOCKETS_PER_API_KEY,
-            ...(quick ? { subscribers: 50, instances: 20 } : {}),
-            ...(process.env.REALTIME_SUBSCRIBERS ? { subscribers: Number(process.env.REALTIME_SUBSCRIBERS) } : {}),
-            ...(process.env.REALTIME_INSTANCES ? { instances: Number(process.env.REALTIME_INSTANCES) } : {}),
-            ...(process.env.REALTIME_START_CONCURRENCY ? { startConcurrency: Number(process.env.REALTIME_START_CONCURRENCY) } : {}),
-          });
-        }
-        clearInterval(sampler);
-        const result = {
-          database: app.database.embedded ? 'embedded' : 'postgres',
-          node: process.version,
-          cpus: cpus().length,
-          loadAverage: {
-            before: loadBefore,
-            after: loadavg().map((l) => Math.round(l * 100) / 100),
-            oneMinuteDuringRun: summarizeLoad(loadSamples),
-          },
-          quick,
-          engine,
-          realtime,
-          meets: (engine?.meets ?? true) && Object.values(realtime ?? {}).every((r) => r.meets),
-        };
-        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-        return 0;
-      } finally {
-        // A shared real database is left as it was found; everything else goes with the workspace.
-        if (!app.database.embedded) await app.database.sql`delete from workspaces where id = ${workspace.id}`;
-      }
-    } finally {
-      await app.stop();
-    }
-  } finally {
-    if (url) {
-      // After the app stopped, so that no worker polls the table while it goes.
-      const sql = postgres(url, { max: 1, onnotice: () => {} });
-      try {
-        await dropSchedulerTable(sql, schedulerTable);
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
-    }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  }
 }
 
 main().then(

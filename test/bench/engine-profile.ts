@@ -17,10 +17,9 @@ import 'reflect-metadata';
  * PROFILE_HOLD_XID_MS (real Postgres only): meanwhile, another connection holds a transaction that
  * has a transaction id (and touches nothing) open this long, as any unrelated writer might.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import postgres from 'postgres';
 import type { EngineDeps } from '../../src/engine/engine-deps.js';
@@ -28,20 +27,17 @@ import type { InstanceEventRecord, RunChange } from '../../src/ports/run.store.p
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { RunRepository } from '../../src/persistence/run.repository.js';
-import { startApp, type App } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
-import { createLogger } from '../../src/server/logger.js';
+import type { App } from '../../src/server/app.js';
+import { withBenchApp } from './bench-app.js';
 import {
   BenchClient,
   createPublishedChain,
-  dropSchedulerTable,
   round,
   since,
   smsSteps,
   startInstance,
   startMany,
   summarize,
-  uniqueTableName,
   waitForCounts,
   waitForInstance,
 } from './bench-support.js';
@@ -260,220 +256,185 @@ async function main(): Promise<number> {
   const url = process.env.DATABASE_URL || undefined;
   const sequential = Number(process.env.PROFILE_SEQUENTIAL ?? 20);
   const burst = Number(process.env.PROFILE_BURST ?? 300);
-  const dataDir = url ? undefined : mkdtempSync(join(tmpdir(), 'wfb-engine-profile-'));
-  const schedulerTable = uniqueTableName('bench_prof');
-  const config = loadConfig({
-    ...process.env,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    BOOTSTRAP_API_KEY: 'false',
-    SCHEDULER_TABLE: schedulerTable,
-    ...(url ? { DATABASE_URL: url } : { DATA_DIR: dataDir! }),
-  });
   const agendaQueries = new QueryTally();
   tallyPg(agendaQueries);
-  try {
-    const app = await startApp({ config, logger: createLogger('silent') });
+  return withBenchApp({ label: 'engine profile', tablePrefix: 'bench_prof', log }, async ({ app, apiKey }) => {
     const appQueries = new QueryTally();
     (app.database.sql.options as { debug?: unknown }).debug = (_conn: number, text: string) => appQueries.add(text);
     const legs = instrument(app);
     const live = instrumentRealtime(app);
-    try {
-      const { workspace, key } = await app.apiKeys.createWorkspace(`engine profile ${new Date().toISOString()}`);
-      try {
-        const client = new BenchClient(app.url, key.secret);
-        const length = Number(process.env.PROFILE_CHAIN ?? 10);
-        const chain = await createPublishedChain(client, `profile chain ${length}`, smsSteps(length - 1));
-        const short = await createPublishedChain(client, 'profile burst 5', smsSteps(4));
-        const preBurst = Number(process.env.PROFILE_PRE_BURST ?? 0);
-        if (preBurst > 0) {
-          log(`pre-burst: ${preBurst} instances of a 5-step chain, not measured`);
-          await startMany(client, short, preBurst, 50);
-          await waitForCounts(client, short, { done: (c) => c.completed >= preBurst, intervalMs: 100, timeoutMs: 30 * 60_000, what: 'pre-burst' });
-          if (process.env.PROFILE_VACUUM === '1') {
-            // What autovacuum would have done by now on a real server (PGlite runs none).
-            log('vacuum analyze');
-            await app.database.sql.unsafe('vacuum analyze');
-          }
-        }
-        const warmups = length > 100 ? 0 : 3;
-        for (let i = 0; i < warmups; i++) await waitForInstance(client, await startInstance(client, chain), { intervalMs: 20, timeoutMs: 60_000 });
-
-        log(`${sequential} sequential runs of a ${length}-step chain`);
-        appQueries.reset();
-        agendaQueries.reset();
-        const segments = new Map<string, number[]>(Object.keys(SEGMENTS).map((k) => [k, []]));
-        const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-        loopDelay.enable();
-        const cpu0 = process.cpuUsage();
-        const t0 = performance.now();
-        const ids: string[] = [];
-        for (let i = 0; i < sequential; i++) {
-          const id = await startInstance(client, chain);
-          await waitForInstance(client, id, { intervalMs: 50, timeoutMs: 10 * 60_000 });
-          ids.push(id);
-        }
-        const wallS = since(t0) / 1000;
-        const cpu = process.cpuUsage(cpu0);
-        loopDelay.disable();
-        const sequentialQueries = { app: appQueries.perStep(sequential * length), agenda: agendaQueries.perStep(sequential * length) };
-        const totals = { appPerStep: round(appQueries.total / (sequential * length), 1), agendaPerStep: round(agendaQueries.total / (sequential * length), 1) };
-        for (const id of ids) {
-          const { workflowInstance } = await client.request<{ workflowInstance: { stepRuns: { id: string; stepId: string }[] } }>(STEP_RUNS, { id });
-          const byStep = new Map(workflowInstance.stepRuns.map((r) => [r.stepId, r.id]));
-          for (let i = 1; i < length; i++) {
-            const a = legs.get(byStep.get(i === 1 ? 't' : `s${i - 1}`) ?? '');
-            const b = legs.get(byStep.get(`s${i}`) ?? '');
-            if (!a || !b) continue;
-            for (const [name, f] of Object.entries(SEGMENTS)) {
-              const v = f(a, b);
-              if (v !== undefined) segments.get(name)!.push(v);
-            }
-          }
-        }
-        const legsSummary = Object.fromEntries(
-          [...segments.entries()].map(([k, v]) => {
-            const s = summarize(v);
-            return [k, { p50_ms: s.p50_ms, mean_ms: s.mean_ms, p99_ms: s.p99_ms, n: s.n }];
-          }),
-        );
-
-        log(`${burst} instances of a 5-step chain at once`);
-        appQueries.reset();
-        agendaQueries.reset();
-        const burstCpu0 = process.cpuUsage();
-        const pgCpu0 = postgresCpuMs();
-        const b0 = performance.now();
-        await startMany(client, short, burst, 50);
-        await waitForCounts(client, short, { done: (c) => c.completed >= preBurst + burst, intervalMs: 100, timeoutMs: 20 * 60_000, what: 'burst' });
-        const burstS = since(b0) / 1000;
-        const burstCpu = process.cpuUsage(burstCpu0);
-        const pgCpu1 = postgresCpuMs();
-        const steps = burst * 5;
-
-        const rtInstances = Number(process.env.PROFILE_RT_INSTANCES ?? 20);
-        const rtConcurrency = Number(process.env.PROFILE_RT_CONCURRENCY ?? 1);
-        log(`realtime: ${rtInstances} instances of a 3-step chain, ${rtConcurrency} at a time, one subscriber`);
-        const rtWorkflow = await createPublishedChain(client, 'profile realtime', smsSteps(2));
-        const ws = createClient({
-          url: app.url.replace(/^http/, 'ws'),
-          webSocketImpl: WebSocket,
-          connectionParams: { authorization: `Bearer ${key.secret}` },
-          lazy: false,
-          retryAttempts: 0,
-        });
-        let received = 0;
-        const stop = ws.subscribe<{ workflowInstanceEvents: { event: { instanceId: string; seq: number; at: string } } }>(
-          { query: SUBSCRIPTION, variables: { workflowId: rtWorkflow } },
-          {
-            next: (value) => {
-              const t = epochNow();
-              const e = value.data?.workflowInstanceEvents.event;
-              if (!e) return;
-              const l = live.events.get(`${e.instanceId}#${e.seq}`);
-              if (l) l.received = t;
-              received += 1;
-            },
-            error: () => {},
-            complete: () => {},
-          },
-        );
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        live.events.clear();
-        const horizons0 = live.horizonQueries();
-        const holdMs = Number(process.env.PROFILE_HOLD_XID_MS ?? 0);
-        let holding: Promise<void> = Promise.resolve();
-        if (holdMs > 0 && url) {
-          const other = postgres(url, { max: 1, onnotice: () => {} });
-          holding = other
-            .begin(async (tx) => {
-              await tx`select pg_current_xact_id()`;
-              await tx`select pg_sleep(${holdMs / 1000})`;
-            })
-            .then(() => other.end({ timeout: 5 }));
-        }
-        const rtIds = await startMany(client, rtWorkflow, rtInstances, rtConcurrency);
-        await holding;
-        await waitForCounts(client, rtWorkflow, { done: (c) => c.completed >= rtInstances, intervalMs: 50, timeoutMs: 5 * 60_000, what: 'realtime' });
-        await new Promise((resolve) => setTimeout(resolve, 2000));
-        stop();
-        await ws.dispose();
-        const rtSet = new Set(rtIds);
-        const rtLegs = [...live.events.entries()].filter(([k]) => rtSet.has(k.split('#')[0]!)).map(([, v]) => v);
-        const leg = (f: (l: EventLegs) => number | undefined) => {
-          const s = summarize(rtLegs.map(f).filter((v): v is number => v !== undefined));
-          return { p50_ms: s.p50_ms, mean_ms: s.mean_ms, p99_ms: s.p99_ms, n: s.n };
-        };
-        const realtime = {
-          instances: rtInstances,
-          concurrency: rtConcurrency,
-          heldXidMs: holdMs,
-          events: rtLegs.length,
-          received,
-          horizonQueriesPerEvent: round((live.horizonQueries() - horizons0) / Math.max(1, rtLegs.length), 2),
-          legs: {
-            'at (transaction start) -> commit returned': leg((l) => diff(l.at, l.committed)),
-            'commit returned -> read by the workflow feed': leg((l) => diff(l.committed, l.read)),
-            'read by the feed -> received by the client': leg((l) => diff(l.read, l.received)),
-            'at -> received (total)': leg((l) => diff(l.at, l.received)),
-          },
-        };
-
-        process.stdout.write(
-          JSON.stringify(
-            {
-              realtime,
-              database: app.database.embedded ? 'embedded' : 'postgres',
-              loadAverage: loadavg().map((l) => round(l)),
-              sequential: {
-                runs: sequential,
-                wall_s: round(wallS),
-                processCpu_s: round((cpu.user + cpu.system) / 1e6),
-                eventLoopDelay_ms: { p50: round(loopDelay.percentile(50) / 1e6), p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) },
-                legs: legsSummary,
-                statementsPerStep: totals,
-                queries: sequentialQueries,
-              },
-              burst: {
-                instances: burst,
-                steps,
-                wall_s: round(burstS),
-                stepsPerSecond: round(steps / burstS, 1),
-                processCpu_s: round((burstCpu.user + burstCpu.system) / 1e6),
-                processCpuMsPerStep: round(((burstCpu.user + burstCpu.system) / 1e3) / steps),
-                postgresServerCpuMsPerStep:
-                  !app.database.embedded && pgCpu0 !== undefined && pgCpu1 !== undefined ? round((pgCpu1 - pgCpu0) / steps) : null,
-                statementsPerStep: { app: round(appQueries.total / steps, 1), agenda: round(agendaQueries.total / steps, 1) },
-                queries: { app: appQueries.perStep(steps), agenda: agendaQueries.perStep(steps) },
-              },
-            },
-            null,
-            2,
-          ) + '\n',
-        );
-        return 0;
-      } finally {
-        if (!app.database.embedded) {
-          await app.database.sql`
-            delete from outbound_messages where instance_id in (select id from workflow_instances where workspace_id = ${workspace.id})`;
-          await app.database.sql`delete from workspaces where id = ${workspace.id}`;
-        }
-      }
-    } finally {
-      await app.stop();
-    }
-  } finally {
-    if (url) {
-      const sql = postgres(url, { max: 1, onnotice: () => {} });
-      try {
-        await dropSchedulerTable(sql, schedulerTable);
-      } finally {
-        await sql.end({ timeout: 5 });
+    const client = new BenchClient(app.url, apiKey);
+    const length = Number(process.env.PROFILE_CHAIN ?? 10);
+    const chain = await createPublishedChain(client, `profile chain ${length}`, smsSteps(length - 1));
+    const short = await createPublishedChain(client, 'profile burst 5', smsSteps(4));
+    const preBurst = Number(process.env.PROFILE_PRE_BURST ?? 0);
+    if (preBurst > 0) {
+      log(`pre-burst: ${preBurst} instances of a 5-step chain, not measured`);
+      await startMany(client, short, preBurst, 50);
+      await waitForCounts(client, short, { done: (c) => c.completed >= preBurst, intervalMs: 100, timeoutMs: 30 * 60_000, what: 'pre-burst' });
+      if (process.env.PROFILE_VACUUM === '1') {
+        // What autovacuum would have done by now on a real server (PGlite runs none).
+        log('vacuum analyze');
+        await app.database.sql.unsafe('vacuum analyze');
       }
     }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  }
+    const warmups = length > 100 ? 0 : 3;
+    for (let i = 0; i < warmups; i++) await waitForInstance(client, await startInstance(client, chain), { intervalMs: 20, timeoutMs: 60_000 });
+
+    log(`${sequential} sequential runs of a ${length}-step chain`);
+    appQueries.reset();
+    agendaQueries.reset();
+    const segments = new Map<string, number[]>(Object.keys(SEGMENTS).map((k) => [k, []]));
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const ids: string[] = [];
+    for (let i = 0; i < sequential; i++) {
+      const id = await startInstance(client, chain);
+      await waitForInstance(client, id, { intervalMs: 50, timeoutMs: 10 * 60_000 });
+      ids.push(id);
+    }
+    const wallS = since(t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    loopDelay.disable();
+    const sequentialQueries = { app: appQueries.perStep(sequential * length), agenda: agendaQueries.perStep(sequential * length) };
+    const totals = { appPerStep: round(appQueries.total / (sequential * length), 1), agendaPerStep: round(agendaQueries.total / (sequential * length), 1) };
+    for (const id of ids) {
+      const { workflowInstance } = await client.request<{ workflowInstance: { stepRuns: { id: string; stepId: string }[] } }>(STEP_RUNS, { id });
+      const byStep = new Map(workflowInstance.stepRuns.map((r) => [r.stepId, r.id]));
+      for (let i = 1; i < length; i++) {
+        const a = legs.get(byStep.get(i === 1 ? 't' : `s${i - 1}`) ?? '');
+        const b = legs.get(byStep.get(`s${i}`) ?? '');
+        if (!a || !b) continue;
+        for (const [name, f] of Object.entries(SEGMENTS)) {
+          const v = f(a, b);
+          if (v !== undefined) segments.get(name)!.push(v);
+        }
+      }
+    }
+    const legsSummary = Object.fromEntries(
+      [...segments.entries()].map(([k, v]) => {
+        const s = summarize(v);
+        return [k, { p50_ms: s.p50_ms, mean_ms: s.mean_ms, p99_ms: s.p99_ms, n: s.n }];
+      }),
+    );
+
+    log(`${burst} instances of a 5-step chain at once`);
+    appQueries.reset();
+    agendaQueries.reset();
+    const burstCpu0 = process.cpuUsage();
+    const pgCpu0 = postgresCpuMs();
+    const b0 = performance.now();
+    await startMany(client, short, burst, 50);
+    await waitForCounts(client, short, { done: (c) => c.completed >= preBurst + burst, intervalMs: 100, timeoutMs: 20 * 60_000, what: 'burst' });
+    const burstS = since(b0) / 1000;
+    const burstCpu = process.cpuUsage(burstCpu0);
+    const pgCpu1 = postgresCpuMs();
+    const steps = burst * 5;
+
+    const rtInstances = Number(process.env.PROFILE_RT_INSTANCES ?? 20);
+    const rtConcurrency = Number(process.env.PROFILE_RT_CONCURRENCY ?? 1);
+    log(`realtime: ${rtInstances} instances of a 3-step chain, ${rtConcurrency} at a time, one subscriber`);
+    const rtWorkflow = await createPublishedChain(client, 'profile realtime', smsSteps(2));
+    const ws = createClient({
+      url: app.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${apiKey}` },
+      lazy: false,
+      retryAttempts: 0,
+    });
+    let received = 0;
+    const stop = ws.subscribe<{ workflowInstanceEvents: { event: { instanceId: string; seq: number; at: string } } }>(
+      { query: SUBSCRIPTION, variables: { workflowId: rtWorkflow } },
+      {
+        next: (value) => {
+          const t = epochNow();
+          const e = value.data?.workflowInstanceEvents.event;
+          if (!e) return;
+          const l = live.events.get(`${e.instanceId}#${e.seq}`);
+          if (l) l.received = t;
+          received += 1;
+        },
+        error: () => {},
+        complete: () => {},
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    live.events.clear();
+    const horizons0 = live.horizonQueries();
+    const holdMs = Number(process.env.PROFILE_HOLD_XID_MS ?? 0);
+    let holding: Promise<void> = Promise.resolve();
+    if (holdMs > 0 && url) {
+      const other = postgres(url, { max: 1, onnotice: () => {} });
+      holding = other
+        .begin(async (tx) => {
+          await tx`select pg_current_xact_id()`;
+          await tx`select pg_sleep(${holdMs / 1000})`;
+        })
+        .then(() => other.end({ timeout: 5 }));
+    }
+    const rtIds = await startMany(client, rtWorkflow, rtInstances, rtConcurrency);
+    await holding;
+    await waitForCounts(client, rtWorkflow, { done: (c) => c.completed >= rtInstances, intervalMs: 50, timeoutMs: 5 * 60_000, what: 'realtime' });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    stop();
+    await ws.dispose();
+    const rtSet = new Set(rtIds);
+    const rtLegs = [...live.events.entries()].filter(([k]) => rtSet.has(k.split('#')[0]!)).map(([, v]) => v);
+    const leg = (f: (l: EventLegs) => number | undefined) => {
+      const s = summarize(rtLegs.map(f).filter((v): v is number => v !== undefined));
+      return { p50_ms: s.p50_ms, mean_ms: s.mean_ms, p99_ms: s.p99_ms, n: s.n };
+    };
+    const realtime = {
+      instances: rtInstances,
+      concurrency: rtConcurrency,
+      heldXidMs: holdMs,
+      events: rtLegs.length,
+      received,
+      horizonQueriesPerEvent: round((live.horizonQueries() - horizons0) / Math.max(1, rtLegs.length), 2),
+      legs: {
+        'at (transaction start) -> commit returned': leg((l) => diff(l.at, l.committed)),
+        'commit returned -> read by the workflow feed': leg((l) => diff(l.committed, l.read)),
+        'read by the feed -> received by the client': leg((l) => diff(l.read, l.received)),
+        'at -> received (total)': leg((l) => diff(l.at, l.received)),
+      },
+    };
+
+    process.stdout.write(
+      JSON.stringify(
+        {
+          realtime,
+          database: app.database.embedded ? 'embedded' : 'postgres',
+          loadAverage: loadavg().map((l) => round(l)),
+          sequential: {
+            runs: sequential,
+            wall_s: round(wallS),
+            processCpu_s: round((cpu.user + cpu.system) / 1e6),
+            eventLoopDelay_ms: { p50: round(loopDelay.percentile(50) / 1e6), p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) },
+            legs: legsSummary,
+            statementsPerStep: totals,
+            queries: sequentialQueries,
+          },
+          burst: {
+            instances: burst,
+            steps,
+            wall_s: round(burstS),
+            stepsPerSecond: round(steps / burstS, 1),
+            processCpu_s: round((burstCpu.user + burstCpu.system) / 1e6),
+            processCpuMsPerStep: round(((burstCpu.user + burstCpu.system) / 1e3) / steps),
+            postgresServerCpuMsPerStep:
+              !app.database.embedded && pgCpu0 !== undefined && pgCpu1 !== undefined ? round((pgCpu1 - pgCpu0) / steps) : null,
+            statementsPerStep: { app: round(appQueries.total / steps, 1), agenda: round(agendaQueries.total / steps, 1) },
+            queries: { app: appQueries.perStep(steps), agenda: agendaQueries.perStep(steps) },
+          },
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    return 0;
+  });
 }
 
 main().then(

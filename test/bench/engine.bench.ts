@@ -398,7 +398,7 @@ async function measureThroughput(args: {
     removeOnComplete: false,
   });
   const ratioToCeiling = round(stepsPerSecond / ceiling.jobsPerSecond, 3);
-  const scheduler = await measureAgendaCeiling({ options, settings, jobs: sizes.ceilingJobs, concurrency: sizes.startConcurrency });
+  const scheduler = await measureSchedulerNoopJobs({ options, settings, jobs: sizes.ceilingJobs, concurrency: sizes.startConcurrency });
   return {
     what: 'instances started at once (bounded), from the first start to all COMPLETED',
     instances: sizes.throughputInstances,
@@ -527,7 +527,7 @@ async function measureRawAgenda(args: {
  * No-op jobs through a second AgendaStepScheduler on the app's database, in a table of its own,
  * with the app's worker settings: enqueued while its worker runs, like steps are.
  */
-async function measureAgendaCeiling(args: {
+async function measureSchedulerNoopJobs(args: {
   options: EngineBenchOptions;
   settings: SchedulerSettings;
   jobs: number;
