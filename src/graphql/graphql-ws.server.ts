@@ -17,7 +17,7 @@ import type { ApiKeyService, Actor } from '../services/api-key.service.js';
 import { prepareOperation } from './hardening/operation.prepare.js';
 import type { GraphQLContext } from './context.js';
 import type { SubscriptionSources } from './subscription/subscription-sources.js';
-import { serveGraphQLWs } from './ws-transport.js';
+import { serveGraphQLWs, type NextWriter } from './ws-transport.js';
 import type { GraphQLFormattedError } from 'graphql';
 
 export interface GraphQLWsOptions {
@@ -59,17 +59,32 @@ function keyFrom(params: Readonly<Record<string, unknown>> | undefined, headers:
 
 /** Results per source payload and per (workspace, document, variables). */
 const cache = new WeakMap<object, Map<string, Promise<ExecutionResult> | ExecutionResult>>();
+/** The JSON (UTF-8) of a shared result, made once for every socket it goes to. */
+const encoded = new WeakMap<ExecutionResult, Buffer>();
+
+function bytesOf(result: ExecutionResult): Buffer {
+  let bytes = encoded.get(result);
+  if (!bytes) encoded.set(result, (bytes = Buffer.from(JSON.stringify(result))));
+  return bytes;
+}
+
+/** Per subscription (its GraphQL context object): the writer of its `next` messages. */
+const writers = new WeakMap<object, NextWriter>();
 
 /**
  * Executes a subscription's selection once per (source event, document, variables, workspace):
  * a workflow stream hands the same payload object to every live subscriber, so a thousand
- * dashboards watching one workflow cost one execution per event, not a thousand.
+ * dashboards watching one workflow cost one execution and one serialization per event, not a
+ * thousand. A result without errors is written to the socket here, as the shared bytes; only
+ * results with errors reach graphql-ws (whose `onNext` formats them). The stream is an iterator
+ * rather than a generator so that `complete` from the client ends it at once, even while it waits.
  */
-async function subscribeShared(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
   const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   const context = args.contextValue as GraphQLContext;
+  const write = writers.get(context);
   const key = [context.actor.workspaceId, print(args.document), args.operationName ?? '', JSON.stringify(args.variableValues ?? {})].join('\u0000');
   const run = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
     if (typeof payload !== 'object' || payload === null) return execute({ ...args, rootValue: payload });
@@ -79,17 +94,34 @@ async function subscribeShared(args: ExecutionArgs): Promise<AsyncGenerator<Exec
     if (!result) byKey.set(key, (result = execute({ ...args, rootValue: payload })));
     return result;
   };
-  return (async function* () {
-    try {
+  let ended = false;
+  const end = async (): Promise<IteratorResult<ExecutionResult>> => {
+    ended = true;
+    await iterator.return?.();
+    return { value: undefined, done: true };
+  };
+  const stream: AsyncIterableIterator<ExecutionResult> = {
+    async next() {
       for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield await run(next.value);
+        const item = await iterator.next();
+        if (item.done || ended) return end();
+        const result = await run(item.value);
+        if (ended) return end();
+        if (!write || result.errors?.length) return { value: result, done: false };
+        const drained = write(bytesOf(result));
+        if (drained) await drained;
       }
-    } finally {
-      await iterator.return?.();
-    }
-  })();
+    },
+    return: end,
+    async throw(err: unknown) {
+      await end();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return stream;
+    },
+  };
+  return stream;
 }
 
 /** graphql-ws on the HTTP server's port and path, authenticated with the same API keys. */
@@ -97,6 +129,10 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
   const wss = new WebSocketServer({
     server: options.httpServer,
     path: options.path,
+    // No compression: a subscriber's frame is then the shared payload's bytes as they are (see
+    // ws-transport), and deflating the same events a thousand times over would cost more CPU than
+    // the bytes it saves on a dashboard's connection.
+    perMessageDeflate: false,
     // Only when set: an explicit undefined would replace ws's default with no limit at all.
     ...(options.maxPayloadBytes ? { maxPayload: options.maxPayloadBytes } : {}),
   });
@@ -108,10 +144,12 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
       schema: options.schema,
       connectionInitWaitTimeout: options.authTimeoutMs,
       subscribe: (args) => subscribeShared(args),
-      context: (ctx): GraphQLContext => {
+      context: (ctx, id): GraphQLContext => {
         const state = states.get(ctx.extra.socket);
         if (!state?.actor) throw new Error('unauthenticated socket reached execution');
-        return { actor: state.actor, live: options.live };
+        const context: GraphQLContext = { actor: state.actor, live: options.live };
+        writers.set(context, ctx.extra.nextWriter(id));
+        return context;
       },
       onConnect: async (ctx) => {
         try {

@@ -1,13 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
-import type { FormattedExecutionResult } from 'graphql';
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
+
+/**
+ * Writes a `next` message of one subscription whose payload is already JSON (UTF-8): resolves
+ * once the socket has drained when it is backed up, otherwise returns nothing.
+ */
+export type NextWriter = (payload: Buffer) => Promise<void> | undefined;
 
 /** What graphql-ws's hooks see as `ctx.extra` on this transport. */
 export interface WsExtra {
   readonly socket: WebSocket;
   readonly request: IncomingMessage;
+  /** A writer of `next` messages for subscription `id` on this socket (see NextWriter). */
+  readonly nextWriter: (id: string) => NextWriter;
 }
 
 /**
@@ -17,75 +24,43 @@ export interface WsExtra {
  */
 const HIGH_WATER_BYTES = 1 << 20;
 const KEEP_ALIVE_MS = 12_000;
+const MESSAGE_END = Buffer.from('}');
 
 /**
- * Result objects are shared by every subscriber of a stream (see subscribeShared); their JSON is
- * made once. A `next` message then carries a placeholder payload, which `send` replaces with the
- * cached text, so a thousand subscribers cost one JSON.stringify per result instead of a thousand.
+ * The start of an unmasked, unfragmented text frame (RFC 6455 §5.2: FIN and opcode, then the
+ * payload length in 7, 16 or 64 bits) whose payload is `head`, then `rest` more bytes.
  */
-const serialized = new WeakMap<object, string>();
-const PLACEHOLDER_KEY = '__wfbSerializedPayload';
-
-interface Placeholder {
-  readonly [PLACEHOLDER_KEY]: number;
-}
-
-/** Per socket: payload texts waiting for the message that carries their placeholder. */
-type PendingPayloads = Map<number, string>;
-
-/** The JSON of a shared result, made on its first use. */
-function jsonOf(result: object): string {
-  let json = serialized.get(result);
-  if (json === undefined) {
-    json = JSON.stringify(result);
-    serialized.set(result, json);
+function textFrameStart(head: Buffer, rest: number): Buffer {
+  const length = head.length + rest;
+  const lengthBytes = length < 126 ? 0 : length < 0x10000 ? 2 : 8;
+  const frame = Buffer.allocUnsafe(2 + lengthBytes + head.length);
+  frame[0] = 0x81;
+  if (lengthBytes === 0) frame[1] = length;
+  else if (lengthBytes === 2) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
   }
-  return json;
-}
-
-const PLACEHOLDER_PREFIX = `{"${PLACEHOLDER_KEY}":`;
-
-/** `data` with its placeholder (if any) replaced by the pending payload text. */
-function fillPlaceholder(data: string, pending: PendingPayloads): string {
-  const at = data.indexOf(PLACEHOLDER_PREFIX);
-  if (at < 0) return data;
-  const end = data.indexOf('}', at);
-  const token = Number(data.slice(at + PLACEHOLDER_PREFIX.length, end));
-  const json = pending.get(token);
-  if (json === undefined) return data;
-  pending.delete(token);
-  return data.slice(0, at) + json + data.slice(end + 1);
+  head.copy(frame, 2 + lengthBytes);
+  return frame;
 }
 
 /**
  * graphql-ws on a `ws` server, as graphql-ws's own `useServer` does it (protocol negotiation,
  * keep-alive pings, closing on errors), with differences that matter when one event goes to a
- * thousand sockets: each shared result is serialized once (see above), `send` does not wait for
- * the kernel to accept each message unless the socket is backed up, and the messages of one tick
- * go out to a socket in one write.
+ * thousand sockets: `send` does not wait for the kernel to accept each message unless the socket
+ * is backed up; the messages of one tick go out to a socket in one write; and `ctx.extra.nextWriter`
+ * writes a subscription's `next` message around a payload that is already encoded, so that a
+ * result shared by every subscriber is serialized once, not once per socket (see subscribeShared).
  */
 export function serveGraphQLWs<P extends Record<string, unknown>>(
   options: ServerOptions<P, WsExtra>,
   wss: WebSocketServer,
   logger: Logger,
 ): { dispose(): Promise<void> } {
-  const pendingBySocket = new WeakMap<WebSocket, PendingPayloads>();
-  let counter = 0;
-  const userOnNext = options.onNext;
-  const server = makeServer<P, WsExtra>({
-    ...options,
-    onNext: async (ctx, id, payload, args, result) => {
-      const formatted = (await userOnNext?.(ctx, id, payload, args, result)) ?? result;
-      const pending = pendingBySocket.get(ctx.extra.socket);
-      if (!pending || ('errors' in formatted && formatted.errors?.length)) return formatted as FormattedExecutionResult;
-      // A placeholder for the cached JSON, which the socket's `send` puts back. The cast: graphql-ws
-      // only checks that a `next` payload is an object before stringifying it.
-      const token = ++counter;
-      pending.set(token, jsonOf(formatted));
-      const placeholder: Placeholder = { [PLACEHOLDER_KEY]: token };
-      return placeholder as unknown as FormattedExecutionResult;
-    },
-  });
+  const server = makeServer<P, WsExtra>(options);
   wss.options.handleProtocols = handleProtocols;
   wss.on('error', (err) => {
     logger.error({ err }, 'websocket server error');
@@ -93,7 +68,6 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
   });
 
   wss.on('connection', (socket, request) => {
-    const pending: PendingPayloads = new Map();
     // Messages sent to this socket in the same tick (the events of one batch to a per-event
     // subscriber) leave in one write: the underlying TCP socket is corked until the next tick.
     const raw = request.socket;
@@ -102,7 +76,35 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
       corked = false;
       raw.uncork();
     };
-    pendingBySocket.set(socket, pending);
+    const corkForThisTick = () => {
+      if (corked) return;
+      corked = true;
+      raw.cork();
+      process.nextTick(uncork);
+    };
+    const written = (write: (done: (err?: Error | null) => void) => void) =>
+      new Promise<void>((resolve, reject) => write((err) => (err ? reject(err) : resolve())));
+
+    const nextWriter = (id: string): NextWriter => {
+      const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+      return (payload) => {
+        if (socket.readyState !== socket.OPEN) return;
+        corkForThisTick();
+        const backedUp = socket.bufferedAmount >= HIGH_WATER_BYTES;
+        if (socket.extensions !== '') {
+          // A negotiated extension (none is offered: see startGraphQLWs) would change the framing.
+          const message = Buffer.concat([head, payload, MESSAGE_END]);
+          return backedUp ? written((done) => socket.send(message, done)) : void socket.send(message);
+        }
+        // The frame is written here rather than by ws, which would need the message in one piece:
+        // a copy of the shared payload per socket. ws writes each frame of its own (pings, close)
+        // in one synchronous call too, so frames never interleave.
+        raw.write(textFrameStart(head, payload.length + MESSAGE_END.length));
+        raw.write(payload);
+        return backedUp ? written((done) => raw.write(MESSAGE_END, done)) : void raw.write(MESSAGE_END);
+      };
+    };
+
     socket.once('error', (err) => {
       logger.warn({ err }, 'websocket error');
       socket.close(CloseCode.InternalServerError, 'Internal server error');
@@ -120,17 +122,12 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
         protocol: socket.protocol,
         send: (data) => {
           if (socket.readyState !== socket.OPEN) return;
-          const text = fillPlaceholder(data, pending);
-          if (!corked) {
-            corked = true;
-            raw.cork();
-            process.nextTick(uncork);
-          }
+          corkForThisTick();
           if (socket.bufferedAmount < HIGH_WATER_BYTES) {
-            socket.send(text);
+            socket.send(data);
             return;
           }
-          return new Promise<void>((resolve, reject) => socket.send(text, (err) => (err ? reject(err) : resolve())));
+          return written((done) => socket.send(data, done));
         },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
@@ -141,12 +138,11 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
             });
           }),
       },
-      { socket, request },
+      { socket, request, nextWriter },
     );
     socket.once('close', (code, reason) => {
       clearTimeout(pongWait);
       clearInterval(ping);
-      pending.clear();
       void closed(code, String(reason));
     });
   });
