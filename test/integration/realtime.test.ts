@@ -260,4 +260,27 @@ describe('live status over graphql-ws', () => {
       await ws.dispose();
     }
   });
+
+  test('stopping a quiet subscription frees its slot at once, and the next one on the socket works', async () => {
+    const workflowId = await published(shortFlow());
+    const ws = wsClient(server.url, server.apiKey);
+    try {
+      // Nothing happens on these streams: the server's side waits for an event when `complete` arrives.
+      const quiet = [0, 1, 2].map(() => collect(ws, WorkflowInstanceEventsDocument, { workflowId }));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      quiet[0]!.stop();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const fourth = collect(ws, WorkflowInstanceEventsDocument, { workflowId });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(fourth.errors).toEqual([]);
+      const { startWorkflow } = await client.request(StartWorkflowDocument, { workflowId, input: {} });
+      await finished(startWorkflow.instance.id);
+      await waitFor(async () => fourth.items.length, (n) => n >= 1, { what: 'the fourth subscription to receive events' });
+      expect(fourth.errors).toEqual([]);
+      expect(quiet[0]!.items).toEqual([]);
+      [...quiet, fourth].forEach((s) => s.stop());
+    } finally {
+      await ws.dispose();
+    }
+  });
 });
