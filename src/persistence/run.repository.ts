@@ -374,6 +374,25 @@ export class RunRepository implements RunStore {
       .limit(query.limit);
   }
 
+  async workflowEventsToHorizon(query: { workspaceId: string; workflowId: string; fromXid: bigint; limit: number }) {
+    // One row even when no event qualifies (its event columns null), so the horizon always comes back.
+    const rows = await this.db.execute<{ horizon: string } & Partial<InstanceEventSqlRow>>(sql`
+      with h as (select pg_snapshot_xmin(pg_current_snapshot()) as x)
+      select h.x::text as horizon, e.* from h
+      left join lateral (
+        select * from ${instanceEvents}
+        where workflow_id = ${isUuid(query.workflowId) ? query.workflowId : null}::uuid
+          and workspace_id = ${query.workspaceId}
+          and xid >= ${query.fromXid.toString()}::xid8 and xid < h.x
+        order by cursor
+        limit ${query.limit}
+      ) e on true`);
+    return {
+      horizon: BigInt(rows[0]!.horizon),
+      events: rows.filter((r) => r.instance_id != null).map((r) => toEventRecord(r as InstanceEventSqlRow)),
+    };
+  }
+
   async visibleXidHorizon(): Promise<bigint> {
     const rows = await this.db.execute<{ xmin: string }>(sql`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`);
     return BigInt(rows[0]!.xmin);

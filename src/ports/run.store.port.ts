@@ -197,6 +197,17 @@ export interface RunStore {
    * finished, so events below it can no longer appear.
    */
   visibleXidHorizon(): Promise<bigint>;
+  /**
+   * {@link RunStore.visibleXidHorizon} and the first `limit` events of
+   * {@link RunStore.workflowEvents} from `fromXid` up to it, read together in one statement (a live
+   * stream's round then costs one round trip, not two).
+   */
+  workflowEventsToHorizon(query: {
+    workspaceId: string;
+    workflowId: string;
+    fromXid: bigint;
+    limit: number;
+  }): Promise<{ horizon: bigint; events: InstanceEventRecord[] }>;
 
   /**
    * Due work whose job may be lost: runnable step runs due before `dueBefore` and last enqueued

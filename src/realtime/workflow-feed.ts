@@ -133,18 +133,19 @@ export class WorkflowFeed {
 
   private async readUpToHorizon(): Promise<void> {
     const { runs, workspaceId, workflowId } = this.options;
-    const horizon = await runs.visibleXidHorizon();
-    if (horizon <= this.watermark) return;
     const lo = this.watermark;
-    let after = 0;
+    const first = await runs.workflowEventsToHorizon({ workspaceId, workflowId, fromXid: lo, limit: PAGE });
+    const horizon = first.horizon;
+    if (horizon <= lo) return;
+    let page = first.events;
     for (;;) {
-      const page = await runs.workflowEvents({ workspaceId, workflowId, fromXid: lo, toXid: horizon, afterCursor: after, limit: PAGE });
       if (page.length > 0) {
         const batch = toBatch(lo, horizon, page);
         for (const listener of this.listeners) listener.deliver(batch);
       }
       if (page.length < PAGE) break;
-      after = page[page.length - 1]!.cursor;
+      const after = page[page.length - 1]!.cursor;
+      page = await runs.workflowEvents({ workspaceId, workflowId, fromXid: lo, toXid: horizon, afterCursor: after, limit: PAGE });
     }
     this.watermark = horizon;
   }

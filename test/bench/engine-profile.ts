@@ -211,6 +211,14 @@ function instrumentRealtime(app: App): { events: Map<string, EventLegs>; horizon
     return rows;
   };
   let horizons = 0;
+  const toHorizon = proto.workflowEventsToHorizon;
+  proto.workflowEventsToHorizon = async function (this: RunRepository, query) {
+    horizons += 1;
+    const result = await toHorizon.call(this, query);
+    const t = epochNow();
+    for (const e of result.events) of(e).read ??= t;
+    return result;
+  };
   const horizon = proto.visibleXidHorizon;
   proto.visibleXidHorizon = function (this: RunRepository) {
     horizons += 1;

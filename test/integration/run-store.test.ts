@@ -209,4 +209,38 @@ describe('RunRepository.commit', () => {
   it('a change to an unknown instance is a miss, not an error', async () => {
     expect(await runs.commit({ instanceId: randomUUID(), instancePatch: { currentStepId: 'x' } })).toEqual({ ok: false });
   });
+
+  it('reads the horizon and the events below it in one statement, with or without events, in cursor order', async () => {
+    // A workflow of its own, so other tests' events do not count.
+    const wf = randomUUID();
+    await database.sql`insert into workflows (id, workspace_id, name) values (${wf}, ${workspaceId}, 'horizon test')`;
+    const empty = await runs.workflowEventsToHorizon({ workspaceId, workflowId: wf, fromXid: 0n, limit: 10 });
+    expect(empty.events).toEqual([]);
+    expect(empty.horizon).toBe(await runs.visibleXidHorizon());
+
+    const ids = [randomUUID(), randomUUID()];
+    for (const id of ids) {
+      await runs.createInstance({ id, workspaceId, workflowId: wf, version: 1, input: {}, firstStep: { stepRunId: randomUUID(), stepId: 'a', stepType: 'sms.send' } });
+    }
+    // Other test files share this database: a transaction of theirs may hold the horizon for a moment.
+    let all = await runs.workflowEventsToHorizon({ workspaceId, workflowId: wf, fromXid: empty.horizon, limit: 10 });
+    for (let tries = 0; all.events.length < 4 && tries < 250; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      all = await runs.workflowEventsToHorizon({ workspaceId, workflowId: wf, fromXid: empty.horizon, limit: 10 });
+    }
+    expect(all.horizon).toBeGreaterThan(empty.horizon);
+    expect(all.events.map((e) => [e.instanceId, e.seq])).toEqual([
+      [ids[0], 1],
+      [ids[0], 2],
+      [ids[1], 1],
+      [ids[1], 2],
+    ]);
+    expect(all.events.every((e) => BigInt(e.xid) >= empty.horizon && BigInt(e.xid) < all.horizon)).toBe(true);
+    // The same as the two-step read; a page limit holds; another workspace sees nothing.
+    expect(await runs.workflowEvents({ workspaceId, workflowId: wf, fromXid: empty.horizon, toXid: all.horizon, afterCursor: 0, limit: 10 })).toEqual(all.events);
+    expect((await runs.workflowEventsToHorizon({ workspaceId, workflowId: wf, fromXid: empty.horizon, limit: 3 })).events).toEqual(all.events.slice(0, 3));
+    expect((await runs.workflowEventsToHorizon({ workspaceId: randomUUID(), workflowId: wf, fromXid: 0n, limit: 10 })).events).toEqual([]);
+    // From the new horizon on, nothing yet.
+    expect((await runs.workflowEventsToHorizon({ workspaceId, workflowId: wf, fromXid: all.horizon, limit: 10 })).events).toEqual([]);
+  });
 });

@@ -42,15 +42,20 @@ class FakeLog {
   }
 
   store(): RunStore {
-    const partial: Pick<RunStore, 'listEvents' | 'workflowEvents' | 'visibleXidHorizon'> = {
+    const workflowEvents: RunStore['workflowEvents'] = async (q) =>
+      this.events
+        .filter((e) => BigInt(e.xid) >= q.fromXid && BigInt(e.xid) < q.toXid && e.cursor > q.afterCursor)
+        .sort((a, b) => a.cursor - b.cursor)
+        .slice(0, q.limit);
+    const partial: Pick<RunStore, 'listEvents' | 'workflowEvents' | 'visibleXidHorizon' | 'workflowEventsToHorizon'> = {
       listEvents: async (instanceId, page) =>
         this.events.filter((e) => e.instanceId === instanceId && e.seq > page.afterSeq).slice(0, page.first),
-      workflowEvents: async (q) =>
-        this.events
-          .filter((e) => BigInt(e.xid) >= q.fromXid && BigInt(e.xid) < q.toXid && e.cursor > q.afterCursor)
-          .sort((a, b) => a.cursor - b.cursor)
-          .slice(0, q.limit),
+      workflowEvents,
       visibleXidHorizon: async () => this.horizon,
+      workflowEventsToHorizon: async (q) => {
+        const horizon = this.horizon;
+        return { horizon, events: await workflowEvents({ ...q, toXid: horizon, afterCursor: 0 }) };
+      },
     };
     return partial as RunStore;
   }
