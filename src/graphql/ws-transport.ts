@@ -30,7 +30,7 @@ const MESSAGE_END = Buffer.from('}');
  * The start of an unmasked, unfragmented text frame (RFC 6455 §5.2: FIN and opcode, then the
  * payload length in 7, 16 or 64 bits) whose payload is `head`, then `rest` more bytes.
  */
-function textFrameStart(head: Buffer, rest: number): Buffer {
+export function textFrameStart(head: Buffer, rest: number): Buffer {
   const length = head.length + rest;
   const lengthBytes = length < 126 ? 0 : length < 0x10000 ? 2 : 8;
   const frame = Buffer.allocUnsafe(2 + lengthBytes + head.length);
