@@ -145,6 +145,16 @@ export function startMany(client: BenchClient, workflowId: string, count: number
   return mapBounded(count, concurrency, () => startInstance(client, workflowId));
 }
 
+/** Starts `count` instances at a steady `perSecond` (the i-th not before i / perSecond s), at most `concurrency` in flight. */
+export function startPaced(client: BenchClient, workflowId: string, count: number, perSecond: number, concurrency: number): Promise<string[]> {
+  const t0 = performance.now();
+  return mapBounded(count, concurrency, async (i) => {
+    const wait = t0 + (i * 1000) / perSecond - performance.now();
+    if (wait > 0) await sleep(wait);
+    return startInstance(client, workflowId);
+  });
+}
+
 export interface InstanceCounts {
   readonly pending: number;
   readonly running: number;

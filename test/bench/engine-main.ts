@@ -8,7 +8,9 @@ import 'reflect-metadata';
  *
  * BENCH_PHASES=engine,realtime picks phases; ENGINE_PARTS=latency,throughput,perStep,memory picks the
  * engine's measurements; BENCH_QUICK=1 shrinks every size (a smoke run, not figures);
- * REALTIME_SUBSCRIBERS, REALTIME_INSTANCES and REALTIME_START_CONCURRENCY override the realtime sizes;
+ * REALTIME_SUBSCRIBERS, REALTIME_INSTANCES and REALTIME_START_CONCURRENCY override the realtime sizes,
+ * REALTIME_CLIENT_THREADS the worker threads the subscribers run in, REALTIME_START_RATE starts the
+ * measured instances at that many per second instead of all at once;
  * REALTIME_MODES=events,batches picks the subscriptions measured (a message per event, per batch).
  */
 import { cpus, loadavg } from 'node:os';
@@ -91,6 +93,8 @@ async function main(): Promise<number> {
         ...(process.env.REALTIME_SUBSCRIBERS ? { subscribers: Number(process.env.REALTIME_SUBSCRIBERS) } : {}),
         ...(process.env.REALTIME_INSTANCES ? { instances: Number(process.env.REALTIME_INSTANCES) } : {}),
         ...(process.env.REALTIME_START_CONCURRENCY ? { startConcurrency: Number(process.env.REALTIME_START_CONCURRENCY) } : {}),
+        ...(process.env.REALTIME_CLIENT_THREADS ? { clientThreads: Number(process.env.REALTIME_CLIENT_THREADS) } : {}),
+        ...(process.env.REALTIME_START_RATE ? { startRate: Number(process.env.REALTIME_START_RATE) } : {}),
       });
     }
     clearInterval(sampler);

@@ -1,9 +1,10 @@
 /**
- * The realtime benchmark's subscribers, run in a worker thread so that decoding a million
- * messages does not share the server's event loop (it still shares the process and its CPUs).
+ * Some of the realtime benchmark's subscribers, run in a worker thread so that decoding millions
+ * of events does not share the server's event loop (it still shares the process and its CPUs);
+ * the benchmark starts several such threads and combines what they report.
  *
  * Each subscriber is its own graphql-ws client on its own socket, subscribed to
- * `workflowInstanceEvents` of one workflow. It records, per instance, which event seqs arrived how
+ * `workflowInstanceEvents` (or the batches) of one workflow. It records, per instance, which event seqs arrived how
  * often and how long after their commit; the main thread says which instances count.
  */
 import { performance } from 'node:perf_hooks';
@@ -50,6 +51,11 @@ export interface WorkerResult {
   readonly latencies: Float64Array;
   /** From the first to the last receipt of an expected instance's event. */
   readonly spanMs: number;
+  /** The same first and last receipt, as epoch ms (to combine workers). */
+  readonly firstAt: number;
+  readonly lastAt: number;
+  /** Messages the subscribers received after the probe (each carries one event, or one batch). */
+  readonly messages: number;
   /** Subscribers that got every event of every expected instance exactly once. */
   readonly completeSubscribers: number;
   readonly settledBy: 'complete' | 'idle' | 'timeout';
@@ -84,8 +90,16 @@ interface EventData {
   readonly workflowInstanceEventBatches?: { readonly events: readonly ReceivedEvent[] };
 }
 
-/** Per instance, across subscribers: latencies, first/last receipt and how many (subscriber, seq) pairs arrived. */
+/**
+ * Per instance, across subscribers: latencies, first/last receipt and how many (subscriber, seq)
+ * pairs arrived. The harness's own bookkeeping runs on the same CPUs as the server, so an event
+ * costs it one map lookup (by instance id); the rest is indexed.
+ */
 interface InstanceTally {
+  /** Position of this instance in every subscriber's `seen`. */
+  readonly index: number;
+  /** Commit time (ms) of each seq, parsed from `at` once for all subscribers; 0 = not yet. */
+  readonly commitAt: Float64Array;
   latencies: number[];
   first: number;
   last: number;
@@ -95,8 +109,8 @@ interface InstanceTally {
 
 interface Subscriber {
   readonly client: Client;
-  /** Per instance id: how often each seq arrived (index = seq). */
-  readonly seen: Map<string, Uint8Array>;
+  /** Per instance (by its tally's index): how often each seq arrived (index = seq). */
+  readonly seen: (Uint8Array | undefined)[];
   connected: boolean;
 }
 
@@ -112,6 +126,7 @@ const subscribers: Subscriber[] = [];
 const tallies = new Map<string, InstanceTally>();
 const closeCodes: Record<string, number> = {};
 let lastReceipt = performance.now();
+let messages = 0;
 let subscriptionErrors = 0;
 let droppedSockets = 0;
 const errorSamples: string[] = [];
@@ -125,36 +140,39 @@ function receive(sub: Subscriber, data: EventData): void {
   const receipt = Date.now();
   const now = performance.now();
   lastReceipt = now;
+  messages += 1;
   if (data.workflowInstanceEvents) receiveEvent(sub, data.workflowInstanceEvents, receipt, now);
   for (const item of data.workflowInstanceEventBatches?.events ?? []) receiveEvent(sub, item, receipt, now);
 }
 
-/** Every subscriber receives the same `at` texts: parse each once (the harness's own cost counts against the server). */
-const commitTimes = new Map<string, number>();
-function commitTime(at: string): number {
-  let time = commitTimes.get(at);
-  if (time === undefined) commitTimes.set(at, (time = Date.parse(at)));
-  return time;
-}
-
 function receiveEvent(sub: Subscriber, item: ReceivedEvent, receipt: number, now: number): void {
   const { instanceId, seq, at } = item.event;
-  let counts = sub.seen.get(instanceId);
-  if (!counts) sub.seen.set(instanceId, (counts = new Uint8Array(16)));
-  if (seq >= counts.length) {
-    const grown = new Uint8Array(Math.min(MAX_SEQ + 1, Math.max(seq + 1, counts.length * 2)));
-    grown.set(counts);
-    sub.seen.set(instanceId, (counts = grown));
-  }
   let tally = tallies.get(instanceId);
-  if (!tally) tallies.set(instanceId, (tally = { latencies: [], first: now, last: now, unique: 0, deliveries: 0 }));
-  tally.latencies.push(receipt - commitTime(at));
+  if (!tally) {
+    tally = { index: tallies.size, commitAt: new Float64Array(MAX_SEQ + 1), latencies: [], first: now, last: now, unique: 0, deliveries: 0 };
+    tallies.set(instanceId, tally);
+  }
+  const index = Math.min(seq, MAX_SEQ);
+  let counts = sub.seen[tally.index];
+  if (!counts) sub.seen[tally.index] = counts = new Uint8Array(16);
+  if (index >= counts.length) {
+    const grown = new Uint8Array(Math.min(MAX_SEQ + 1, Math.max(index + 1, counts.length * 2)));
+    grown.set(counts);
+    sub.seen[tally.index] = counts = grown;
+  }
+  const commitAt = tally.commitAt[index] || (tally.commitAt[index] = Date.parse(at));
+  tally.latencies.push(receipt - commitAt);
   tally.last = now;
   tally.deliveries += 1;
-  const index = Math.min(seq, counts.length - 1);
-  const before = counts[index] ?? 0;
+  const before = counts[index]!;
   if (before === 0) tally.unique += 1;
   if (before < 255) counts[index] = before + 1;
+}
+
+/** How often each seq of an instance reached `sub` (undefined: none did). */
+function seenBy(sub: Subscriber, instanceId: string): Uint8Array | undefined {
+  const tally = tallies.get(instanceId);
+  return tally ? sub.seen[tally.index] : undefined;
 }
 
 function connectOne(i: number): Promise<void> {
@@ -187,7 +205,7 @@ function connectOne(i: number): Promise<void> {
         },
       },
     });
-    const sub: Subscriber = { client, seen: new Map(), connected: false };
+    const sub: Subscriber = { client, seen: [], connected: false };
     subscribers.push(sub);
     client.subscribe<EventData>(
       { query: SUBSCRIPTIONS[setup.mode], variables: { workflowId: setup.workflowId } },
@@ -222,7 +240,7 @@ async function connectAll(): Promise<void> {
 
 /** Whether `sub` has every seq 1..eventSeq of the instance exactly once. */
 function complete(sub: Subscriber, instance: ExpectedInstance): boolean {
-  const counts = sub.seen.get(instance.id);
+  const counts = seenBy(sub, instance.id);
   if (!counts) return false;
   for (let seq = 1; seq <= instance.eventSeq; seq++) if (counts[seq] !== 1) return false;
   return true;
@@ -237,6 +255,7 @@ async function probe(instance: ExpectedInstance, timeoutMs: number): Promise<voi
     const reached = live.filter((s) => complete(s, instance)).length;
     if (reached === live.length || performance.now() - started > timeoutMs) {
       post({ type: 'probed', reached, waitedMs: performance.now() - started });
+      messages = 0;
       return;
     }
     await sleep(50);
@@ -275,7 +294,7 @@ async function expect(instances: readonly ExpectedInstance[], settleMs: number, 
   for (const sub of subscribers) {
     let whole = true;
     for (const instance of instances) {
-      const counts = sub.seen.get(instance.id);
+      const counts = seenBy(sub, instance.id);
       for (let seq = 1; seq <= instance.eventSeq; seq++) {
         const n = counts?.[seq] ?? 0;
         if (n === 0) lost += 1;
@@ -315,6 +334,9 @@ async function expect(instances: readonly ExpectedInstance[], settleMs: number, 
       unexpected,
       latencies,
       spanMs: deliveries > 0 ? last - first : 0,
+      firstAt: deliveries > 0 ? performance.timeOrigin + first : 0,
+      lastAt: deliveries > 0 ? performance.timeOrigin + last : 0,
+      messages,
       completeSubscribers,
       settledBy,
       waitedMs: performance.now() - started,

@@ -1,11 +1,12 @@
 /**
  * Realtime benchmark: many graphql-ws subscribers, each on its own socket, watch one workflow's
- * `workflowInstanceEvents` while short instances run. Measures delivery latency (receipt
+ * `workflowInstanceEvents` (or `workflowInstanceEventBatches`) while short instances run. Measures delivery latency (receipt
  * minus the event's commit-time `at`; server and clients share this process's clock), events
  * delivered per second, and that every subscriber got every event exactly once.
  *
- * The clients run in a worker thread (realtime-clients.worker.ts): their own event loop, but the
- * same process and CPUs as the server.
+ * The clients run in worker threads (realtime-clients.worker.ts, two by default): event loops of
+ * their own, so a thousand independent dashboards are not all parsed on one thread that can use
+ * at most one core; but the same process and the same two CPUs as the server.
  */
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -20,6 +21,7 @@ import {
   smsSteps,
   startInstance,
   startMany,
+  startPaced,
   summarize,
   waitForCounts,
   waitForInstance,
@@ -39,6 +41,13 @@ export interface RealtimeBenchOptions extends BenchOptions {
   readonly maxSocketsPerKey?: number;
   /** Which subscription the clients use; `events` by default. */
   readonly mode?: RealtimeMode;
+  /** Worker threads the subscribers are spread over; 2 by default. */
+  readonly clientThreads?: number;
+  /**
+   * Instances started per second in the measured run; by default they start all at once (with
+   * `startConcurrency` in flight), so the engine runs as fast as the machine lets it.
+   */
+  readonly startRate?: number;
 }
 
 export interface RealtimeFigures {
@@ -46,9 +55,12 @@ export interface RealtimeFigures {
   /** `events`: workflowInstanceEvents (a message per event); `batches`: workflowInstanceEventBatches. */
   readonly mode: RealtimeMode;
   readonly subscribers: number;
-  /** Where the clients ran: a worker thread of the server's process (own event loop, shared CPUs). */
+  /** Instances started per second in the measured run, or `burst`: all at once. */
+  readonly starts: number | 'burst';
+  /** Where the clients ran: worker threads of the server's process (own event loops, shared CPUs). */
   readonly clientsInProcess: true;
   readonly clientsIn: 'worker_thread';
+  readonly clientThreads: number;
   readonly apiKeys: number;
   readonly maxSocketsPerKey: number;
   readonly socketsConnected: number;
@@ -65,13 +77,16 @@ export interface RealtimeFigures {
   readonly baselineRun_s: number;
   /**
    * From the first measured start until every delivery arrived: how busy the server's event loop
-   * and the clients' (worker thread) were, and the CPU cores this process used on average.
+   * and the clients' (mean of their worker threads) were, and the CPU cores this process used on average.
    */
   readonly busy: { readonly serverEventLoopUtilization: number; readonly clientsEventLoopUtilization: number; readonly processCpuCores: number };
   readonly deliveries: number;
   readonly expectedDeliveries: number;
   readonly latency: Summary;
   readonly deliverySpan_s: number;
+  /** Messages per subscriber for the measured instances: events per message is how well they were batched. */
+  readonly messagesPerSubscriber: number;
+  readonly eventsPerMessage: number;
   readonly eventsPerSecond: number;
   readonly lost: number;
   readonly duplicated: number;
@@ -144,10 +159,77 @@ class WorkerChannel {
   }
 }
 
+/** The subscribers, spread over worker threads: each message is sent to all, and their answers combined. */
+class ClientPool {
+  constructor(readonly channels: readonly WorkerChannel[]) {}
+
+  static start(setup: RealtimeWorkerSetup, threads: number): ClientPool {
+    const url = new URL('./realtime-clients.worker.js', import.meta.url);
+    const shares = Array.from({ length: threads }, (_, i) => Math.floor(setup.subscribers / threads) + (i < setup.subscribers % threads ? 1 : 0));
+    return new ClientPool(shares.filter((n) => n > 0).map((n) => new WorkerChannel(new Worker(url, { workerData: { ...setup, subscribers: n } }))));
+  }
+
+  send(message: ToWorker): void {
+    for (const c of this.channels) c.send(message);
+  }
+
+  async next<T extends FromWorker['type']>(type: T, timeoutMs: number): Promise<Extract<FromWorker, { type: T }>[]> {
+    return Promise.all(this.channels.map((c) => c.next(type, timeoutMs)));
+  }
+
+  /** Readings of each worker thread's event-loop utilization. */
+  eventLoops(): EventLoopReading[] {
+    return this.channels.map((c) => c.worker.performance.eventLoopUtilization());
+  }
+
+  terminate(): Promise<unknown> {
+    return Promise.all(this.channels.map((c) => c.worker.terminate().catch(() => 0)));
+  }
+}
+
+type EventLoopReading = ReturnType<typeof performance.eventLoopUtilization>;
+
+/** Mean utilization of the worker threads' event loops between two readings. */
+function meanUtilization(before: readonly EventLoopReading[], after: readonly EventLoopReading[]): number {
+  return after.reduce((sum, reading, i) => sum + performance.eventLoopUtilization(reading, before[i]!).utilization, 0) / Math.max(1, after.length);
+}
+
+/** One worker's result, or several combined. */
+function combineResults(results: readonly WorkerResult[]): WorkerResult {
+  const order: WorkerResult['settledBy'][] = ['complete', 'idle', 'timeout'];
+  const sum = (f: (r: WorkerResult) => number) => results.reduce((n, r) => n + f(r), 0);
+  const withDeliveries = results.filter((r) => r.deliveries > 0);
+  const firstAt = Math.min(...withDeliveries.map((r) => r.firstAt));
+  const lastAt = Math.max(...withDeliveries.map((r) => r.lastAt));
+  const latencies = new Float64Array(sum((r) => r.latencies.length));
+  let offset = 0;
+  for (const r of results) {
+    latencies.set(r.latencies, offset);
+    offset += r.latencies.length;
+  }
+  return {
+    type: 'result',
+    deliveries: sum((r) => r.deliveries),
+    expectedDeliveries: sum((r) => r.expectedDeliveries),
+    lost: sum((r) => r.lost),
+    duplicated: sum((r) => r.duplicated),
+    unexpected: sum((r) => r.unexpected),
+    latencies,
+    spanMs: withDeliveries.length > 0 ? lastAt - firstAt : 0,
+    firstAt: withDeliveries.length > 0 ? firstAt : 0,
+    lastAt: withDeliveries.length > 0 ? lastAt : 0,
+    messages: sum((r) => r.messages),
+    completeSubscribers: sum((r) => r.completeSubscribers),
+    settledBy: order[Math.max(...results.map((r) => order.indexOf(r.settledBy)))]!,
+    waitedMs: Math.max(...results.map((r) => r.waitedMs)),
+  };
+}
+
 export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<RealtimeFigures> {
   const { app, log } = options;
   const subscribers = options.subscribers ?? 1000;
   const mode = options.mode ?? 'events';
+  const clientThreads = options.clientThreads ?? 2;
   const instances = options.instances ?? 200;
   const startConcurrency = options.startConcurrency ?? 50;
   const maxSocketsPerKey = options.maxSocketsPerKey ?? loadConfig(process.env).MAX_SOCKETS_PER_API_KEY;
@@ -155,7 +237,7 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
   const began = performance.now();
   const keyIds: string[] = [];
   let workflowId: string | undefined;
-  let channel: WorkerChannel | undefined;
+  let clients: ClientPool | undefined;
 
   try {
     // Keys of their own, so the per-key socket limit is checked here rather than shared with the caller.
@@ -179,7 +261,7 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
     const baselineMs = since(b0);
     log(`  completed in ${round(baselineMs / 1000)} s`);
 
-    log(`realtime: opening ${subscribers} graphql-ws sockets in a worker thread (${keyCount} key(s), at most ${maxSocketsPerKey} sockets per key)`);
+    log(`realtime: opening ${subscribers} graphql-ws sockets in ${clientThreads} worker thread(s) (${keyCount} key(s), at most ${maxSocketsPerKey} sockets per key)`);
     const setup: RealtimeWorkerSetup = {
       wsUrl: app.url.replace(/^http/, 'ws'),
       apiKeys: secrets,
@@ -188,8 +270,17 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
       connectConcurrency: 50,
       mode,
     };
-    channel = new WorkerChannel(new Worker(new URL('./realtime-clients.worker.js', import.meta.url), { workerData: setup }));
-    const ready = await channel.next('ready', 180_000);
+    clients = ClientPool.start(setup, clientThreads);
+    const readies = await clients.next('ready', 180_000);
+    const ready = {
+      connected: readies.reduce((n, r) => n + r.connected, 0),
+      refused: readies.reduce((n, r) => n + r.refused, 0),
+      closeCodes: readies.reduce<Record<string, number>>((codes, r) => {
+        for (const [code, n] of Object.entries(r.closeCodes)) codes[code] = (codes[code] ?? 0) + n;
+        return codes;
+      }, {}),
+      connectMs: Math.max(...readies.map((r) => r.connectMs)),
+    };
     log(`  ${ready.connected} connected, ${ready.refused} refused ${JSON.stringify(ready.closeCodes)} in ${round(ready.connectMs / 1000)} s`);
     if (ready.connected === 0) throw new Error('realtime: no socket connected');
 
@@ -198,30 +289,38 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
     await waitForInstance(client, probeId, { intervalMs: 20, timeoutMs: 60_000 });
     const probeSeq = (await listInstances(client, wf)).find((i) => i.id === probeId);
     if (!probeSeq) throw new Error('realtime: probe instance not listed');
-    channel.send({ type: 'probe', instance: { id: probeId, eventSeq: probeSeq.eventSeq }, timeoutMs: 60_000 });
-    const probed = await channel.next('probed', 90_000);
+    clients.send({ type: 'probe', instance: { id: probeId, eventSeq: probeSeq.eventSeq }, timeoutMs: 60_000 });
+    const probes = await clients.next('probed', 90_000);
+    const probed = { reached: probes.reduce((n, p) => n + p.reached, 0), waitedMs: Math.max(...probes.map((p) => p.waitedMs)) };
     log(`  probe instance reached ${probed.reached} subscribers after ${round(probed.waitedMs)} ms`);
 
-    log(`realtime: running ${instances} instances (trigger + 2 sms.send), ${startConcurrency} starts in flight`);
+    log(`realtime: running ${instances} instances (trigger + 2 sms.send), ${options.startRate ? `${options.startRate} starts per second` : "all at once"}, ${startConcurrency} starts in flight`);
     const serverElu0 = performance.eventLoopUtilization();
-    const clientsElu0 = channel.worker.performance.eventLoopUtilization();
+    const clientsElu0 = clients.eventLoops();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const measuredIds = new Set(await startMany(client, wf, instances, startConcurrency));
+    const measuredIds = new Set(
+      await (options.startRate ? startPaced(client, wf, instances, options.startRate, startConcurrency) : startMany(client, wf, instances, startConcurrency)),
+    );
     await waitForCounts(client, wf, { done: (c) => c.completed >= 2 * instances + 1, intervalMs: 50, timeoutMs: 10 * 60_000, what: 'realtime' });
     const runMs = since(t0);
     const measured = (await listInstances(client, wf)).filter((i) => measuredIds.has(i.id)).map((i) => ({ id: i.id, eventSeq: i.eventSeq }));
     if (measured.length !== instances || baselineIds.size !== instances) throw new Error('realtime: instances went missing');
     log(`  completed in ${round(runMs / 1000)} s; waiting for deliveries`);
-    channel.send({ type: 'expect', instances: measured, settleMs: 10_000, timeoutMs: 5 * 60_000 });
-    const result = await channel.next('result', 6 * 60_000);
+    clients.send({ type: 'expect', instances: measured, settleMs: 10_000, timeoutMs: 5 * 60_000 });
+    const result = combineResults(await clients.next('result', 6 * 60_000));
     const serverElu = performance.eventLoopUtilization(serverElu0).utilization;
-    const clientsElu = channel.worker.performance.eventLoopUtilization(clientsElu0).utilization;
+    const clientsElu = meanUtilization(clientsElu0, clients.eventLoops());
     const cpu = process.cpuUsage(cpu0);
     const cpuS = (cpu.user + cpu.system) / 1e6;
     const wallS = since(t0) / 1000;
-    channel.send({ type: 'close' });
-    const closed = await channel.next('closed', 60_000);
+    clients.send({ type: 'close' });
+    const closings = await clients.next('closed', 60_000);
+    const closed = {
+      droppedSockets: closings.reduce((n, c) => n + c.droppedSockets, 0),
+      subscriptionErrors: closings.reduce((n, c) => n + c.subscriptionErrors, 0),
+      errorSamples: closings.flatMap((c) => c.errorSamples).slice(0, 5),
+    };
 
     const latency = summarize(result.latencies);
     const eventsPerInstance = round(measured.reduce((n, i) => n + i.eventSeq, 0) / Math.max(1, measured.length), 2);
@@ -234,8 +333,10 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
       what: `commit (event \`at\`) to receipt by each graphql-ws subscriber of ${mode === 'events' ? 'workflowInstanceEvents' : 'workflowInstanceEventBatches'}, one socket per subscriber`,
       mode,
       subscribers,
+      starts: options.startRate ?? 'burst',
       clientsInProcess: true,
       clientsIn: 'worker_thread',
+      clientThreads: clients.channels.length,
       apiKeys: keyCount,
       maxSocketsPerKey,
       socketsConnected: ready.connected,
@@ -257,6 +358,8 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
       expectedDeliveries: result.expectedDeliveries,
       latency,
       deliverySpan_s: round(result.spanMs / 1000),
+      messagesPerSubscriber: round(result.messages / Math.max(1, ready.connected), 1),
+      eventsPerMessage: round(result.deliveries / Math.max(1, result.messages), 2),
       eventsPerSecond,
       lost: result.lost,
       duplicated: result.duplicated,
@@ -274,7 +377,7 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
       duration_s: round(since(began) / 1000, 1),
     };
   } finally {
-    if (channel) await channel.worker.terminate().catch(() => 0);
+    if (clients) await clients.terminate();
     for (const id of keyIds) await client.request(REVOKE_KEY, { id }).catch(() => undefined);
     if (workflowId) await deleteOutboundMessages(app, [workflowId]).catch((err: unknown) => log(`realtime: cleanup failed: ${String(err)}`));
   }
