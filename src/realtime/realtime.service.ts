@@ -23,6 +23,8 @@ export interface RealtimeOptions {
   readonly bufferSize: number;
   /** How often open streams re-read the log even without a notification (a notification may be lost). */
   readonly safetyPollMs: number;
+  /** Least time between two reads of one workflow stream (see WorkflowFeed); 0 by default. */
+  readonly minRoundMs?: number;
 }
 
 const PAGE = 500;
@@ -139,7 +141,14 @@ export class RealtimeService {
     const key = `${workspaceId}:${workflowId}`;
     let feed = this.feeds.get(key);
     if (!feed) {
-      feed = new WorkflowFeed({ workspaceId, workflowId, runs: this.options.runs, logger: this.options.logger, safetyPollMs: this.options.safetyPollMs });
+      feed = new WorkflowFeed({
+        workspaceId,
+        workflowId,
+        runs: this.options.runs,
+        logger: this.options.logger,
+        safetyPollMs: this.options.safetyPollMs,
+        minRoundMs: this.options.minRoundMs ?? 0,
+      });
       this.feeds.set(key, feed);
     }
     const theFeed = feed;

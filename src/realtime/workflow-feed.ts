@@ -49,6 +49,7 @@ export class WorkflowFeed {
   private highestNotified = 0n;
   private polling = false;
   private again = false;
+  private lastRoundAt = Number.NEGATIVE_INFINITY;
   private backoffMs = 5;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly safetyTimer: NodeJS.Timeout;
@@ -61,6 +62,11 @@ export class WorkflowFeed {
       readonly runs: RunStore;
       readonly logger: Logger;
       readonly safetyPollMs: number;
+      /**
+       * Least time between the starts of two reads: while events keep coming, those of this
+       * interval go out together, so sending to many sockets cannot take the whole event loop.
+       */
+      readonly minRoundMs: number;
     },
   ) {
     this.ready = options.runs.visibleXidHorizon().then((h) => {
@@ -113,7 +119,14 @@ export class WorkflowFeed {
       await this.ready;
       do {
         this.again = false;
-        await this.readUpToHorizon();
+        const wait = this.lastRoundAt + this.options.minRoundMs - performance.now();
+        if (wait > 0) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          if (this.listeners.size === 0) break;
+        }
+        const startedAt = performance.now();
+        // Only a read that sent something counts: an empty one costs next to nothing.
+        if (await this.readUpToHorizon()) this.lastRoundAt = startedAt;
       } while (this.again && this.listeners.size > 0);
     } catch (err) {
       this.options.logger.warn({ err, workflowId: this.options.workflowId }, 'workflow feed could not read events');
@@ -131,13 +144,15 @@ export class WorkflowFeed {
     }
   }
 
-  private async readUpToHorizon(): Promise<void> {
+  /** Delivers the events below the horizon; whether there were any. */
+  private async readUpToHorizon(): Promise<boolean> {
     const { runs, workspaceId, workflowId } = this.options;
     const lo = this.watermark;
     const first = await runs.workflowEventsToHorizon({ workspaceId, workflowId, fromXid: lo, limit: PAGE });
     const horizon = first.horizon;
-    if (horizon <= lo) return;
+    if (horizon <= lo) return false;
     let page = first.events;
+    const delivered = page.length > 0;
     for (;;) {
       if (page.length > 0) {
         const batch = toBatch(lo, horizon, page);
@@ -148,6 +163,7 @@ export class WorkflowFeed {
       page = await runs.workflowEvents({ workspaceId, workflowId, fromXid: lo, toXid: horizon, afterCursor: after, limit: PAGE });
     }
     this.watermark = horizon;
+    return delivered;
   }
 }
 

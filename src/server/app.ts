@@ -93,6 +93,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       logger: logger.child({ component: 'realtime' }),
       bufferSize: config.SUBSCRIPTION_BUFFER,
       safetyPollMs: config.REALTIME_POLL_MS,
+      minRoundMs: config.REALTIME_ROUND_MS,
     });
     const editing = new WorkflowEditingService({
       onChange: (change) =>

@@ -96,6 +96,11 @@ const envSchema = z.object({
   SUBSCRIPTION_BUFFER: int(10, 1_000_000).default(5_000),
   /** Open streams re-read the log this often even without a notification, in case one was lost. */
   REALTIME_POLL_MS: int(100, 600_000).default(5_000),
+  /**
+   * Least time between two reads of a workflow's live stream: under a steady flow of events, each
+   * read's events go out to every socket together, and sending cannot take the whole event loop.
+   */
+  REALTIME_ROUND_MS: int(0, 1_000).default(25),
   /** Create a default workspace and print an API key when the database has no workspace. */
   BOOTSTRAP_API_KEY: bool.default(true),
   /** Deepest selection nesting a GraphQL operation may have (introspection's `__schema` is not counted). */

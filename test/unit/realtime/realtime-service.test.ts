@@ -4,6 +4,7 @@ import type { InstanceEventRecord, RunStore } from '../../../src/ports/run.store
 import { InProcessEventBus } from '../../../src/realtime/in-process-event-bus.js';
 import { RealtimeService } from '../../../src/realtime/realtime.service.js';
 import { BEGINNING, decodeWorkflowCursor } from '../../../src/realtime/workflow-cursor.js';
+import type { WorkflowEventBatchPayload } from '../../../src/realtime/workflow-feed.js';
 
 /**
  * An event log in memory with the store's reading semantics: per-instance seq, global cursor, and
@@ -63,9 +64,9 @@ class FakeLog {
 
 const logger = pino({ level: 'silent' });
 const services: RealtimeService[] = [];
-function makeService(log: FakeLog, bufferSize = 100) {
+function makeService(log: FakeLog, bufferSize = 100, minRoundMs = 0) {
   const bus = new InProcessEventBus();
-  const service = new RealtimeService({ bus, runs: log.store(), logger, bufferSize, safetyPollMs: 20 });
+  const service = new RealtimeService({ bus, runs: log.store(), logger, bufferSize, safetyPollMs: 20, minRoundMs });
   services.push(service);
   return { service, bus };
 }
@@ -134,6 +135,34 @@ describe('workflow streams', () => {
     log.horizon = 300n;
     await bus.publish({ kind: 'run', workspaceId: 'ws', workflowId: 'wf', instanceId: 'c', seq: 1, xid: '250' });
     expect((await take(stream, 1)).map((p) => p.event.instanceId)).toEqual(['c']);
+    await stream.return!();
+  });
+
+  test('while events keep coming a stream reads at most once per round interval, so they go out together; after a quiet spell at once', async () => {
+    const log = new FakeLog();
+    // Safety polls every 20 ms would read on their own; the interval holds them back too.
+    const { service, bus } = makeService(log, 100, 200);
+    const stream = service.workflowEventBatches('ws', 'wf');
+    await new Promise((r) => setTimeout(r, 30));
+    const publish = async (instanceId: string, xid: bigint) => {
+      log.append(instanceId, xid);
+      log.horizon = xid + 1n;
+      await bus.publish({ kind: 'run', workspaceId: 'ws', workflowId: 'wf', instanceId, seq: 1, xid: String(xid) });
+    };
+    // Quiet until now: the first event goes out in its own round, at once.
+    const t0 = performance.now();
+    await publish('a', 110n);
+    const first = (await stream.next()).value as WorkflowEventBatchPayload;
+    expect(performance.now() - t0).toBeLessThan(150);
+    expect(first.events.map((p) => p.event.instanceId)).toEqual(['a']);
+    // Three more, 10 ms apart, right after that round: one read, one batch, no sooner than the interval.
+    for (const [id, xid] of [['b', 111n], ['c', 112n], ['d', 113n]] as const) {
+      await publish(id, xid);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const second = (await stream.next()).value as WorkflowEventBatchPayload;
+    expect(second.events.map((p) => p.event.instanceId)).toEqual(['b', 'c', 'd']);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
     await stream.return!();
   });
 
