@@ -82,27 +82,29 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
       raw.cork();
       process.nextTick(uncork);
     };
-    const written = (write: (done: (err?: Error | null) => void) => void) =>
-      new Promise<void>((resolve, reject) => write((err) => (err ? reject(err) : resolve())));
+    // Every message goes through here: nothing once the socket is closing; the sender waits for
+    // the write (its callback) only when the socket is backed up.
+    type Write = (done?: (err?: Error | null) => void) => void;
+    const sendNow = (write: Write): Promise<void> | undefined => {
+      if (socket.readyState !== socket.OPEN) return;
+      corkForThisTick();
+      if (socket.bufferedAmount < HIGH_WATER_BYTES) return void write();
+      return new Promise<void>((resolve, reject) => write((err) => (err ? reject(err) : resolve())));
+    };
 
     const nextWriter = (id: string): NextWriter => {
       const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
-      return (payload) => {
-        if (socket.readyState !== socket.OPEN) return;
-        corkForThisTick();
-        const backedUp = socket.bufferedAmount >= HIGH_WATER_BYTES;
-        if (socket.extensions !== '') {
+      return (payload) =>
+        sendNow((done) => {
           // A negotiated extension (none is offered: see startGraphQLWs) would change the framing.
-          const message = Buffer.concat([head, payload, MESSAGE_END]);
-          return backedUp ? written((done) => socket.send(message, done)) : void socket.send(message);
-        }
-        // The frame is written here rather than by ws, which would need the message in one piece:
-        // a copy of the shared payload per socket. ws writes each frame of its own (pings, close)
-        // in one synchronous call too, so frames never interleave.
-        raw.write(textFrameStart(head, payload.length + MESSAGE_END.length));
-        raw.write(payload);
-        return backedUp ? written((done) => raw.write(MESSAGE_END, done)) : void raw.write(MESSAGE_END);
-      };
+          if (socket.extensions !== '') return socket.send(Buffer.concat([head, payload, MESSAGE_END]), done);
+          // The frame is written here rather than by ws, which would need the message in one piece:
+          // a copy of the shared payload per socket. ws writes each frame of its own (pings, close)
+          // in one synchronous call too, so frames never interleave.
+          raw.write(textFrameStart(head, payload.length + MESSAGE_END.length));
+          raw.write(payload);
+          raw.write(MESSAGE_END, done);
+        });
     };
 
     socket.once('error', (err) => {
@@ -120,15 +122,7 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) => {
-          if (socket.readyState !== socket.OPEN) return;
-          corkForThisTick();
-          if (socket.bufferedAmount < HIGH_WATER_BYTES) {
-            socket.send(data);
-            return;
-          }
-          return written((done) => socket.send(data, done));
-        },
+        send: (data) => sendNow((done) => socket.send(data, done)),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
           socket.on('message', (message) => {

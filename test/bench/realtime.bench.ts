@@ -28,7 +28,7 @@ import {
   type BenchOptions,
   type Summary,
 } from './bench-support.js';
-import type { FromWorker, RealtimeMode, RealtimeWorkerSetup, ToWorker, WorkerResult } from './realtime-clients.worker.js';
+import type { ExpectedInstance, FromWorker, RealtimeMode, RealtimeWorkerSetup, ToWorker, WorkerResult } from './realtime-clients.worker.js';
 
 export const REALTIME_TARGETS = { p99Ms: 100, lost: 0, duplicated: 0 } as const;
 
@@ -169,12 +169,40 @@ class ClientPool {
     return new ClientPool(shares.filter((n) => n > 0).map((n) => new WorkerChannel(new Worker(url, { workerData: { ...setup, subscribers: n } }))));
   }
 
-  send(message: ToWorker): void {
-    for (const c of this.channels) c.send(message);
+  /** Every thread's answer to `message`, or to nothing (`ready` comes unasked). */
+  private async all<T extends FromWorker['type']>(message: ToWorker | undefined, type: T, timeoutMs: number): Promise<Extract<FromWorker, { type: T }>[]> {
+    if (message) for (const c of this.channels) c.send(message);
+    return Promise.all(this.channels.map((c) => c.next(type, timeoutMs)));
   }
 
-  async next<T extends FromWorker['type']>(type: T, timeoutMs: number): Promise<Extract<FromWorker, { type: T }>[]> {
-    return Promise.all(this.channels.map((c) => c.next(type, timeoutMs)));
+  async ready(timeoutMs: number) {
+    const readies = await this.all(undefined, 'ready', timeoutMs);
+    const closeCodes: Record<string, number> = {};
+    for (const r of readies) for (const [code, n] of Object.entries(r.closeCodes)) closeCodes[code] = (closeCodes[code] ?? 0) + n;
+    return {
+      connected: sum(readies, (r) => r.connected),
+      refused: sum(readies, (r) => r.refused),
+      closeCodes,
+      connectMs: Math.max(...readies.map((r) => r.connectMs)),
+    };
+  }
+
+  async probe(instance: ExpectedInstance, timeoutMs: number) {
+    const probes = await this.all({ type: 'probe', instance, timeoutMs }, 'probed', timeoutMs + 30_000);
+    return { reached: sum(probes, (p) => p.reached), waitedMs: Math.max(...probes.map((p) => p.waitedMs)) };
+  }
+
+  async expect(instances: readonly ExpectedInstance[], settleMs: number, timeoutMs: number): Promise<WorkerResult> {
+    return combineResults(await this.all({ type: 'expect', instances, settleMs, timeoutMs }, 'result', timeoutMs + 60_000));
+  }
+
+  async close(timeoutMs: number) {
+    const closings = await this.all({ type: 'close' }, 'closed', timeoutMs);
+    return {
+      droppedSockets: sum(closings, (c) => c.droppedSockets),
+      subscriptionErrors: sum(closings, (c) => c.subscriptionErrors),
+      errorSamples: closings.flatMap((c) => c.errorSamples).slice(0, 5),
+    };
   }
 
   /** Readings of each worker thread's event-loop utilization. */
@@ -194,14 +222,15 @@ function meanUtilization(before: readonly EventLoopReading[], after: readonly Ev
   return after.reduce((sum, reading, i) => sum + performance.eventLoopUtilization(reading, before[i]!).utilization, 0) / Math.max(1, after.length);
 }
 
+const sum = <T>(items: readonly T[], f: (item: T) => number): number => items.reduce((n, item) => n + f(item), 0);
+
 /** One worker's result, or several combined. */
 function combineResults(results: readonly WorkerResult[]): WorkerResult {
   const order: WorkerResult['settledBy'][] = ['complete', 'idle', 'timeout'];
-  const sum = (f: (r: WorkerResult) => number) => results.reduce((n, r) => n + f(r), 0);
   const withDeliveries = results.filter((r) => r.deliveries > 0);
   const firstAt = Math.min(...withDeliveries.map((r) => r.firstAt));
   const lastAt = Math.max(...withDeliveries.map((r) => r.lastAt));
-  const latencies = new Float64Array(sum((r) => r.latencies.length));
+  const latencies = new Float64Array(sum(results, (r) => r.latencies.length));
   let offset = 0;
   for (const r of results) {
     latencies.set(r.latencies, offset);
@@ -209,17 +238,17 @@ function combineResults(results: readonly WorkerResult[]): WorkerResult {
   }
   return {
     type: 'result',
-    deliveries: sum((r) => r.deliveries),
-    expectedDeliveries: sum((r) => r.expectedDeliveries),
-    lost: sum((r) => r.lost),
-    duplicated: sum((r) => r.duplicated),
-    unexpected: sum((r) => r.unexpected),
+    deliveries: sum(results, (r) => r.deliveries),
+    expectedDeliveries: sum(results, (r) => r.expectedDeliveries),
+    lost: sum(results, (r) => r.lost),
+    duplicated: sum(results, (r) => r.duplicated),
+    unexpected: sum(results, (r) => r.unexpected),
     latencies,
     spanMs: withDeliveries.length > 0 ? lastAt - firstAt : 0,
     firstAt: withDeliveries.length > 0 ? firstAt : 0,
     lastAt: withDeliveries.length > 0 ? lastAt : 0,
-    messages: sum((r) => r.messages),
-    completeSubscribers: sum((r) => r.completeSubscribers),
+    messages: sum(results, (r) => r.messages),
+    completeSubscribers: sum(results, (r) => r.completeSubscribers),
     settledBy: order[Math.max(...results.map((r) => order.indexOf(r.settledBy)))]!,
     waitedMs: Math.max(...results.map((r) => r.waitedMs)),
   };
@@ -271,16 +300,7 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
       mode,
     };
     clients = ClientPool.start(setup, clientThreads);
-    const readies = await clients.next('ready', 180_000);
-    const ready = {
-      connected: readies.reduce((n, r) => n + r.connected, 0),
-      refused: readies.reduce((n, r) => n + r.refused, 0),
-      closeCodes: readies.reduce<Record<string, number>>((codes, r) => {
-        for (const [code, n] of Object.entries(r.closeCodes)) codes[code] = (codes[code] ?? 0) + n;
-        return codes;
-      }, {}),
-      connectMs: Math.max(...readies.map((r) => r.connectMs)),
-    };
+    const ready = await clients.ready(180_000);
     log(`  ${ready.connected} connected, ${ready.refused} refused ${JSON.stringify(ready.closeCodes)} in ${round(ready.connectMs / 1000)} s`);
     if (ready.connected === 0) throw new Error('realtime: no socket connected');
 
@@ -289,9 +309,7 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
     await waitForInstance(client, probeId, { intervalMs: 20, timeoutMs: 60_000 });
     const probeSeq = (await listInstances(client, wf)).find((i) => i.id === probeId);
     if (!probeSeq) throw new Error('realtime: probe instance not listed');
-    clients.send({ type: 'probe', instance: { id: probeId, eventSeq: probeSeq.eventSeq }, timeoutMs: 60_000 });
-    const probes = await clients.next('probed', 90_000);
-    const probed = { reached: probes.reduce((n, p) => n + p.reached, 0), waitedMs: Math.max(...probes.map((p) => p.waitedMs)) };
+    const probed = await clients.probe({ id: probeId, eventSeq: probeSeq.eventSeq }, 60_000);
     log(`  probe instance reached ${probed.reached} subscribers after ${round(probed.waitedMs)} ms`);
 
     log(`realtime: running ${instances} instances (trigger + 2 sms.send), ${options.startRate ? `${options.startRate} starts per second` : "all at once"}, ${startConcurrency} starts in flight`);
@@ -307,20 +325,13 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
     const measured = (await listInstances(client, wf)).filter((i) => measuredIds.has(i.id)).map((i) => ({ id: i.id, eventSeq: i.eventSeq }));
     if (measured.length !== instances || baselineIds.size !== instances) throw new Error('realtime: instances went missing');
     log(`  completed in ${round(runMs / 1000)} s; waiting for deliveries`);
-    clients.send({ type: 'expect', instances: measured, settleMs: 10_000, timeoutMs: 5 * 60_000 });
-    const result = combineResults(await clients.next('result', 6 * 60_000));
+    const result = await clients.expect(measured, 10_000, 5 * 60_000);
     const serverElu = performance.eventLoopUtilization(serverElu0).utilization;
     const clientsElu = meanUtilization(clientsElu0, clients.eventLoops());
     const cpu = process.cpuUsage(cpu0);
     const cpuS = (cpu.user + cpu.system) / 1e6;
     const wallS = since(t0) / 1000;
-    clients.send({ type: 'close' });
-    const closings = await clients.next('closed', 60_000);
-    const closed = {
-      droppedSockets: closings.reduce((n, c) => n + c.droppedSockets, 0),
-      subscriptionErrors: closings.reduce((n, c) => n + c.subscriptionErrors, 0),
-      errorSamples: closings.flatMap((c) => c.errorSamples).slice(0, 5),
-    };
+    const closed = await clients.close(60_000);
 
     const latency = summarize(result.latencies);
     const eventsPerInstance = round(measured.reduce((n, i) => n + i.eventSeq, 0) / Math.max(1, measured.length), 2);
