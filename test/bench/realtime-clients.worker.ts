@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { threadCpuSeconds } from './cpu-time.js';
 
 /** What the worker is started with. */
 export interface RealtimeWorkerSetup {
@@ -37,6 +38,8 @@ export type ToWorker =
   | { readonly type: 'probe'; readonly instance: ExpectedInstance; readonly timeoutMs: number }
   /** Answer `result` once every subscriber has every event of these, or nothing arrived for `settleMs`. */
   | { readonly type: 'expect'; readonly instances: readonly ExpectedInstance[]; readonly settleMs: number; readonly timeoutMs: number }
+  /** Answer `cpu` with this thread's CPU seconds so far. */
+  | { readonly type: 'cpu' }
   | { readonly type: 'close' };
 
 export interface WorkerResult {
@@ -71,6 +74,7 @@ export type FromWorker =
       readonly connectMs: number;
     }
   | { readonly type: 'probed'; readonly reached: number; readonly waitedMs: number }
+  | { readonly type: 'cpu'; readonly seconds: number | undefined }
   | WorkerResult
   | { readonly type: 'closed'; readonly subscriptionErrors: number; readonly errorSamples: readonly string[]; readonly droppedSockets: number }
   | { readonly type: 'failed'; readonly message: string };
@@ -352,6 +356,7 @@ async function closeAll(): Promise<void> {
 }
 
 port.on('message', (message: ToWorker) => {
+  if (message.type === 'cpu') return post({ type: 'cpu', seconds: threadCpuSeconds() });
   const work =
     message.type === 'probe'
       ? probe(message.instance, message.timeoutMs)

@@ -8,6 +8,7 @@
  * their own, so a thousand independent dashboards are not all parsed on one thread that can use
  * at most one core; but the same process and the same two CPUs as the server.
  */
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { loadConfig } from '../../src/server/config.js';
@@ -28,6 +29,7 @@ import {
   type BenchOptions,
   type Summary,
 } from './bench-support.js';
+import { postgresCpuBetween, postgresCpuSeconds, threadCpuSeconds } from './cpu-time.js';
 import type { ExpectedInstance, FromWorker, RealtimeMode, RealtimeWorkerSetup, ToWorker, WorkerResult } from './realtime-clients.worker.js';
 
 export const REALTIME_TARGETS = { p99Ms: 100, lost: 0, duplicated: 0 } as const;
@@ -80,6 +82,14 @@ export interface RealtimeFigures {
    * and the clients' (mean of their worker threads) were, and the CPU cores this process used on average.
    */
   readonly busy: { readonly serverEventLoopUtilization: number; readonly clientsEventLoopUtilization: number; readonly processCpuCores: number };
+  /**
+   * Where the machine's CPU went over the same span, in cores on average (Linux only, else null):
+   * the server's thread (engine, API, fan-out), the clients' threads, the rest of this process (GC
+   * helpers, libuv's pool) and the local Postgres server, beside the cores the machine has.
+   */
+  readonly cpu: CpuSplit | null;
+  /** The clients' CPU per message received (read, decode, JSON parse, bookkeeping), microseconds. */
+  readonly clientCpuPerMessage_us: number | null;
   readonly deliveries: number;
   readonly expectedDeliveries: number;
   readonly latency: Summary;
@@ -98,6 +108,48 @@ export interface RealtimeFigures {
   readonly target: { readonly p99_ms: number; readonly lost: number; readonly duplicated: number };
   readonly meets: boolean;
   readonly duration_s: number;
+}
+
+export interface CpuSplit {
+  readonly machineCores: number;
+  readonly total_cores: number;
+  readonly serverThread_cores: number;
+  readonly clientThreads_cores: number;
+  readonly restOfProcess_cores: number;
+  readonly postgres_cores: number | null;
+}
+
+/** CPU readings at one moment: this thread, the client threads, the process, Postgres. */
+interface CpuReading {
+  readonly at: number;
+  readonly serverThread: number | undefined;
+  readonly clientThreads: number | undefined;
+  readonly process: NodeJS.CpuUsage;
+  readonly postgres: Map<number, number> | undefined;
+}
+
+async function readCpu(clients: ClientPool): Promise<CpuReading> {
+  const clientThreads = await clients.cpu(10_000);
+  return { at: performance.now(), serverThread: threadCpuSeconds(), clientThreads, process: process.cpuUsage(), postgres: postgresCpuSeconds() };
+}
+
+function cpuSplit(before: CpuReading, after: CpuReading): CpuSplit | null {
+  if (before.serverThread === undefined || after.serverThread === undefined) return null;
+  if (before.clientThreads === undefined || after.clientThreads === undefined) return null;
+  const wallS = (after.at - before.at) / 1000;
+  const processS = (after.process.user - before.process.user + after.process.system - before.process.system) / 1e6;
+  const serverS = after.serverThread - before.serverThread;
+  const clientsS = after.clientThreads - before.clientThreads;
+  const postgresS = postgresCpuBetween(before.postgres, after.postgres);
+  const cores = (seconds: number) => round(seconds / wallS, 2);
+  return {
+    machineCores: availableParallelism(),
+    total_cores: cores(processS + (postgresS ?? 0)),
+    serverThread_cores: cores(serverS),
+    clientThreads_cores: cores(clientsS),
+    restOfProcess_cores: cores(Math.max(0, processS - serverS - clientsS)),
+    postgres_cores: postgresS === undefined ? null : cores(postgresS),
+  };
 }
 
 const CREATE_KEY = `mutation ($name: String!) { createApiKey(name: $name) { secret apiKey { id } } }`;
@@ -194,6 +246,12 @@ class ClientPool {
 
   async expect(instances: readonly ExpectedInstance[], settleMs: number, timeoutMs: number): Promise<WorkerResult> {
     return combineResults(await this.all({ type: 'expect', instances, settleMs, timeoutMs }, 'result', timeoutMs + 60_000));
+  }
+
+  /** CPU seconds the client threads have used so far (summed), or undefined off Linux. */
+  async cpu(timeoutMs: number): Promise<number | undefined> {
+    const readings = await this.all({ type: 'cpu' }, 'cpu', timeoutMs);
+    return readings.some((r) => r.seconds === undefined) ? undefined : sum(readings, (r) => r.seconds!);
   }
 
   async close(timeoutMs: number) {
@@ -316,6 +374,7 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
     const serverElu0 = performance.eventLoopUtilization();
     const clientsElu0 = clients.eventLoops();
     const cpu0 = process.cpuUsage();
+    const cpuBefore = await readCpu(clients);
     const t0 = performance.now();
     const measuredIds = new Set(
       await (options.startRate ? startPaced(client, wf, instances, options.startRate, startConcurrency) : startMany(client, wf, instances, startConcurrency)),
@@ -328,6 +387,9 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
     const result = await clients.expect(measured, 10_000, 5 * 60_000);
     const serverElu = performance.eventLoopUtilization(serverElu0).utilization;
     const clientsElu = meanUtilization(clientsElu0, clients.eventLoops());
+    const cpuAfter = await readCpu(clients);
+    const split = cpuSplit(cpuBefore, cpuAfter);
+    const clientCpuS = cpuBefore.clientThreads !== undefined && cpuAfter.clientThreads !== undefined ? cpuAfter.clientThreads - cpuBefore.clientThreads : undefined;
     const cpu = process.cpuUsage(cpu0);
     const cpuS = (cpu.user + cpu.system) / 1e6;
     const wallS = since(t0) / 1000;
@@ -340,6 +402,12 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
       `  ${result.deliveries}/${result.expectedDeliveries} deliveries, p50 ${latency.p50_ms} ms, p99 ${latency.p99_ms} ms, ` +
         `${eventsPerSecond} events/s, lost ${result.lost}, duplicated ${result.duplicated} (${result.settledBy})`,
     );
+    if (split) {
+      log(
+        `  CPU, cores on average: server thread ${split.serverThread_cores}, client threads ${split.clientThreads_cores}, ` +
+          `rest of the process ${split.restOfProcess_cores}, Postgres ${split.postgres_cores ?? 'n/a'}; ${split.total_cores} of ${split.machineCores}`,
+      );
+    }
     return {
       what: `commit (event \`at\`) to receipt by each graphql-ws subscriber of ${mode === 'events' ? 'workflowInstanceEvents' : 'workflowInstanceEventBatches'}, one socket per subscriber`,
       mode,
@@ -365,6 +433,8 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
         clientsEventLoopUtilization: round(clientsElu, 3),
         processCpuCores: round(cpuS / wallS, 2),
       },
+      cpu: split,
+      clientCpuPerMessage_us: clientCpuS === undefined || result.messages === 0 ? null : round((clientCpuS * 1e6) / result.messages, 1),
       deliveries: result.deliveries,
       expectedDeliveries: result.expectedDeliveries,
       latency,
