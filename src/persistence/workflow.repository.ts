@@ -7,6 +7,7 @@ import type { Page, PageRequest } from '../ports/page.js';
 import type {
   DraftSession,
   HistoryEntry,
+  HistoryNeighbours,
   StepsWithEdges,
   WorkflowHeadUpdate,
   WorkflowRecord,
@@ -415,44 +416,75 @@ class DrizzleDraftSession implements DraftSession {
     }
   }
 
-  async historyEntry(seq: number): Promise<HistoryEntry | undefined> {
+  async historyEntry(seq: number): Promise<(HistoryEntry & HistoryNeighbours) | undefined> {
     if (seq < 1) return undefined;
+    const neighbour = (at: number) =>
+      sql<boolean>`exists (select 1 from ${workflowHistory} n where n.workflow_id = ${this.id} and n.seq = ${at})`;
     const [row] = await this.tx
-      .select()
+      .select({ entry: workflowHistory, hasPrevious: neighbour(seq - 1), hasNext: neighbour(seq + 1) })
       .from(workflowHistory)
       .where(and(eq(workflowHistory.workflowId, this.id), eq(workflowHistory.seq, seq)));
-    return row ? toHistory(row) : undefined;
+    return row ? { ...toHistory(row.entry), hasPrevious: row.hasPrevious, hasNext: row.hasNext } : undefined;
   }
 
   hasHistoryEntry(seq: number): Promise<boolean> {
     return hasEntry(this.tx, this.id, seq);
   }
 
-  async pushHistory(entry: {
-    head: number;
-    label: string;
-    forward: readonly EditOp[];
-    inverse: readonly EditOp[];
-    actorKeyId: string | null;
-    depth: number;
-  }): Promise<number> {
+  async pushHistory(
+    entry: {
+      head: number;
+      label: string;
+      forward: readonly EditOp[];
+      inverse: readonly EditOp[];
+      actorKeyId: string | null;
+      depth: number;
+    },
+    update: Omit<WorkflowHeadUpdate, 'historyHead'>,
+  ): Promise<WorkflowRecord> {
     const seq = entry.head + 1;
-    // A new edit after undo discards what could have been redone.
-    await this.tx
-      .delete(workflowHistory)
-      .where(and(eq(workflowHistory.workflowId, this.id), gte(workflowHistory.seq, seq)));
-    await this.tx.insert(workflowHistory).values({
+    // One statement for the history and the head: an edit's round trips are most of its time.
+    // Its parts touch different rows, so their order within the statement does not matter: the
+    // entries a new edit drops (above the new one: what could have been redone; at or below
+    // seq - depth: too old), the new entry (replacing one that could have been redone), the head.
+    const dropped = this.tx.$with('dropped').as(
+      this.tx
+        .delete(workflowHistory)
+        .where(
+          and(
+            eq(workflowHistory.workflowId, this.id),
+            or(gt(workflowHistory.seq, seq), lte(workflowHistory.seq, seq - entry.depth)),
+          ),
+        )
+        .returning({ seq: workflowHistory.seq }),
+    );
+    const row = {
       workflowId: this.id,
       seq,
       label: entry.label,
       forward: [...entry.forward],
       inverse: [...entry.inverse],
       actorKeyId: entry.actorKeyId,
-    });
-    await this.tx
-      .delete(workflowHistory)
-      .where(and(eq(workflowHistory.workflowId, this.id), lte(workflowHistory.seq, seq - entry.depth)));
-    return seq;
+      createdAt: new Date(),
+    };
+    const appended = this.tx.$with('appended').as(
+      this.tx
+        .insert(workflowHistory)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [workflowHistory.workflowId, workflowHistory.seq],
+          set: { label: row.label, forward: row.forward, inverse: row.inverse, actorKeyId: row.actorKeyId, createdAt: row.createdAt },
+        })
+        .returning({ seq: workflowHistory.seq }),
+    );
+    const [updated] = await this.tx
+      .with(dropped, appended)
+      .update(workflows)
+      .set(headChanges({ ...update, historyHead: seq }))
+      .where(eq(workflows.id, this.id))
+      .returning();
+    this.workflow = updated!;
+    return updated!;
   }
 
   async insertVersion(version: Omit<WorkflowVersionRecord, 'createdAt'>): Promise<WorkflowVersionRecord> {
@@ -469,18 +501,23 @@ class DrizzleDraftSession implements DraftSession {
   }
 
   async updateHead(update: WorkflowHeadUpdate): Promise<WorkflowRecord> {
-    const set: { [K in keyof typeof workflows.$inferInsert]?: (typeof workflows.$inferInsert)[K] | SQL } = {
-      updatedAt: new Date(),
-    };
-    if (update.draftRevision !== undefined) set.draftRevision = update.draftRevision;
-    if (update.historyHead !== undefined) set.historyHead = update.historyHead;
-    if (update.status !== undefined) set.status = update.status;
-    if (update.latestVersion !== undefined) set.latestVersion = update.latestVersion;
-    if (update.name !== undefined) set.name = update.name;
-    if (update.description !== undefined) set.description = update.description;
-    if (update.stepCountDelta) set.stepCount = sql`${workflows.stepCount} + ${update.stepCountDelta}`;
-    const [row] = await this.tx.update(workflows).set(set).where(eq(workflows.id, this.id)).returning();
+    const [row] = await this.tx.update(workflows).set(headChanges(update)).where(eq(workflows.id, this.id)).returning();
     this.workflow = row!;
     return row!;
   }
+}
+
+/** The workflow row's columns that `update` changes, and its update time. */
+function headChanges(update: WorkflowHeadUpdate) {
+  const set: { [K in keyof typeof workflows.$inferInsert]?: (typeof workflows.$inferInsert)[K] | SQL } = {
+    updatedAt: new Date(),
+  };
+  if (update.draftRevision !== undefined) set.draftRevision = update.draftRevision;
+  if (update.historyHead !== undefined) set.historyHead = update.historyHead;
+  if (update.status !== undefined) set.status = update.status;
+  if (update.latestVersion !== undefined) set.latestVersion = update.latestVersion;
+  if (update.name !== undefined) set.name = update.name;
+  if (update.description !== undefined) set.description = update.description;
+  if (update.stepCountDelta) set.stepCount = sql`${workflows.stepCount} + ${update.stepCountDelta}`;
+  return set;
 }

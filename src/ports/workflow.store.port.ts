@@ -30,6 +30,12 @@ export interface HistoryEntry {
   readonly createdAt: Date;
 }
 
+/** Whether a history entry has neighbours: entries at seq - 1 and seq + 1. */
+export interface HistoryNeighbours {
+  readonly hasPrevious: boolean;
+  readonly hasNext: boolean;
+}
+
 /** An immutable published graph. */
 export interface WorkflowVersionRecord {
   readonly workflowId: string;
@@ -69,18 +75,25 @@ export interface DraftSession {
   loadGraph(): Promise<Graph>;
   /** Applies primitive ops row by row (consecutive ops of one kind batched). */
   applyOps(ops: readonly EditOp[]): Promise<void>;
-  historyEntry(seq: number): Promise<HistoryEntry | undefined>;
+  /** The entry with this seq, and whether entries exist just before and after it (for canUndo/canRedo). */
+  historyEntry(seq: number): Promise<(HistoryEntry & HistoryNeighbours) | undefined>;
   /** Whether an entry exists with this seq (for canUndo/canRedo after the change). */
   hasHistoryEntry(seq: number): Promise<boolean>;
-  /** Drops every entry above `head` (what could be redone), appends one at head+1 and prunes to `depth`. */
-  pushHistory(entry: {
-    readonly head: number;
-    readonly label: string;
-    readonly forward: readonly EditOp[];
-    readonly inverse: readonly EditOp[];
-    readonly actorKeyId: string | null;
-    readonly depth: number;
-  }): Promise<number>;
+  /**
+   * Drops every entry above `head` (what could be redone), appends one at head+1, prunes to
+   * `depth` and moves the workflow's history head to the new entry with `update` applied too.
+   */
+  pushHistory(
+    entry: {
+      readonly head: number;
+      readonly label: string;
+      readonly forward: readonly EditOp[];
+      readonly inverse: readonly EditOp[];
+      readonly actorKeyId: string | null;
+      readonly depth: number;
+    },
+    update: Omit<WorkflowHeadUpdate, 'historyHead'>,
+  ): Promise<WorkflowRecord>;
   insertVersion(version: Omit<WorkflowVersionRecord, 'createdAt'>): Promise<WorkflowVersionRecord>;
   getVersion(version: number): Promise<WorkflowVersionRecord | undefined>;
   updateHead(update: WorkflowHeadUpdate): Promise<WorkflowRecord>;

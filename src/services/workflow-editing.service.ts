@@ -96,7 +96,7 @@ export class WorkflowEditingService {
         historyHead: wf.historyHead - 1,
         stepCountDelta: -stepDelta(entry.forward),
       });
-      return { workflow: updated, label: entry.label, canUndo: await session.hasHistoryEntry(updated.historyHead), canRedo: true };
+      return { workflow: updated, label: entry.label, canUndo: entry.hasPrevious, canRedo: true };
     });
     this.notify(actor, outcome.workflow, 'UNDO', `Undid: ${outcome.label}`);
     return outcome;
@@ -118,7 +118,7 @@ export class WorkflowEditingService {
         workflow: updated,
         label: entry.label,
         canUndo: true,
-        canRedo: await session.hasHistoryEntry(entry.seq + 1),
+        canRedo: entry.hasNext,
       };
     });
     this.notify(actor, outcome.workflow, 'REDO', `Redid: ${outcome.label}`);
@@ -196,19 +196,17 @@ export class WorkflowEditingService {
   ): Promise<WorkflowRecord> {
     const wf = session.workflow;
     await session.applyOps(change.ops);
-    const seq = await session.pushHistory({
-      head: wf.historyHead,
-      label: change.label,
-      forward: change.ops,
-      inverse: invertOps(change.ops),
-      actorKeyId: change.actor.apiKeyId,
-      depth: this.options.limits.historyDepth,
-    });
-    return session.updateHead({
-      draftRevision: wf.draftRevision + 1,
-      historyHead: seq,
-      stepCountDelta: stepDelta(change.ops),
-    });
+    return session.pushHistory(
+      {
+        head: wf.historyHead,
+        label: change.label,
+        forward: change.ops,
+        inverse: invertOps(change.ops),
+        actorKeyId: change.actor.apiKeyId,
+        depth: this.options.limits.historyDepth,
+      },
+      { draftRevision: wf.draftRevision + 1, stepCountDelta: stepDelta(change.ops) },
+    );
   }
 
   private editable(session: DraftSession, expectedRevision: number | undefined): WorkflowRecord {
