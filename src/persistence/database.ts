@@ -43,6 +43,47 @@ function migrationsFolder(): string {
   }
   return join(dir, 'drizzle');
 }
+/**
+ * Statements with at most this many parameters run as prepared statements (see preparing): their
+ * texts repeat. Bigger ones are bulk inserts whose text changes with the row count; preparing each
+ * would grow every connection's statement cache without bound.
+ */
+const MAX_PREPARED_PARAMETERS = 100;
+
+/**
+ * The client drizzle gets on real Postgres. drizzle prepares only queries given a name, and
+ * postgres.js runs an unprepared statement that has parameters in two round trips: it asks for
+ * the parameter types first, then binds and executes. Prepared, a statement costs one round trip
+ * after its first run on a connection; for an edit of a few statements, or a step's transition,
+ * the round trips are most of the time. Transactions get the same client.
+ */
+export function preparing(sql: Sql): Sql {
+  return new Proxy(sql, {
+    get(target, property, receiver) {
+      if (property === 'unsafe') {
+        return (query: string, parameters: unknown[] = [], options: Record<string, unknown> = {}) =>
+          target.unsafe(query, parameters as never, {
+            ...options,
+            ...(parameters.length > 0 && parameters.length <= MAX_PREPARED_PARAMETERS ? { prepare: true } : {}),
+          });
+      }
+      if (property === 'begin') {
+        return (...args: unknown[]) => {
+          const body = args.pop() as (tx: Sql) => unknown;
+          return (target.begin as (...a: unknown[]) => unknown)(...args, (tx: Sql) => body(preparing(tx)));
+        };
+      }
+      if (property === 'savepoint') {
+        return (...args: unknown[]) => {
+          const body = args.pop() as (tx: Sql) => unknown;
+          return (Reflect.get(target, property, receiver) as (...a: unknown[]) => unknown)(...args, (tx: Sql) => body(preparing(tx)));
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
 /** Arbitrary constant shared by every process of this app: serialises migrations. */
 const MIGRATION_LOCK_KEY = 7_310_442_019;
 
@@ -64,13 +105,15 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
         onnotice: () => {},
         connection: { application_name: applicationName },
       });
+    // Connections multiplexed onto PGlite's one session cannot hold prepared statements.
+    const forDrizzle = (client: Sql) => drizzle(embedded ? client : preparing(client), { schema });
     const sql = pool(embedded ? 4 : options.poolSize, 'workflow-builder');
-    const db = drizzle(sql, { schema });
+    const db = forDrizzle(sql);
     const liveSql = pool(2, 'workflow-builder-live');
     return {
       db,
       sql,
-      liveDb: drizzle(liveSql, { schema }),
+      liveDb: forDrizzle(liveSql),
       url,
       embedded: Boolean(embedded),
       async close() {
