@@ -67,3 +67,18 @@ export async function withBenchApp<T>(
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }
+
+/**
+ * What autovacuum would have done between two measured parts: VACUUM ANALYZE, when the database
+ * runs no autovacuum (ours has it off; the embedded one runs none), so that a part is not slowed
+ * by the dead rows of the one before. Whether it ran.
+ */
+export async function vacuumWithoutAutovacuum(app: App, log: (message: string) => void): Promise<boolean> {
+  if (!app.database.embedded) {
+    const [setting] = await app.database.sql<{ autovacuum: string }[]>`show autovacuum`;
+    if (setting?.autovacuum === 'on') return false;
+  }
+  log('vacuum analyze (the database runs no autovacuum)');
+  await app.database.sql.unsafe('vacuum analyze');
+  return true;
+}

@@ -9,7 +9,7 @@ import 'reflect-metadata';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { App } from '../../src/server/app.js';
-import { withBenchApp } from './bench-app.js';
+import { vacuumWithoutAutovacuum, withBenchApp } from './bench-app.js';
 
 const TARGETS = { singleEditP95Ms: 20, editRatio5000Over10: 1.5, publish1000Ms: 500 } as const;
 const SAMPLES = 200;
@@ -231,6 +231,7 @@ async function run(app: App, key: string, embedded: boolean) {
 
 async function main(): Promise<number> {
   return withBenchApp({ label: 'bench', tablePrefix: 'bench_edit_jobs', log }, async ({ app, apiKey }) => {
+    await vacuumWithoutAutovacuum(app, log);
     const result = await run(app, apiKey, app.database.embedded);
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return 0;

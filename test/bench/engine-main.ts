@@ -14,7 +14,7 @@ import 'reflect-metadata';
  * REALTIME_MODES=events,batches picks the subscriptions measured (a message per event, per batch).
  */
 import { cpus, loadavg } from 'node:os';
-import { withBenchApp } from './bench-app.js';
+import { vacuumWithoutAutovacuum, withBenchApp } from './bench-app.js';
 import { ENGINE_PARTS, runEngineBench, type EngineBenchSizes, type EngineFigures, type EnginePart } from './engine.bench.js';
 import type { RealtimeMode } from './realtime-clients.worker.js';
 import { runRealtimeBench, type RealtimeFigures } from './realtime.bench.js';
@@ -69,6 +69,10 @@ async function main(): Promise<number> {
     const loadSamples: number[] = [];
     const sampler = setInterval(() => loadSamples.push(loadavg()[0]!), 5000);
     sampler.unref();
+    let vacuumedBeforeEachPart = false;
+    const vacuum = async () => {
+      vacuumedBeforeEachPart = await vacuumWithoutAutovacuum(app, log);
+    };
     let engine: EngineFigures | undefined;
     let realtime: Partial<Record<RealtimeMode, RealtimeFigures>> | undefined;
     if (phases.has('engine')) {
@@ -79,10 +83,12 @@ async function main(): Promise<number> {
         settings: config,
         ...(quick ? { sizes: QUICK_SIZES } : {}),
         ...(process.env.ENGINE_PARTS ? { parts: engineParts(process.env.ENGINE_PARTS) } : {}),
+        beforeEachPart: vacuum,
       });
     }
     if (phases.has('realtime')) realtime = {};
     for (const mode of phases.has('realtime') ? realtimeModes(process.env.REALTIME_MODES ?? 'events,batches') : []) {
+      await vacuum();
       realtime![mode] = await runRealtimeBench({
         app,
         apiKey,
@@ -108,6 +114,8 @@ async function main(): Promise<number> {
         oneMinuteDuringRun: summarizeLoad(loadSamples),
       },
       quick,
+      /** VACUUM ANALYZE ran before each part: the database runs no autovacuum. */
+      vacuumedBeforeEachPart,
       engine,
       realtime,
       meets: (engine?.meets ?? true) && Object.values(realtime ?? {}).every((r) => r.meets),

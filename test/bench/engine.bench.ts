@@ -81,6 +81,8 @@ export interface EngineBenchOptions extends BenchOptions {
   readonly sizes?: Partial<EngineBenchSizes>;
   /** Which measurements to run; all by default. A partial run never reports `meets: true`. */
   readonly parts?: ReadonlySet<EnginePart>;
+  /** Runs before each part (the bench vacuums there when the database runs no autovacuum). */
+  readonly beforeEachPart?: (part: EnginePart) => Promise<unknown>;
 }
 
 export const ENGINE_PARTS = ['latency', 'throughput', 'perStep', 'memory'] as const;
@@ -214,14 +216,15 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
 
     const parts = options.parts ?? new Set(ENGINE_PARTS);
     const skipped = 'not run' as const;
-    const latency = parts.has('latency') ? await measureImmediateLatency({ client, workflowId: chain, sizes, log }) : skipped;
-    const throughput = parts.has('throughput')
-      ? await measureThroughput({ options, client, workflowId: short, sizes, settings })
-      : skipped;
-    const perStep = parts.has('perStep')
-      ? await measurePerStep({ client, shortWorkflowId: chain, longWorkflowId: long, sizes, log })
-      : skipped;
-    const memory = parts.has('memory') ? await measureMemory({ options, client, workflowId: delayed, sizes }) : skipped;
+    const run = async <T>(part: EnginePart, measure: () => Promise<T>): Promise<T | typeof skipped> => {
+      if (!parts.has(part)) return skipped;
+      await options.beforeEachPart?.(part);
+      return measure();
+    };
+    const latency = await run('latency', () => measureImmediateLatency({ client, workflowId: chain, sizes, log }));
+    const throughput = await run('throughput', () => measureThroughput({ options, client, workflowId: short, sizes, settings }));
+    const perStep = await run('perStep', () => measurePerStep({ client, shortWorkflowId: chain, longWorkflowId: long, sizes, log }));
+    const memory = await run('memory', () => measureMemory({ options, client, workflowId: delayed, sizes }));
     const all = [latency, throughput, perStep, memory];
 
     return {
