@@ -8,6 +8,7 @@ import type {
   DraftSession,
   HistoryEntry,
   HistoryNeighbours,
+  NewHistoryEntry,
   StepsWithEdges,
   WorkflowHeadUpdate,
   WorkflowRecord,
@@ -432,14 +433,7 @@ class DrizzleDraftSession implements DraftSession {
   }
 
   async pushHistory(
-    entry: {
-      head: number;
-      label: string;
-      forward: readonly EditOp[];
-      inverse: readonly EditOp[];
-      actorKeyId: string | null;
-      depth: number;
-    },
+    entry: NewHistoryEntry,
     update: Omit<WorkflowHeadUpdate, 'historyHead'>,
   ): Promise<WorkflowRecord> {
     const seq = entry.head + 1;

@@ -30,6 +30,12 @@ export interface HistoryEntry {
   readonly createdAt: Date;
 }
 
+/** A history entry to append after `head`, in a history kept to `depth` entries. */
+export type NewHistoryEntry = Pick<HistoryEntry, 'label' | 'forward' | 'inverse' | 'actorKeyId'> & {
+  readonly head: number;
+  readonly depth: number;
+};
+
 /** Whether a history entry has neighbours: entries at seq - 1 and seq + 1. */
 export interface HistoryNeighbours {
   readonly hasPrevious: boolean;
@@ -84,14 +90,7 @@ export interface DraftSession {
    * `depth` and moves the workflow's history head to the new entry with `update` applied too.
    */
   pushHistory(
-    entry: {
-      readonly head: number;
-      readonly label: string;
-      readonly forward: readonly EditOp[];
-      readonly inverse: readonly EditOp[];
-      readonly actorKeyId: string | null;
-      readonly depth: number;
-    },
+    entry: NewHistoryEntry,
     update: Omit<WorkflowHeadUpdate, 'historyHead'>,
   ): Promise<WorkflowRecord>;
   insertVersion(version: Omit<WorkflowVersionRecord, 'createdAt'>): Promise<WorkflowVersionRecord>;
