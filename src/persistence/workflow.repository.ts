@@ -308,14 +308,18 @@ class DrizzleDraftSession implements DraftSession {
         .select()
         .from(workflowSteps)
         .where(and(eq(workflowSteps.workflowId, this.id), inArray(workflowSteps.id, list))),
+      // Out-edges and in-edges as two selects rather than one with OR: each then has an index for
+      // both of its conditions even in the generic plan a prepared statement ends up with, which
+      // for the OR read every edge of the workflow (1.6 ms on 5,000 steps against 0.06).
       this.tx
         .select()
         .from(workflowEdges)
-        .where(
-          and(
-            eq(workflowEdges.workflowId, this.id),
-            or(inArray(workflowEdges.fromStepId, list), inArray(workflowEdges.toStepId, list)),
-          ),
+        .where(and(eq(workflowEdges.workflowId, this.id), inArray(workflowEdges.fromStepId, list)))
+        .union(
+          this.tx
+            .select()
+            .from(workflowEdges)
+            .where(and(eq(workflowEdges.workflowId, this.id), inArray(workflowEdges.toStepId, list))),
         ),
     ]);
     return { steps: steps.map(toStep), edges: edges.map(toEdge) };
@@ -441,17 +445,17 @@ class DrizzleDraftSession implements DraftSession {
     // Its parts touch different rows, so their order within the statement does not matter: the
     // entries a new edit drops (above the new one: what could have been redone; at or below
     // seq - depth: too old), the new entry (replacing one that could have been redone), the head.
-    const dropped = this.tx.$with('dropped').as(
-      this.tx
-        .delete(workflowHistory)
-        .where(
-          and(
-            eq(workflowHistory.workflowId, this.id),
-            or(gt(workflowHistory.seq, seq), lte(workflowHistory.seq, seq - entry.depth)),
-          ),
-        )
-        .returning({ seq: workflowHistory.seq }),
-    );
+    // The two drops are two deletes, not one with OR, so that each is an index range even in a
+    // prepared statement's generic plan (with OR it read the workflow's whole history).
+    const drop = (name: string, range: SQL | undefined) =>
+      this.tx.$with(name).as(
+        this.tx
+          .delete(workflowHistory)
+          .where(and(eq(workflowHistory.workflowId, this.id), range))
+          .returning({ seq: workflowHistory.seq }),
+      );
+    const redoable = drop('redoable', gt(workflowHistory.seq, seq));
+    const tooOld = drop('too_old', lte(workflowHistory.seq, seq - entry.depth));
     const row = {
       workflowId: this.id,
       seq,
@@ -472,7 +476,7 @@ class DrizzleDraftSession implements DraftSession {
         .returning({ seq: workflowHistory.seq }),
     );
     const [updated] = await this.tx
-      .with(dropped, appended)
+      .with(redoable, tooOld, appended)
       .update(workflows)
       .set(headChanges({ ...update, historyHead: seq }))
       .where(eq(workflows.id, this.id))
