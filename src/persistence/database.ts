@@ -67,16 +67,12 @@ export function preparing(sql: Sql): Sql {
             ...(parameters.length > 0 && parameters.length <= MAX_PREPARED_PARAMETERS ? { prepare: true } : {}),
           });
       }
-      if (property === 'begin') {
+      if (property === 'begin' || property === 'savepoint') {
+        // The transaction's (or savepoint's) own client comes last in the call: it is wrapped too.
+        const open = Reflect.get(target, property, receiver) as (...args: unknown[]) => unknown;
         return (...args: unknown[]) => {
           const body = args.pop() as (tx: Sql) => unknown;
-          return (target.begin as (...a: unknown[]) => unknown)(...args, (tx: Sql) => body(preparing(tx)));
-        };
-      }
-      if (property === 'savepoint') {
-        return (...args: unknown[]) => {
-          const body = args.pop() as (tx: Sql) => unknown;
-          return (Reflect.get(target, property, receiver) as (...a: unknown[]) => unknown)(...args, (tx: Sql) => body(preparing(tx)));
+          return open(...args, (tx: Sql) => body(preparing(tx)));
         };
       }
       return Reflect.get(target, property, receiver);

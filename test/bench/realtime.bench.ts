@@ -133,14 +133,21 @@ async function readCpu(clients: ClientPool): Promise<CpuReading> {
   return { at: performance.now(), serverThread: threadCpuSeconds(), clientThreads, process: process.cpuUsage(), postgres: postgresCpuSeconds() };
 }
 
-function cpuSplit(before: CpuReading, after: CpuReading): CpuSplit | null {
-  if (before.serverThread === undefined || after.serverThread === undefined) return null;
-  if (before.clientThreads === undefined || after.clientThreads === undefined) return null;
-  const wallS = (after.at - before.at) / 1000;
-  const processS = (after.process.user - before.process.user + after.process.system - before.process.system) / 1e6;
-  const serverS = after.serverThread - before.serverThread;
-  const clientsS = after.clientThreads - before.clientThreads;
-  const postgresS = postgresCpuBetween(before.postgres, after.postgres);
+/** CPU seconds used between two readings, by part (a part this platform cannot read: undefined). */
+function cpuBetween(before: CpuReading, after: CpuReading) {
+  const minus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a - b);
+  return {
+    wallS: (after.at - before.at) / 1000,
+    processS: (after.process.user - before.process.user + after.process.system - before.process.system) / 1e6,
+    serverS: minus(after.serverThread, before.serverThread),
+    clientsS: minus(after.clientThreads, before.clientThreads),
+    postgresS: postgresCpuBetween(before.postgres, after.postgres),
+  };
+}
+
+function cpuSplit(used: ReturnType<typeof cpuBetween>): CpuSplit | null {
+  const { wallS, processS, serverS, clientsS, postgresS } = used;
+  if (serverS === undefined || clientsS === undefined) return null;
   const cores = (seconds: number) => round(seconds / wallS, 2);
   return {
     machineCores: availableParallelism(),
@@ -373,7 +380,6 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
     log(`realtime: running ${instances} instances (trigger + 2 sms.send), ${options.startRate ? `${options.startRate} starts per second` : "all at once"}, ${startConcurrency} starts in flight`);
     const serverElu0 = performance.eventLoopUtilization();
     const clientsElu0 = clients.eventLoops();
-    const cpu0 = process.cpuUsage();
     const cpuBefore = await readCpu(clients);
     const t0 = performance.now();
     const measuredIds = new Set(
@@ -387,12 +393,8 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
     const result = await clients.expect(measured, 10_000, 5 * 60_000);
     const serverElu = performance.eventLoopUtilization(serverElu0).utilization;
     const clientsElu = meanUtilization(clientsElu0, clients.eventLoops());
-    const cpuAfter = await readCpu(clients);
-    const split = cpuSplit(cpuBefore, cpuAfter);
-    const clientCpuS = cpuBefore.clientThreads !== undefined && cpuAfter.clientThreads !== undefined ? cpuAfter.clientThreads - cpuBefore.clientThreads : undefined;
-    const cpu = process.cpuUsage(cpu0);
-    const cpuS = (cpu.user + cpu.system) / 1e6;
-    const wallS = since(t0) / 1000;
+    const cpuUsed = cpuBetween(cpuBefore, await readCpu(clients));
+    const split = cpuSplit(cpuUsed);
     const closed = await clients.close(60_000);
 
     const latency = summarize(result.latencies);
@@ -431,10 +433,10 @@ export async function runRealtimeBench(options: RealtimeBenchOptions): Promise<R
       busy: {
         serverEventLoopUtilization: round(serverElu, 3),
         clientsEventLoopUtilization: round(clientsElu, 3),
-        processCpuCores: round(cpuS / wallS, 2),
+        processCpuCores: round(cpuUsed.processS / cpuUsed.wallS, 2),
       },
       cpu: split,
-      clientCpuPerMessage_us: clientCpuS === undefined || result.messages === 0 ? null : round((clientCpuS * 1e6) / result.messages, 1),
+      clientCpuPerMessage_us: cpuUsed.clientsS === undefined || result.messages === 0 ? null : round((cpuUsed.clientsS * 1e6) / result.messages, 1),
       deliveries: result.deliveries,
       expectedDeliveries: result.expectedDeliveries,
       latency,
