@@ -6,12 +6,13 @@ import 'reflect-metadata';
  * embedded database in a temporary directory), runs the engine and realtime benchmarks and prints
  * one JSON object to stdout; progress goes to stderr. Leaves a shared database as it found it.
  *
- * BENCH_PHASES=engine,realtime picks phases; ENGINE_PARTS=latency,throughput,perStep,memory picks the
+ * BENCH_PHASES=engine,realtime picks phases; ENGINE_PARTS=latency,throughput,dbos,perStep,memory picks the
  * engine's measurements; BENCH_QUICK=1 shrinks every size (a smoke run, not figures);
  * REALTIME_SUBSCRIBERS, REALTIME_INSTANCES and REALTIME_START_CONCURRENCY override the realtime sizes,
  * REALTIME_CLIENT_THREADS the worker threads the subscribers run in, REALTIME_START_RATE starts the
  * measured instances at that many per second instead of all at once;
- * REALTIME_MODES=events,batches picks the subscriptions measured (a message per event, per batch).
+ * REALTIME_MODES=events,batches picks the subscriptions measured (a message per event, per batch);
+ * DBOS_CHAIN_INSTANCES and DBOS_THROUGHPUT_INSTANCES override the sizes of the DBOS comparison.
  */
 import { cpus, loadavg } from 'node:os';
 import { vacuumWithoutAutovacuum, withBenchApp } from './bench-app.js';
@@ -32,6 +33,8 @@ const QUICK_SIZES: EngineBenchSizes = {
   longChainLength: 200,
   waitingInstances: 300,
   startConcurrency: 50,
+  dbosChainInstances: 6,
+  dbosThroughputInstances: 100,
 };
 
 /** The 1-minute load average sampled every 5 s while the benchmarks ran (this process counts too). */
@@ -51,6 +54,25 @@ function realtimeModes(list: string): RealtimeMode[] {
   const unknown = modes.filter((m) => m !== 'events' && m !== 'batches');
   if (unknown.length > 0) throw new Error(`REALTIME_MODES: unknown ${unknown.join(', ')}; known: events, batches`);
   return modes as RealtimeMode[];
+}
+
+/** A size from the environment: a positive integer, or absent. */
+function sizeFromEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}: expected a positive integer, got '${raw}'`);
+  return value;
+}
+
+function engineSizes(quick: boolean): Partial<EngineBenchSizes> {
+  const dbosChainInstances = sizeFromEnv('DBOS_CHAIN_INSTANCES');
+  const dbosThroughputInstances = sizeFromEnv('DBOS_THROUGHPUT_INSTANCES');
+  return {
+    ...(quick ? QUICK_SIZES : {}),
+    ...(dbosChainInstances !== undefined ? { dbosChainInstances } : {}),
+    ...(dbosThroughputInstances !== undefined ? { dbosThroughputInstances } : {}),
+  };
 }
 
 function engineParts(list: string): Set<EnginePart> {
@@ -81,7 +103,7 @@ async function main(): Promise<number> {
         apiKey,
         log,
         settings: config,
-        ...(quick ? { sizes: QUICK_SIZES } : {}),
+        sizes: engineSizes(quick),
         ...(process.env.ENGINE_PARTS ? { parts: engineParts(process.env.ENGINE_PARTS) } : {}),
         beforeEachPart: vacuum,
       });

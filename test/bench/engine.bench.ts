@@ -1,7 +1,8 @@
 /**
  * Engine benchmark: how fast steps follow each other, how many steps per second the engine runs
- * against what Agenda alone can do, whether per-step cost grows with the workflow's size, and
- * what many instances waiting in a delay cost the server in memory.
+ * against what Agenda alone can do and against DBOS Transact on the same workloads, whether
+ * per-step cost grows with the workflow's size, and what many instances waiting in a delay cost
+ * the server in memory.
  *
  * Everything goes through the public GraphQL API of an app running in this process; timings of
  * steps come from the step runs' own `startedAt` / `finishedAt`, so polling does not blur them.
@@ -14,6 +15,7 @@ import { runInNewContext } from 'node:vm';
 import { loadConfig, type Config } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { createStepScheduler } from '../../src/scheduler/create-step-scheduler.js';
+import { startDbosPeer, type DbosSetup } from './dbos-peer.js';
 import {
   BenchClient,
   chainTimings,
@@ -44,6 +46,12 @@ export const ENGINE_TARGETS = {
   ratioToCeiling: 0.5,
   perStepRatio: 1.2,
   memoryGrowthMb: 50,
+  /** Immediate step start-to-start (the per-step period on the short chain), p99. */
+  startToStartP99Ms: 10,
+  /** Our per-step period over DBOS Transact's in the same run (p50 and p99): at most. */
+  periodRatioToDbos: 1,
+  /** Our steps per second over DBOS Transact's in the same run: at least. */
+  throughputRatioToDbos: 1,
 } as const;
 
 /** Sizes of each phase; the defaults are the issue's. */
@@ -59,6 +67,10 @@ export interface EngineBenchSizes {
   readonly waitingInstances: number;
   /** startWorkflow calls (and ceiling enqueues) in flight at once. */
   readonly startConcurrency: number;
+  /** Sequential instances of the short chain on each side of the DBOS comparison. */
+  readonly dbosChainInstances: number;
+  /** Instances (of `throughputSteps` steps) started at once on each side of the DBOS comparison. */
+  readonly dbosThroughputInstances: number;
 }
 
 export const DEFAULT_ENGINE_SIZES: EngineBenchSizes = {
@@ -70,10 +82,12 @@ export const DEFAULT_ENGINE_SIZES: EngineBenchSizes = {
   longChainLength: 2000,
   waitingInstances: 10_000,
   startConcurrency: 50,
+  dbosChainInstances: 50,
+  dbosThroughputInstances: 2000,
 };
 
 /** The scheduler settings the app runs with; the Agenda ceiling is measured with the same. */
-export type SchedulerSettings = Pick<Config, 'WORKER_CONCURRENCY' | 'SCHEDULER_POLL_MS' | 'STEP_LEASE_MS'>;
+export type SchedulerSettings = Pick<Config, 'WORKER_CONCURRENCY' | 'SCHEDULER_POLL_MS' | 'STEP_LEASE_MS' | 'DATABASE_POOL_SIZE'>;
 
 export interface EngineBenchOptions extends BenchOptions {
   /** Defaults to what `loadConfig(process.env)` gives, which is what the runners start the app with. */
@@ -85,7 +99,7 @@ export interface EngineBenchOptions extends BenchOptions {
   readonly beforeEachPart?: (part: EnginePart) => Promise<unknown>;
 }
 
-export const ENGINE_PARTS = ['latency', 'throughput', 'perStep', 'memory'] as const;
+export const ENGINE_PARTS = ['latency', 'throughput', 'dbos', 'perStep', 'memory'] as const;
 export type EnginePart = (typeof ENGINE_PARTS)[number];
 
 export interface ImmediateLatencyFigures extends Summary {
@@ -107,7 +121,8 @@ export interface AgendaCeilingFigures {
   readonly jobsPerSecond: number;
 }
 
-export interface ThroughputFigures {
+/** One side's many instances started at once. */
+export interface ManyInstancesFigures {
   readonly what: string;
   readonly instances: number;
   readonly stepsPerInstance: number;
@@ -115,9 +130,12 @@ export interface ThroughputFigures {
   readonly startConcurrency: number;
   readonly startPhase_s: number;
   readonly total_s: number;
-  /** CPU this process spent per step (server, client and, when embedded, the database). */
+  /** CPU this process spent per step (ours: server, client and, when embedded, the database; DBOS: DBOS and the bench). */
   readonly processCpuMsPerStep: number;
   readonly stepsPerSecond: number;
+}
+
+export interface ThroughputFigures extends ManyInstancesFigures {
   /** The target's ceiling: stock Agenda's no-op jobs on the same backend. */
   readonly agendaCeiling: AgendaCeilingFigures;
   readonly ratioToCeiling: number;
@@ -177,12 +195,70 @@ export interface MemoryFigures {
   readonly meets: boolean;
 }
 
+/** One side's runs of the short chain, one instance at a time. */
+export interface ChainPeriodFigures {
+  readonly what: string;
+  readonly instances: number;
+  readonly stepsPerInstance: number;
+  /** Consecutive step pairs measured: `stepsPerInstance - 1` per instance. */
+  readonly pairs: number;
+  /** One step's start to the next one's: the whole cost of a step. */
+  readonly period: Summary;
+  /** One step's finish to the next one's start. */
+  readonly gap: Summary;
+  readonly wall_s: number;
+}
+
+/** DBOS Transact on the two workloads, and what it durably wrote. */
+export interface DbosPeerFigures {
+  readonly setup: DbosSetup;
+  readonly chain: ChainPeriodFigures;
+  readonly throughput: ManyInstancesFigures;
+  /** Checkpoints (one per step, in DBOS's system database) and messages (one per sms.send step) against the steps run. */
+  readonly written: {
+    readonly checkpoints: number;
+    readonly expectedCheckpoints: number;
+    readonly messages: number;
+    readonly expectedMessages: number;
+  };
+}
+
+/** One figure of ours against DBOS's: `ratio` is ours over DBOS's. */
+export interface PeerComparison {
+  readonly ours: number;
+  readonly dbos: number;
+  readonly ratio: number;
+  readonly target: { readonly ratioAtMost: number } | { readonly ratioAtLeast: number };
+  readonly meets: boolean;
+}
+
+export interface DbosComparison {
+  readonly what: string;
+  /** The order the runs went in (each side's chain warm-up first). */
+  readonly order: string;
+  readonly ours: { readonly chain: ChainPeriodFigures; readonly throughput: ManyInstancesFigures };
+  readonly perStepP50: PeerComparison;
+  readonly perStepP99: PeerComparison;
+  readonly throughput: PeerComparison;
+  readonly startToStartP99: { readonly ours_ms: number; readonly target: { readonly p99_ms: number }; readonly meets: boolean };
+  readonly meets: boolean;
+}
+
+/** Why the DBOS comparison could not run in this setup. */
+export interface DbosUnavailable {
+  readonly notRun: string;
+  readonly meets: false;
+}
+
 export interface EngineFigures {
   readonly database: 'postgres' | 'embedded';
   readonly workerConcurrency: number;
   readonly schedulerPollMs: number;
   readonly immediateStepLatency: ImmediateLatencyFigures | 'not run';
   readonly throughput: ThroughputFigures | 'not run';
+  /** Peers measured in the same run on the same database. */
+  readonly peers: { readonly dbos: DbosPeerFigures | DbosUnavailable | 'not run' };
+  readonly vsDbos: DbosComparison | DbosUnavailable | 'not run';
   readonly perStepLatency: PerStepFigures | 'not run';
   readonly memory: MemoryFigures | 'not run';
   readonly meets: boolean;
@@ -223,9 +299,13 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
     };
     const latency = await run('latency', () => measureImmediateLatency({ client, workflowId: chain, sizes, log }));
     const throughput = await run('throughput', () => measureThroughput({ options, client, workflowId: short, sizes, settings }));
+    const dbos = await run('dbos', () =>
+      measureAgainstDbos({ options, client, chainWorkflowId: chain, manyWorkflowId: short, sizes, settings }),
+    );
     const perStep = await run('perStep', () => measurePerStep({ client, shortWorkflowId: chain, longWorkflowId: long, sizes, log }));
     const memory = await run('memory', () => measureMemory({ options, client, workflowId: delayed, sizes }));
-    const all = [latency, throughput, perStep, memory];
+    const vsDbos = dbos === skipped || 'notRun' in dbos ? dbos : dbos.vs;
+    const all = [latency, throughput, vsDbos, perStep, memory];
 
     return {
       database: app.database.embedded ? 'embedded' : 'postgres',
@@ -233,6 +313,8 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
       schedulerPollMs: settings.SCHEDULER_POLL_MS,
       immediateStepLatency: latency,
       throughput,
+      peers: { dbos: dbos === skipped || 'notRun' in dbos ? dbos : dbos.peer },
+      vsDbos,
       perStepLatency: perStep,
       memory,
       meets: all.every((figures) => figures !== skipped && figures.meets),
@@ -373,23 +455,9 @@ async function measureThroughput(args: {
 }): Promise<ThroughputFigures> {
   const { options, client, workflowId, sizes, settings } = args;
   const { log } = options;
-  const steps = sizes.throughputInstances * sizes.throughputSteps;
   log(`engine: throughput, ${sizes.throughputInstances} instances of ${sizes.throughputSteps} steps, ${sizes.startConcurrency} starts in flight`);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await startMany(client, workflowId, sizes.throughputInstances, sizes.startConcurrency);
-  const startPhaseMs = since(t0);
-  log(`  all started after ${round(startPhaseMs / 1000)} s`);
-  await waitForCounts(client, workflowId, {
-    done: (c) => c.completed >= sizes.throughputInstances,
-    intervalMs: 100,
-    timeoutMs: 30 * 60_000,
-    what: 'throughput',
-  });
-  const totalMs = since(t0);
-  const cpuMs = cpuMsSince(cpu0);
-  const stepsPerSecond = round(steps / (totalMs / 1000), 1);
-  log(`  ${steps} steps in ${round(totalMs / 1000)} s: ${stepsPerSecond} steps/s`);
+  const many = await runManyInstances({ client, workflowId, instances: sizes.throughputInstances, sizes, log });
+  const { steps, stepsPerSecond } = many;
 
   // Stock Agenda keeps finished jobs by default; that is also its faster setting here (no delete
   // per job), so the stricter ceiling.
@@ -403,21 +471,212 @@ async function measureThroughput(args: {
   const ratioToCeiling = round(stepsPerSecond / ceiling.jobsPerSecond, 3);
   const scheduler = await measureSchedulerNoopJobs({ options, settings, jobs: sizes.ceilingJobs, concurrency: sizes.startConcurrency });
   return {
-    what: 'instances started at once (bounded), from the first start to all COMPLETED',
-    instances: sizes.throughputInstances,
-    stepsPerInstance: sizes.throughputSteps,
-    steps,
-    startConcurrency: sizes.startConcurrency,
-    startPhase_s: round(startPhaseMs / 1000),
-    total_s: round(totalMs / 1000),
-    processCpuMsPerStep: round(cpuMs / steps),
-    stepsPerSecond,
+    ...many,
     agendaCeiling: ceiling,
     ratioToCeiling,
     schedulerNoopJobs: scheduler,
     ratioToSchedulerNoopJobs: round(stepsPerSecond / scheduler.jobsPerSecond, 3),
     target: { stepsPerSecond: ENGINE_TARGETS.stepsPerSecond, ratioToCeiling: ENGINE_TARGETS.ratioToCeiling },
     meets: stepsPerSecond >= ENGINE_TARGETS.stepsPerSecond && ratioToCeiling >= ENGINE_TARGETS.ratioToCeiling,
+  };
+}
+
+function chainPeriodFigures(
+  what: string,
+  length: number,
+  samples: readonly Pick<ChainSamples, 'runs' | 'periods' | 'gaps' | 'wallMs'>[],
+): ChainPeriodFigures {
+  const periods = samples.flatMap((s) => s.periods);
+  return {
+    what,
+    instances: samples.reduce((n, s) => n + s.runs, 0),
+    stepsPerInstance: length,
+    pairs: periods.length,
+    period: summarize(periods),
+    gap: summarize(samples.flatMap((s) => s.gaps)),
+    wall_s: round(samples.reduce((n, s) => n + s.wallMs, 0) / 1000, 2),
+  };
+}
+
+function compareWithDbos(ours: number, dbos: number, direction: 'atMost' | 'atLeast', ratio: number): PeerComparison {
+  const r = round(ours / dbos, 3);
+  return {
+    ours,
+    dbos,
+    ratio: r,
+    target: direction === 'atMost' ? { ratioAtMost: ratio } : { ratioAtLeast: ratio },
+    meets: direction === 'atMost' ? r <= ratio : r >= ratio,
+  };
+}
+
+const DBOS_NEEDS_POSTGRES =
+  'DBOS Transact keeps its state in a system database of its own on a Postgres server; the embedded database is one database inside this process. Set DATABASE_URL.';
+
+/**
+ * Ours (through the API) and DBOS Transact (in this process) on the same two workloads, in the
+ * same run on the same Postgres server. The short chain one instance at a time goes ours, DBOS,
+ * DBOS, ours (each side's runs split in two around the other's, after a warm-up of each), so that
+ * load coming and going on the machine favours neither; then many instances at once, ours and
+ * then DBOS, as the Agenda ceiling follows our throughput.
+ */
+async function measureAgainstDbos(args: {
+  options: EngineBenchOptions;
+  client: BenchClient;
+  chainWorkflowId: string;
+  manyWorkflowId: string;
+  sizes: EngineBenchSizes;
+  settings: SchedulerSettings;
+}): Promise<{ peer: DbosPeerFigures; vs: DbosComparison } | DbosUnavailable> {
+  const { options, client, chainWorkflowId, manyWorkflowId, sizes, settings } = args;
+  const { app, log } = options;
+  if (app.database.embedded) {
+    log(`engine: DBOS comparison not run: ${DBOS_NEEDS_POSTGRES}`);
+    return { notRun: DBOS_NEEDS_POSTGRES, meets: false };
+  }
+  const length = sizes.chainLength;
+  const firstHalf = Math.ceil(sizes.dbosChainInstances / 2);
+  const secondHalf = sizes.dbosChainInstances - firstHalf;
+  const instances = sizes.dbosThroughputInstances;
+  log('engine: DBOS Transact beside ours: launching DBOS on a system database next to ours');
+  const peer = await startDbosPeer({ databaseUrl: app.database.url, adminSql: app.database.sql, poolSize: settings.DATABASE_POOL_SIZE, log });
+  try {
+    log(`  system database ${peer.setup.systemDatabase}, DBOS ${peer.setup.version}; warming up each side with ${LATENCY_WARMUP} runs of the ${length}-step chain`);
+    await runChain({ client, workflowId: chainWorkflowId, length, runs: LATENCY_WARMUP });
+    await peer.runChain({ runs: LATENCY_WARMUP, length });
+    log(`  ${sizes.dbosChainInstances} sequential runs of the ${length}-step chain on each side (ours ${firstHalf}, DBOS ${firstHalf}, DBOS ${secondHalf}, ours ${secondHalf})`);
+    const oursChainRuns = [await runChain({ client, workflowId: chainWorkflowId, length, runs: firstHalf })];
+    const dbosChainRuns = [await peer.runChain({ runs: firstHalf, length })];
+    if (secondHalf > 0) {
+      dbosChainRuns.push(await peer.runChain({ runs: secondHalf, length }));
+      oursChainRuns.push(await runChain({ client, workflowId: chainWorkflowId, length, runs: secondHalf }));
+    }
+    const oursChain = chainPeriodFigures(
+      "ours through the API: trigger.manual then sms.send steps (sandbox), from the step runs' startedAt / finishedAt",
+      length,
+      oursChainRuns,
+    );
+    const dbosChain = chainPeriodFigures(
+      'DBOS workflow: a trigger step then sms.send steps (an insert each), each checkpointed; times taken inside the steps',
+      length,
+      dbosChainRuns,
+    );
+    log(`  per-step period p50 / p99: ours ${oursChain.period.p50_ms} / ${oursChain.period.p99_ms} ms, DBOS ${dbosChain.period.p50_ms} / ${dbosChain.period.p99_ms} ms`);
+
+    log(`  ours: ${instances} instances of ${sizes.throughputSteps} steps, ${sizes.startConcurrency} starts in flight`);
+    const oursMany = await runManyInstances({ client, workflowId: manyWorkflowId, instances, sizes, log });
+    log(`  DBOS: ${instances} workflows of ${sizes.throughputSteps} steps, ${sizes.startConcurrency} DBOS.startWorkflow calls in flight`);
+    const run = await peer.runMany({ instances, steps: sizes.throughputSteps, concurrency: sizes.startConcurrency });
+    const dbosMany = manyInstancesFigures({
+      what: 'DBOS.startWorkflow of each (bounded), from the first start to every handle.getResult() returned',
+      instances,
+      stepsPerInstance: sizes.throughputSteps,
+      startConcurrency: sizes.startConcurrency,
+      ...run,
+    });
+    log(`  ${dbosMany.steps} steps in ${dbosMany.total_s} s: ${dbosMany.stepsPerSecond} steps/s`);
+
+    const chainRuns = LATENCY_WARMUP + sizes.dbosChainInstances;
+    const expected = {
+      checkpoints: chainRuns * length + instances * sizes.throughputSteps,
+      messages: chainRuns * (length - 1) + instances * (sizes.throughputSteps - 1),
+    };
+    const written = await peer.written();
+    // A peer that skipped its checkpoints or its work would be a faster peer for nothing.
+    if (written.checkpoints < expected.checkpoints || written.messages !== expected.messages) {
+      throw new Error(`DBOS wrote ${JSON.stringify(written)} where its steps should have written ${JSON.stringify(expected)}`);
+    }
+
+    const startToStartMeets = oursChain.period.p99_ms <= ENGINE_TARGETS.startToStartP99Ms;
+    const perStepP50 = compareWithDbos(oursChain.period.p50_ms, dbosChain.period.p50_ms, 'atMost', ENGINE_TARGETS.periodRatioToDbos);
+    const perStepP99 = compareWithDbos(oursChain.period.p99_ms, dbosChain.period.p99_ms, 'atMost', ENGINE_TARGETS.periodRatioToDbos);
+    const throughput = compareWithDbos(oursMany.stepsPerSecond, dbosMany.stepsPerSecond, 'atLeast', ENGINE_TARGETS.throughputRatioToDbos);
+    return {
+      peer: {
+        setup: peer.setup,
+        chain: dbosChain,
+        throughput: dbosMany,
+        written: {
+          checkpoints: written.checkpoints,
+          expectedCheckpoints: expected.checkpoints,
+          messages: written.messages,
+          expectedMessages: expected.messages,
+        },
+      },
+      vs: {
+        what: `per-step period (one step's start to the next one's) over ${sizes.dbosChainInstances} sequential runs of a ${length}-step chain (trigger + ${length - 1} sms.send: ${length - 1} pairs a run), and steps/s of ${instances} instances × ${sizes.throughputSteps} steps (trigger included); ours over DBOS's`,
+        order: `chain: ours ${firstHalf}, DBOS ${firstHalf}, DBOS ${secondHalf}, ours ${secondHalf}; then many instances: ours, DBOS`,
+        ours: { chain: oursChain, throughput: oursMany },
+        perStepP50,
+        perStepP99,
+        throughput,
+        startToStartP99: { ours_ms: oursChain.period.p99_ms, target: { p99_ms: ENGINE_TARGETS.startToStartP99Ms }, meets: startToStartMeets },
+        meets: perStepP50.meets && perStepP99.meets && throughput.meets && startToStartMeets,
+      },
+    };
+  } finally {
+    await peer.stop().catch((err: unknown) => log(`engine: DBOS cleanup failed: ${String(err)}`));
+  }
+}
+
+/**
+ * `instances` instances of a workflow of `sizes.throughputSteps` steps, started at once through
+ * the API (`sizes.startConcurrency` startWorkflow calls in flight), timed from the first start
+ * to all COMPLETED.
+ */
+async function runManyInstances(args: {
+  client: BenchClient;
+  workflowId: string;
+  instances: number;
+  sizes: EngineBenchSizes;
+  log: (message: string) => void;
+}): Promise<ManyInstancesFigures> {
+  const { client, workflowId, instances, sizes, log } = args;
+  const steps = instances * sizes.throughputSteps;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await startMany(client, workflowId, instances, sizes.startConcurrency);
+  const startPhaseMs = since(t0);
+  log(`  all started after ${round(startPhaseMs / 1000)} s`);
+  await waitForCounts(client, workflowId, {
+    done: (c) => c.completed >= instances,
+    intervalMs: 100,
+    timeoutMs: 30 * 60_000,
+    what: 'throughput',
+  });
+  const totalMs = since(t0);
+  const stepsPerSecond = round(steps / (totalMs / 1000), 1);
+  log(`  ${steps} steps in ${round(totalMs / 1000)} s: ${stepsPerSecond} steps/s`);
+  return manyInstancesFigures({
+    what: 'instances started at once (bounded), from the first start to all COMPLETED',
+    instances,
+    stepsPerInstance: sizes.throughputSteps,
+    startConcurrency: sizes.startConcurrency,
+    startPhaseMs,
+    totalMs,
+    cpuMs: cpuMsSince(cpu0),
+  });
+}
+
+function manyInstancesFigures(args: {
+  what: string;
+  instances: number;
+  stepsPerInstance: number;
+  startConcurrency: number;
+  startPhaseMs: number;
+  totalMs: number;
+  cpuMs: number;
+}): ManyInstancesFigures {
+  const steps = args.instances * args.stepsPerInstance;
+  return {
+    what: args.what,
+    instances: args.instances,
+    stepsPerInstance: args.stepsPerInstance,
+    steps,
+    startConcurrency: args.startConcurrency,
+    startPhase_s: round(args.startPhaseMs / 1000),
+    total_s: round(args.totalMs / 1000),
+    processCpuMsPerStep: round(args.cpuMs / steps),
+    stepsPerSecond: round(steps / (args.totalMs / 1000), 1),
   };
 }
 
