@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { conditionSchema, evaluateCondition } from '../domain/condition.js';
+import {
+  REGEX_PROGRAM_BUDGET,
+  conditionRegexSize,
+  conditionSchema,
+  evaluateCondition,
+  regexBudgetMessage,
+} from '../domain/condition.js';
 import { defineAction } from './action-definition.js';
 
 /** The port taken when no case matches. */
@@ -28,6 +34,9 @@ const switchConfigSchema = z
       if (seen.has(c.port)) ctx.addIssue({ code: 'custom', path: ['cases', i, 'port'], message: `Port '${c.port}' is used twice` });
       seen.add(c.port);
     });
+    // Every case may be evaluated on one run, so the regex budget is the step's, not each case's.
+    const regexSize = config.cases.reduce((sum, c) => sum + conditionRegexSize(c.when), 0);
+    if (regexSize > REGEX_PROGRAM_BUDGET) ctx.addIssue({ code: 'custom', path: ['cases'], message: regexBudgetMessage(regexSize) });
   });
 
 /** Takes the port of the first case whose condition holds, else `default`. */
