@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkPattern, testPattern, REGEX_PROGRAM_BUDGET } from './condition-regex.js';
+import { parseIsoInstant } from './iso-instant.js';
 import type { JsonValue } from './json.js';
 import { RUN_CONTEXT_ROOTS } from './run-context.js';
 
@@ -238,10 +239,7 @@ export const conditionSchema: z.ZodType<Condition, unknown> = z
 
 type Ordered = { readonly kind: 'number' | 'date'; readonly value: number };
 
-const ISO_DATE =
-  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
-
-/** A number, a numeric string (coerced) or an ISO date, as something `gt`/`lt` can compare. */
+/** A number, a numeric string (coerced) or an ISO date (see {@link parseIsoInstant}), as something `gt`/`lt` can compare. */
 function toOrdered(v: unknown): Ordered | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? { kind: 'number', value: v } : undefined;
   if (typeof v !== 'string') return undefined;
@@ -249,11 +247,8 @@ function toOrdered(v: unknown): Ordered | undefined {
   if (trimmed === '') return undefined;
   const n = Number(trimmed);
   if (Number.isFinite(n)) return { kind: 'number', value: n };
-  if (ISO_DATE.test(trimmed)) {
-    const t = Date.parse(trimmed);
-    if (Number.isFinite(t)) return { kind: 'date', value: t };
-  }
-  return undefined;
+  const instant = parseIsoInstant(trimmed);
+  return instant === undefined ? undefined : { kind: 'date', value: instant.getTime() };
 }
 
 const fold = (s: string, ignoreCase: boolean): string => (ignoreCase ? s.toLowerCase() : s);

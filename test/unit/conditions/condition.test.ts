@@ -156,6 +156,7 @@ describe('conditionSchema', () => {
     ['in without array', { path: 'trigger.x', op: 'in', value: 'a' }],
     ['startsWith with number', { path: 'trigger.x', op: 'startsWith', value: 1 }],
     ['gt with text', { path: 'trigger.x', op: 'gt', value: 'abc' }],
+    ['gt with a date off the calendar', { path: 'trigger.x', op: 'gt', value: '2024-02-30' }],
     ['a lookahead regex', { path: 'trigger.x', op: 'matches', value: '(?=a)' }],
     ['invalid regex', { path: 'trigger.x', op: 'matches', value: '(' }],
     ['regex too long', { path: 'trigger.x', op: 'matches', value: 'a'.repeat(201) }],
