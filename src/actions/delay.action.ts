@@ -26,19 +26,15 @@ const durationIn = <U extends DelayUnit>(unit: U) =>
     amount: z
       .int()
       .min(1)
-      .max(MAX_DELAY_MS / UNIT_MS[unit]),
-    unit: z.literal(unit),
+      .max(MAX_DELAY_MS / UNIT_MS[unit])
+      .meta({ title: 'Amount', description: `How many ${unit} to wait.` }),
+    unit: z.literal(unit).meta({ title: 'Unit', description: 'seconds, minutes, hours or days.' }),
   });
 
-/** Wait this long after the step is reached. */
-const durationSchema = z.discriminatedUnion('unit', [
-  durationIn('seconds'),
-  durationIn('minutes'),
-  durationIn('hours'),
-  durationIn('days'),
-]);
+const durationSchema = z
+  .discriminatedUnion('unit', [durationIn('seconds'), durationIn('minutes'), durationIn('hours'), durationIn('days')])
+  .meta({ title: 'Duration', description: 'Wait this long after the step is reached, at most 365 days. Set this or until.' });
 
-/** Wait until this instant, at most 365 days away, or a template such as `{{ trigger.appointmentAt }}`. */
 const untilSchema = templateString({ min: 1, max: 500 })
   .superRefine((until, ctx) => {
     if (isTemplate(until)) return;
@@ -50,6 +46,10 @@ const untilSchema = templateString({ min: 1, max: 500 })
       // a config valid when it was saved stays valid.
       ctx.addIssue({ code: 'custom', message: 'Must be at most 365 days from now' });
     }
+  })
+  .meta({
+    title: 'Until',
+    description: `Wait until this instant (${INSTANT_FORMS}; no zone is UTC), at most 365 days away; or a template such as {{ trigger.appointmentAt }}, checked when the step runs. Set this or duration.`,
   });
 
 const delayConfigSchema = z

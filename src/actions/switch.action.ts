@@ -21,12 +21,20 @@ const switchConfigSchema = z
           port: z
             .string()
             .regex(CASE_PORT_PATTERN, 'Port names start with a letter and hold letters, digits and _')
-            .refine((p) => p !== SWITCH_DEFAULT_PORT, `'${SWITCH_DEFAULT_PORT}' is reserved`),
-          when: conditionSchema,
+            .refine((p) => p !== SWITCH_DEFAULT_PORT, `'${SWITCH_DEFAULT_PORT}' is reserved`)
+            .meta({
+              title: 'Port',
+              description: `The output port of this case: a letter, then letters, digits or _ (at most 32); not '${SWITCH_DEFAULT_PORT}'.`,
+            }),
+          when: conditionSchema.meta({ title: 'When', description: 'The condition that picks this case.' }),
         }),
       )
       .min(1)
-      .max(MAX_CASES),
+      .max(MAX_CASES)
+      .meta({
+        title: 'Cases',
+        description: `Tried in order: the first whose condition holds picks its port, else '${SWITCH_DEFAULT_PORT}'.`,
+      }),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

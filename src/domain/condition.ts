@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkPattern, testPattern, REGEX_PROGRAM_BUDGET } from './condition-regex.js';
+import { checkPattern, REGEX_MAX_PATTERN_LENGTH, REGEX_PROGRAM_BUDGET, testPattern } from './condition-regex.js';
 import { parseIsoInstant } from './iso-instant.js';
 import type { JsonValue } from './json.js';
 import { RUN_CONTEXT_ROOTS } from './run-context.js';
@@ -124,10 +124,22 @@ const pathSchema = z
 
 const leafSchema = z
   .strictObject({
-    path: pathSchema,
-    op: z.enum(OPERATORS),
-    value: z.json().optional(),
-    ignoreCase: z.boolean().optional(),
+    path: pathSchema.meta({
+      title: 'Path',
+      description: `The dotted path of the value to compare in the run context, starting with ${RUN_CONTEXT_ROOTS.join(', ')} (steps.<stepId>.output...).`,
+    }),
+    op: z.enum(OPERATORS).meta({ title: 'Operator', description: 'How the value at the path is compared with the literal value.' }),
+    value: z
+      .json()
+      .meta({
+        title: 'Value',
+        description: `The literal to compare with: none for exists and isEmpty, an array of at most ${IN_MAX_VALUES} for in, an RE2 pattern of at most ${REGEX_MAX_PATTERN_LENGTH} characters for matches, a number or ISO date for gt/gte/lt/lte.`,
+      })
+      .optional(),
+    ignoreCase: z
+      .boolean()
+      .meta({ title: 'Ignore case', description: 'Compare strings case-insensitively.' })
+      .optional(),
   })
   .superRefine((leaf, ctx) => {
     const { op, value } = leaf;
@@ -163,14 +175,19 @@ const leafSchema = z
     }
   });
 
-const conditionNodeSchema: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    z.strictObject({ all: z.array(conditionNodeSchema).min(1) }),
-    z.strictObject({ any: z.array(conditionNodeSchema).min(1) }),
-    z.strictObject({ not: conditionNodeSchema }),
-    leafSchema,
-  ]),
-);
+// The union is built once, outside the lazy getter: a getter that built new schemas on each call
+// would give JSON Schema generation a new, never-seen-before node at every level.
+const conditionNodeSchema: z.ZodType<Condition> = z.lazy(() => conditionUnionSchema);
+const conditionUnionSchema = z.union([
+  z.strictObject({
+    all: z.array(conditionNodeSchema).min(1).meta({ title: 'All of', description: 'True when every condition in the list holds.' }),
+  }),
+  z.strictObject({
+    any: z.array(conditionNodeSchema).min(1).meta({ title: 'Any of', description: 'True when at least one condition in the list holds.' }),
+  }),
+  z.strictObject({ not: conditionNodeSchema.meta({ title: 'Not', description: 'True when the condition does not hold.' }) }),
+  leafSchema,
+]);
 
 /**
  * Measures depth and node count without recursion, stopping early once a limit is passed, so an
