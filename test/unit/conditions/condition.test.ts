@@ -167,6 +167,8 @@ describe('conditionSchema', () => {
     ['empty group', { all: [] }],
     ['extra key', { path: 'trigger.x', op: 'exists', extra: true }],
     ['mixed group and leaf', { all: [{ path: 'trigger.x', op: 'exists' }], path: 'trigger.y', op: 'exists' }],
+    ['a group that is not a list', { all: 'x' }],
+    ['a nested group that is not a list', { not: { any: 5 } }],
     ['string', 'trigger.x == 1'],
     ['null', null],
   ])('rejects %s', (_name, raw) => {
