@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conditionSchema, evaluateCondition } from '../domain/condition.js';
+import { CONDITION_MAX_DEPTH, CONDITION_MAX_NODES, conditionSchema, evaluateCondition } from '../domain/condition.js';
 import { defineAction } from './action-definition.js';
 
 /** Takes the `true` or the `false` port depending on a condition over the run context. */
@@ -8,7 +8,12 @@ export const conditionAction = defineAction({
   category: 'logic',
   displayName: 'Condition',
   description: 'Continues on "true" or "false" depending on a condition.',
-  config: z.strictObject({ when: conditionSchema }),
+  config: z.strictObject({
+    when: conditionSchema.meta({
+      title: 'When',
+      description: `The condition: the step continues on "true" when it holds, else on "false". Nested at most ${CONDITION_MAX_DEPTH} deep, with at most ${CONDITION_MAX_NODES} parts.`,
+    }),
+  }),
   ports: [
     { name: 'true', required: true },
     { name: 'false', required: true },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NEXT_PORT } from '../domain/graph.js';
+import { parseIsoInstant } from '../domain/iso-instant.js';
 import { isTemplate } from '../domain/template.js';
 import { defineAction, type ActionResult } from './action-definition.js';
 import { fatal } from './action-error.js';
@@ -17,30 +18,44 @@ export type DelayUnit = (typeof DELAY_UNITS)[number];
 /** Longest wait, whether given as a duration or as a point in time. */
 export const MAX_DELAY_MS = 365 * UNIT_MS.days;
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+const INSTANT_FORMS = 'YYYY-MM-DD, optionally THH:MM[:SS[.fff]] and Z or ±HH:MM';
 
-/** An ISO-8601 date or date-time as an instant, or `undefined`. A date without time is midnight UTC. */
-const parseIsoInstant = (s: string): Date | undefined => {
-  const trimmed = s.trim();
-  if (!ISO_INSTANT.test(trimmed)) return undefined;
-  const t = Date.parse(trimmed);
-  return Number.isFinite(t) ? new Date(t) : undefined;
-};
+/** One schema per unit, so that the JSON Schema carries each unit's own maximum. */
+const durationIn = <U extends DelayUnit>(unit: U) =>
+  z.strictObject({
+    amount: z
+      .int()
+      .min(1)
+      .max(MAX_DELAY_MS / UNIT_MS[unit])
+      .meta({ title: 'Amount', description: `How many ${unit} to wait.` }),
+    unit: z.literal(unit).meta({ title: 'Unit', description: 'seconds, minutes, hours or days.' }),
+  });
+
+const durationSchema = z
+  .discriminatedUnion('unit', [durationIn('seconds'), durationIn('minutes'), durationIn('hours'), durationIn('days')])
+  .meta({ title: 'Duration', description: 'Wait this long after the step is reached, at most 365 days. Set this or until.' });
+
+const untilSchema = templateString({ min: 1, max: 500 })
+  .superRefine((until, ctx) => {
+    if (isTemplate(until)) return;
+    const at = parseIsoInstant(until);
+    if (at === undefined) {
+      ctx.addIssue({ code: 'custom', message: `Not a date: expected an ISO-8601 date or date-time on the calendar (${INSTANT_FORMS})` });
+    } else if (at.getTime() - Date.now() > MAX_DELAY_MS) {
+      // Measured from when the config is checked (saved, published, run): time only moves on, so
+      // a config valid when it was saved stays valid.
+      ctx.addIssue({ code: 'custom', message: 'Must be at most 365 days from now' });
+    }
+  })
+  .meta({
+    title: 'Until',
+    description: `Wait until this instant (${INSTANT_FORMS}; no zone is UTC), at most 365 days away; or a template such as {{ trigger.appointmentAt }}, checked when the step runs. Set this or duration.`,
+  });
 
 const delayConfigSchema = z
   .strictObject({
-    /** Wait this long after the step is reached. */
-    duration: z
-      .strictObject({
-        amount: z.int().min(1).max(MAX_DELAY_MS / UNIT_MS.seconds),
-        unit: z.enum(DELAY_UNITS),
-      })
-      .refine((d) => d.amount * UNIT_MS[d.unit] <= MAX_DELAY_MS, 'A delay can be at most 365 days')
-      .optional(),
-    /** Wait until this ISO-8601 instant (a template, e.g. `{{ trigger.appointmentAt }}`). */
-    until: templateString({ min: 1, max: 500 })
-      .refine((s) => isTemplate(s) || parseIsoInstant(s) !== undefined, 'Must be an ISO-8601 date or date-time')
-      .optional(),
+    duration: durationSchema.optional(),
+    until: untilSchema.optional(),
   })
   .superRefine((config, ctx) => {
     if ((config.duration === undefined) === (config.until === undefined)) {
@@ -72,7 +87,11 @@ export const delayAction = defineAction({
     } else if (until !== undefined) {
       const rendered = ctx.render(until);
       const parsed = parseIsoInstant(rendered);
-      if (parsed === undefined) throw fatal('Delay time is not an ISO-8601 date or date-time', { until: rendered });
+      if (parsed === undefined) {
+        throw fatal(`Delay time '${rendered.slice(0, 100)}' is not an ISO-8601 date or date-time on the calendar (${INSTANT_FORMS})`, {
+          until: rendered.slice(0, 500),
+        });
+      }
       if (parsed.getTime() - now.getTime() > MAX_DELAY_MS) {
         throw fatal('Delay time is more than 365 days away', { until: parsed.toISOString() });
       }

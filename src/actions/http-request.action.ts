@@ -30,21 +30,41 @@ const isHttpUrl = (s: string): boolean => {
 
 const httpRequestConfigSchema = z
   .strictObject({
-    method: z.enum(HTTP_METHODS).default('GET'),
-    url: templateString({ min: 1, max: 2_048 }).refine(
-      (s) => isTemplate(s) || isHttpUrl(s),
-      'Must be an absolute http(s) URL',
-    ),
+    method: z
+      .enum(HTTP_METHODS)
+      .default('GET')
+      .meta({ title: 'Method', description: 'The HTTP method; GET and HEAD take no body.' }),
+    url: templateString({ min: 1, max: 2_048 })
+      .refine((s) => isTemplate(s) || isHttpUrl(s), 'Must be an absolute http(s) URL')
+      .meta({
+        title: 'URL',
+        description:
+          'An absolute http(s) URL; a template. Private, loopback and cloud-metadata addresses are refused unless the server allows them.',
+      }),
     headers: z
       .record(z.string().regex(HEADER_NAME, 'Invalid header name'), templateString({ max: 4_096 }))
       .refine((h) => Object.keys(h).length <= MAX_HEADERS, `At most ${MAX_HEADERS} headers`)
-      .default({}),
-    /** A string is sent as is (after rendering); any other JSON value is rendered and sent as JSON. */
+      .default({})
+      .meta({ title: 'Headers', description: 'Request headers by name; the values are templates.', maxProperties: MAX_HEADERS }),
     body: templateJson()
       .refine((b) => JSON.stringify(b).length <= MAX_BODY_SOURCE, `Body is longer than ${MAX_BODY_SOURCE} characters`)
+      .meta({
+        title: 'Body',
+        description: `A string is sent as is after rendering; any other JSON value has its strings rendered and is sent as JSON. At most ${MAX_BODY_SOURCE} characters of JSON; not with GET or HEAD.`,
+      })
       .optional(),
-    timeoutMs: z.int().min(1).max(HTTP_MAX_TIMEOUT_MS).default(10_000),
-    maxResponseBytes: z.int().min(1).max(HTTP_MAX_RESPONSE_BYTES).default(1024 * 1024),
+    timeoutMs: z
+      .int()
+      .min(1)
+      .max(HTTP_MAX_TIMEOUT_MS)
+      .default(10_000)
+      .meta({ title: 'Timeout (ms)', description: 'How long to wait for the whole response.' }),
+    maxResponseBytes: z
+      .int()
+      .min(1)
+      .max(HTTP_MAX_RESPONSE_BYTES)
+      .default(1024 * 1024)
+      .meta({ title: 'Max response bytes', description: 'A longer response body is cut there (the output says truncated).' }),
     retry: retryOverrideSchema.optional(),
   })
   .superRefine((config, ctx) => {

@@ -13,9 +13,16 @@ export const instagramLikeMessageAction = defineAction({
   displayName: 'Like Instagram message',
   description: 'Reacts with a like to an Instagram direct message.',
   config: z.strictObject({
-    messageId: templateString({ min: 1, max: 1_000 }),
-    /** The sender of the message, e.g. `{{trigger.message.from}}`; Meta's API needs it to address the reaction. */
-    recipient: templateString({ min: 1, max: 1_000 }).optional(),
+    messageId: templateString({ min: 1, max: 1_000 }).meta({
+      title: 'Message id',
+      description: 'The Instagram message to like; a template such as {{trigger.message.id}}.',
+    }),
+    recipient: templateString({ min: 1, max: 1_000 })
+      .meta({
+        title: 'Recipient',
+        description: "The sender of that message, e.g. {{trigger.message.from}}; Meta's API needs it to address the reaction.",
+      })
+      .optional(),
     retry: retryOverrideSchema.optional(),
   }),
   ports: [{ name: NEXT_PORT, required: false }],

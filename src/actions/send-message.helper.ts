@@ -11,8 +11,11 @@ const RECIPIENT_MAX_LENGTH = 256;
 
 /** Config of every "send a text message" action. `to` and `text` are templates. */
 export const sendMessageConfigSchema = z.strictObject({
-  to: templateString({ min: 1, max: 1_000 }),
-  text: templateString({ min: 1 }),
+  to: templateString({ min: 1, max: 1_000 }).meta({
+    title: 'To',
+    description: `The recipient: a phone number, or an Instagram user id; a template such as {{trigger.message.from}}. At most ${RECIPIENT_MAX_LENGTH} characters once rendered.`,
+  }),
+  text: templateString({ min: 1 }).meta({ title: 'Text', description: 'The message; a template such as Hello {{trigger.message.from}}.' }),
   retry: retryOverrideSchema.optional(),
 });
 export type SendMessageConfig = z.infer<typeof sendMessageConfigSchema>;

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { conditionSchema, evaluateCondition } from '../domain/condition.js';
+import {
+  REGEX_PROGRAM_BUDGET,
+  conditionRegexSize,
+  conditionSchema,
+  evaluateCondition,
+  regexBudgetMessage,
+} from '../domain/condition.js';
 import { defineAction } from './action-definition.js';
 
 /** The port taken when no case matches. */
@@ -15,12 +21,20 @@ const switchConfigSchema = z
           port: z
             .string()
             .regex(CASE_PORT_PATTERN, 'Port names start with a letter and hold letters, digits and _')
-            .refine((p) => p !== SWITCH_DEFAULT_PORT, `'${SWITCH_DEFAULT_PORT}' is reserved`),
-          when: conditionSchema,
+            .refine((p) => p !== SWITCH_DEFAULT_PORT, `'${SWITCH_DEFAULT_PORT}' is reserved`)
+            .meta({
+              title: 'Port',
+              description: `The output port of this case: a letter, then letters, digits or _ (at most 32); not '${SWITCH_DEFAULT_PORT}'.`,
+            }),
+          when: conditionSchema.meta({ title: 'When', description: 'The condition that picks this case.' }),
         }),
       )
       .min(1)
-      .max(MAX_CASES),
+      .max(MAX_CASES)
+      .meta({
+        title: 'Cases',
+        description: `Tried in order: the first whose condition holds picks its port, else '${SWITCH_DEFAULT_PORT}'.`,
+      }),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -28,6 +42,9 @@ const switchConfigSchema = z
       if (seen.has(c.port)) ctx.addIssue({ code: 'custom', path: ['cases', i, 'port'], message: `Port '${c.port}' is used twice` });
       seen.add(c.port);
     });
+    // Every case may be evaluated on one run, so the regex budget is the step's, not each case's.
+    const regexSize = config.cases.reduce((sum, c) => sum + conditionRegexSize(c.when), 0);
+    if (regexSize > REGEX_PROGRAM_BUDGET) ctx.addIssue({ code: 'custom', path: ['cases'], message: regexBudgetMessage(regexSize) });
   });
 
 /** Takes the port of the first case whose condition holds, else `default`. */

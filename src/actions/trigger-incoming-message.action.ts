@@ -10,10 +10,22 @@ export type KeywordMatchMode = (typeof KEYWORD_MATCH_MODES)[number];
 
 /** Config of `trigger.incomingMessage`. Without `keyword`, every message on the channel matches. */
 export const incomingMessageConfigSchema = z.strictObject({
-  channel: z.enum(MESSAGING_CHANNELS),
-  keyword: z.string().trim().min(1).max(200).optional(),
-  match: z.enum(KEYWORD_MATCH_MODES).default('contains'),
-  ignoreCase: z.boolean().default(true),
+  channel: z.enum(MESSAGING_CHANNELS).meta({ title: 'Channel', description: 'The channel whose incoming messages start the workflow.' }),
+  keyword: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .meta({
+      title: 'Keyword',
+      description: 'Start only for messages with this text (surrounding spaces ignored); without it, every message on the channel starts the workflow.',
+    })
+    .optional(),
+  match: z
+    .enum(KEYWORD_MATCH_MODES)
+    .default('contains')
+    .meta({ title: 'Match', description: 'How the keyword is compared with the message text.' }),
+  ignoreCase: z.boolean().default(true).meta({ title: 'Ignore case', description: 'Compare the keyword case-insensitively.' }),
 });
 export type IncomingMessageConfig = z.infer<typeof incomingMessageConfigSchema>;
 

@@ -10,8 +10,11 @@ export const triggerWebhookAction = defineAction({
   displayName: 'Webhook',
   description: 'Starts the workflow when its webhook URL receives a request.',
   config: z.strictObject({
-    /** A note for people reading the workflow (what calls this hook). */
-    description: z.string().max(1_000).optional(),
+    description: z
+      .string()
+      .max(1_000)
+      .meta({ title: 'Description', description: 'A note for people reading the workflow: what calls this webhook.' })
+      .optional(),
   }),
   ports: TRIGGER_PORTS,
   async run(ctx) {

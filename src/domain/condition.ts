@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { checkPattern, REGEX_MAX_PATTERN_LENGTH, REGEX_PROGRAM_BUDGET, testPattern } from './condition-regex.js';
+import { parseIsoInstant } from './iso-instant.js';
 import type { JsonValue } from './json.js';
 import { RUN_CONTEXT_ROOTS } from './run-context.js';
 
@@ -56,10 +58,7 @@ export type Condition = AllCondition | AnyCondition | NotCondition | LeafConditi
 export const CONDITION_MAX_DEPTH = 10;
 /** Most groups plus leaves in one condition tree. */
 export const CONDITION_MAX_NODES = 200;
-/** Longest `matches` pattern. */
-export const REGEX_MAX_PATTERN_LENGTH = 200;
-/** `matches` only looks at this many leading characters of the input, to bound regex work. */
-export const REGEX_MAX_INPUT_LENGTH = 10_000;
+export { REGEX_MAX_INPUT_LENGTH, REGEX_MAX_PATTERN_LENGTH, REGEX_PROGRAM_BUDGET } from './condition-regex.js';
 /** Longest `in` list. */
 export const IN_MAX_VALUES = 500;
 const PATH_MAX_LENGTH = 300;
@@ -99,32 +98,6 @@ export const resolvePath = (context: unknown, path: string): unknown => {
 // ---------------------------------------------------------------------------------------------
 // Schema
 
-const regexCache = new Map<string, RegExp | null>();
-const REGEX_CACHE_LIMIT = 500;
-
-/**
- * Compiles a `matches` pattern once per (pattern, flags) and remembers the result, including
- * failure (`null`). The cache is bounded; the oldest entry goes first.
- */
-const compileRegex = (pattern: string, ignoreCase: boolean): RegExp | null => {
-  const key = `${ignoreCase ? 'i' : '-'}:${pattern}`;
-  const cached = regexCache.get(key);
-  if (cached !== undefined) return cached;
-  let compiled: RegExp | null;
-  try {
-    // No `g`/`y` flags: those make `test` stateful through `lastIndex`.
-    compiled = new RegExp(pattern, ignoreCase ? 'i' : '');
-  } catch {
-    compiled = null;
-  }
-  if (regexCache.size >= REGEX_CACHE_LIMIT) {
-    const oldest = regexCache.keys().next();
-    if (!oldest.done) regexCache.delete(oldest.value);
-  }
-  regexCache.set(key, compiled);
-  return compiled;
-};
-
 const NO_VALUE_OPS: ReadonlySet<Operator> = new Set<Operator>(['exists', 'isEmpty']);
 const STRING_VALUE_OPS: ReadonlySet<Operator> = new Set<Operator>(['startsWith', 'endsWith', 'matches']);
 const ORDER_OPS: ReadonlySet<Operator> = new Set<Operator>(['gt', 'gte', 'lt', 'lte']);
@@ -151,10 +124,22 @@ const pathSchema = z
 
 const leafSchema = z
   .strictObject({
-    path: pathSchema,
-    op: z.enum(OPERATORS),
-    value: z.json().optional(),
-    ignoreCase: z.boolean().optional(),
+    path: pathSchema.meta({
+      title: 'Path',
+      description: `The dotted path of the value to compare in the run context, starting with ${RUN_CONTEXT_ROOTS.join(', ')} (steps.<stepId>.output...).`,
+    }),
+    op: z.enum(OPERATORS).meta({ title: 'Operator', description: 'How the value at the path is compared with the literal value.' }),
+    value: z
+      .json()
+      .meta({
+        title: 'Value',
+        description: `The literal to compare with: none for exists and isEmpty, an array of at most ${IN_MAX_VALUES} for in, an RE2 pattern of at most ${REGEX_MAX_PATTERN_LENGTH} characters for matches, a number or ISO date for gt/gte/lt/lte.`,
+      })
+      .optional(),
+    ignoreCase: z
+      .boolean()
+      .meta({ title: 'Ignore case', description: 'Compare strings case-insensitively.' })
+      .optional(),
   })
   .superRefine((leaf, ctx) => {
     const { op, value } = leaf;
@@ -185,26 +170,24 @@ const leafSchema = z
       return;
     }
     if (op === 'matches' && typeof value === 'string') {
-      if (value.length > REGEX_MAX_PATTERN_LENGTH) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['value'],
-          message: `Pattern is longer than ${REGEX_MAX_PATTERN_LENGTH} characters`,
-        });
-      } else if (compileRegex(value, leaf.ignoreCase === true) === null) {
-        ctx.addIssue({ code: 'custom', path: ['value'], message: 'Invalid regular expression' });
-      }
+      const check = checkPattern(value, leaf.ignoreCase === true);
+      if (!check.ok) ctx.addIssue({ code: 'custom', path: ['value'], message: check.message });
     }
   });
 
-const conditionNodeSchema: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    z.strictObject({ all: z.array(conditionNodeSchema).min(1) }),
-    z.strictObject({ any: z.array(conditionNodeSchema).min(1) }),
-    z.strictObject({ not: conditionNodeSchema }),
-    leafSchema,
-  ]),
-);
+// The union is built once, outside the lazy getter: a getter that built new schemas on each call
+// would give JSON Schema generation a new, never-seen-before node at every level.
+const conditionNodeSchema: z.ZodType<Condition> = z.lazy(() => conditionUnionSchema);
+const conditionUnionSchema = z.union([
+  z.strictObject({
+    all: z.array(conditionNodeSchema).min(1).meta({ title: 'All of', description: 'True when every condition in the list holds.' }),
+  }),
+  z.strictObject({
+    any: z.array(conditionNodeSchema).min(1).meta({ title: 'Any of', description: 'True when at least one condition in the list holds.' }),
+  }),
+  z.strictObject({ not: conditionNodeSchema.meta({ title: 'Not', description: 'True when the condition does not hold.' }) }),
+  leafSchema,
+]);
 
 /**
  * Measures depth and node count without recursion, stopping early once a limit is passed, so an
@@ -235,25 +218,45 @@ const measure = (input: unknown): { tooDeep: boolean; tooMany: boolean } => {
 };
 
 /**
- * Schema of a {@link Condition}: structure, operator/value rules, valid `matches` patterns, and
- * the limits {@link CONDITION_MAX_DEPTH} and {@link CONDITION_MAX_NODES}.
+ * The instructions the `matches` patterns of a (parsed) condition compile to, together; see
+ * {@link REGEX_PROGRAM_BUDGET}. Patterns that do not compile count as nothing.
  */
-export const conditionSchema: z.ZodType<Condition, unknown> = z.preprocess((input, ctx) => {
-  const { tooDeep, tooMany } = measure(input);
-  if (tooDeep) ctx.addIssue({ code: 'custom', message: `Condition is nested deeper than ${CONDITION_MAX_DEPTH} levels` });
-  if (tooMany) ctx.addIssue({ code: 'custom', message: `Condition has more than ${CONDITION_MAX_NODES} parts` });
-  return input;
-}, conditionNodeSchema);
+export const conditionRegexSize = (condition: Condition): number => {
+  if ('all' in condition) return condition.all.reduce((sum, c) => sum + conditionRegexSize(c), 0);
+  if ('any' in condition) return condition.any.reduce((sum, c) => sum + conditionRegexSize(c), 0);
+  if ('not' in condition) return conditionRegexSize(condition.not);
+  if (condition.op !== 'matches' || typeof condition.value !== 'string') return 0;
+  const check = checkPattern(condition.value, condition.ignoreCase === true);
+  return check.ok ? check.programSize : 0;
+};
+
+/** The issue for `matches` patterns that together exceed {@link REGEX_PROGRAM_BUDGET}. */
+export const regexBudgetMessage = (size: number): string =>
+  `The regular expressions of this step compile to ${size} instructions together, more than ${REGEX_PROGRAM_BUDGET}; simplify them`;
+
+/**
+ * Schema of a {@link Condition}: structure, operator/value rules, `matches` patterns that the
+ * linear-time engine takes (see `condition-regex.ts`) within {@link REGEX_PROGRAM_BUDGET}
+ * together, and the limits {@link CONDITION_MAX_DEPTH} and {@link CONDITION_MAX_NODES}.
+ */
+export const conditionSchema: z.ZodType<Condition, unknown> = z
+  .preprocess((input, ctx) => {
+    const { tooDeep, tooMany } = measure(input);
+    if (tooDeep) ctx.addIssue({ code: 'custom', message: `Condition is nested deeper than ${CONDITION_MAX_DEPTH} levels` });
+    if (tooMany) ctx.addIssue({ code: 'custom', message: `Condition has more than ${CONDITION_MAX_NODES} parts` });
+    return input;
+  }, conditionNodeSchema)
+  .superRefine((condition, ctx) => {
+    const size = conditionRegexSize(condition);
+    if (size > REGEX_PROGRAM_BUDGET) ctx.addIssue({ code: 'custom', message: regexBudgetMessage(size) });
+  });
 
 // ---------------------------------------------------------------------------------------------
 // Evaluation
 
 type Ordered = { readonly kind: 'number' | 'date'; readonly value: number };
 
-const ISO_DATE =
-  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
-
-/** A number, a numeric string (coerced) or an ISO date, as something `gt`/`lt` can compare. */
+/** A number, a numeric string (coerced) or an ISO date (see {@link parseIsoInstant}), as something `gt`/`lt` can compare. */
 function toOrdered(v: unknown): Ordered | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? { kind: 'number', value: v } : undefined;
   if (typeof v !== 'string') return undefined;
@@ -261,11 +264,8 @@ function toOrdered(v: unknown): Ordered | undefined {
   if (trimmed === '') return undefined;
   const n = Number(trimmed);
   if (Number.isFinite(n)) return { kind: 'number', value: n };
-  if (ISO_DATE.test(trimmed)) {
-    const t = Date.parse(trimmed);
-    if (Number.isFinite(t)) return { kind: 'date', value: t };
-  }
-  return undefined;
+  const instant = parseIsoInstant(trimmed);
+  return instant === undefined ? undefined : { kind: 'date', value: instant.getTime() };
 }
 
 const fold = (s: string, ignoreCase: boolean): string => (ignoreCase ? s.toLowerCase() : s);
@@ -333,12 +333,8 @@ const evaluateLeaf = (leaf: LeafCondition, context: unknown): boolean => {
         typeof expected === 'string' &&
         fold(actual, ignoreCase).endsWith(fold(expected, ignoreCase))
       );
-    case 'matches': {
-      if (typeof actual !== 'string' || typeof expected !== 'string') return false;
-      if (expected.length > REGEX_MAX_PATTERN_LENGTH) return false;
-      const regex = compileRegex(expected, ignoreCase);
-      return regex !== null && regex.test(actual.slice(0, REGEX_MAX_INPUT_LENGTH));
-    }
+    case 'matches':
+      return typeof actual === 'string' && typeof expected === 'string' && testPattern(expected, ignoreCase, actual);
     case 'gt': {
       const c = compareOrdered(actual, expected);
       return c !== undefined && c > 0;
@@ -372,8 +368,8 @@ const evaluateLeaf = (leaf: LeafCondition, context: unknown): boolean => {
  * Operator rules:
  * - `equals`/`notEquals`/`in`: JSON deep equality, no type coercion.
  * - `contains`/`notContains`: substring of a string, or an element (deep-equal) of an array.
- * - `startsWith`/`endsWith`/`matches`: strings only; `matches` reads at most
- *   {@link REGEX_MAX_INPUT_LENGTH} leading characters.
+ * - `startsWith`/`endsWith`/`matches`: strings only; `matches` is an RE2 regular expression,
+ *   found anywhere unless anchored, over at most `REGEX_MAX_INPUT_LENGTH` leading characters.
  * - `gt`/`gte`/`lt`/`lte`: numbers (numeric strings coerced) or ISO dates; both sides must be
  *   the same kind.
  * - `exists`: the path holds a value other than `null`.

@@ -25,18 +25,40 @@ const MAX_DELAY_MS = 24 * 60 * 60 * 1000;
 
 /** Schema of a complete {@link RetryPolicy}. */
 export const retryPolicySchema = z.strictObject({
-  maxAttempts: z.int().min(1).max(MAX_ATTEMPTS),
-  initialDelayMs: z.int().min(0).max(MAX_DELAY_MS),
-  multiplier: z.number().min(1).max(10),
-  maxDelayMs: z.int().min(0).max(MAX_DELAY_MS),
-  jitter: z.number().min(0).max(1),
+  maxAttempts: z
+    .int()
+    .min(1)
+    .max(MAX_ATTEMPTS)
+    .meta({ title: 'Max attempts', description: 'Total attempts including the first; 1 never retries.' }),
+  initialDelayMs: z
+    .int()
+    .min(0)
+    .max(MAX_DELAY_MS)
+    .meta({ title: 'Initial delay (ms)', description: 'Wait before the second attempt.' }),
+  multiplier: z
+    .number()
+    .min(1)
+    .max(10)
+    .meta({ title: 'Multiplier', description: 'Growth of the wait from one attempt to the next; 1 keeps it constant.' }),
+  maxDelayMs: z
+    .int()
+    .min(0)
+    .max(MAX_DELAY_MS)
+    .meta({ title: 'Max delay (ms)', description: 'Longest wait between two attempts.' }),
+  jitter: z
+    .number()
+    .min(0)
+    .max(1)
+    .meta({ title: 'Jitter', description: 'Fraction (0 to 1) of each wait that may be taken off at random.' }),
 });
 
 /**
  * Schema of the optional `retry` field of an action config: any subset of the policy fields,
  * laid over the action type's default with {@link mergeRetryPolicy}.
  */
-export const retryOverrideSchema = retryPolicySchema.partial();
+export const retryOverrideSchema = retryPolicySchema
+  .partial()
+  .meta({ title: 'Retry', description: "Overrides of the step type's default retry policy; unset fields keep the default." });
 export type RetryOverride = z.infer<typeof retryOverrideSchema>;
 
 /** No retries: the policy of logic steps and triggers. */

@@ -156,6 +156,8 @@ describe('conditionSchema', () => {
     ['in without array', { path: 'trigger.x', op: 'in', value: 'a' }],
     ['startsWith with number', { path: 'trigger.x', op: 'startsWith', value: 1 }],
     ['gt with text', { path: 'trigger.x', op: 'gt', value: 'abc' }],
+    ['gt with a date off the calendar', { path: 'trigger.x', op: 'gt', value: '2024-02-30' }],
+    ['a lookahead regex', { path: 'trigger.x', op: 'matches', value: '(?=a)' }],
     ['invalid regex', { path: 'trigger.x', op: 'matches', value: '(' }],
     ['regex too long', { path: 'trigger.x', op: 'matches', value: 'a'.repeat(201) }],
     ['path outside context', { path: 'process.env', op: 'exists' }],
@@ -165,6 +167,8 @@ describe('conditionSchema', () => {
     ['empty group', { all: [] }],
     ['extra key', { path: 'trigger.x', op: 'exists', extra: true }],
     ['mixed group and leaf', { all: [{ path: 'trigger.x', op: 'exists' }], path: 'trigger.y', op: 'exists' }],
+    ['a group that is not a list', { all: 'x' }],
+    ['a nested group that is not a list', { not: { any: 5 } }],
     ['string', 'trigger.x == 1'],
     ['null', null],
   ])('rejects %s', (_name, raw) => {
