@@ -10,6 +10,7 @@ import {
   type ParseOptions,
   type ValidationRule,
 } from 'graphql';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, ErrorCode, limitExceeded } from '../domain/errors.js';
@@ -38,11 +39,19 @@ export interface GraphQLWsOptions {
   readonly parseOptions?: ParseOptions;
   /** Largest message accepted; a larger one closes the socket with 1009. `ws` allows 100 MiB otherwise. */
   readonly maxPayloadBytes?: number;
+  /**
+   * Key checks of new sockets that may query the database at once; the others wait their turn,
+   * and a socket that closes meanwhile is never checked.
+   */
+  readonly keyCheckConcurrency: number;
 }
 
 interface SocketState {
+  /** Set once the key check passed and the socket took its slot. */
   actor?: Actor;
   subscriptions: number;
+  /** The socket closed or is closing: it takes no slot. */
+  closed: boolean;
 }
 
 /** Close codes of our own, in the 4000-4999 range the WebSocket spec leaves to applications. */
@@ -136,8 +145,14 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
     // Only when set: an explicit undefined would replace ws's default with no limit at all.
     ...(options.maxPayloadBytes ? { maxPayload: options.maxPayloadBytes } : {}),
   });
-  const socketsPerKey = new Map<string, number>();
+  /** The open, authenticated sockets of each key: a socket is in it from its ack until its close. */
+  const socketsByKey = new Map<string, Set<WebSocket>>();
   const states = new WeakMap<WebSocket, SocketState>();
+  // A client can open sockets, send connection_init and cut them faster than keys are looked up:
+  // unbounded, those lookups would queue in the database pool ahead of every other request.
+  const keyCheck = pLimit(options.keyCheckConcurrency);
+  const checkKey = (state: SocketState, check: () => Promise<Actor>): Promise<Actor | undefined> =>
+    keyCheck(() => (state.closed ? undefined : check()));
 
   const serverCleanup = serveGraphQLWs<Record<string, unknown>>(
     {
@@ -152,15 +167,24 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
         return context;
       },
       onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        const state: SocketState = { subscriptions: 0, closed: false };
+        states.set(socket, state);
         try {
-          const actor = await options.apiKeys.authenticate(keyFrom(ctx.connectionParams, ctx.extra.request.headers));
-          const open = socketsPerKey.get(actor.apiKeyId) ?? 0;
-          if (open >= options.maxSocketsPerKey) {
-            ctx.extra.socket.close(WsCloseCode.TooManySockets, `At most ${options.maxSocketsPerKey} sockets per API key`);
+          const actor = await checkKey(state, () =>
+            options.apiKeys.authenticate(keyFrom(ctx.connectionParams, ctx.extra.request.headers)),
+          );
+          // The socket may have closed while its key was checked (onClose has then run, or will
+          // find no slot to give back): it must not take one now.
+          if (!actor || state.closed || socket.readyState !== socket.OPEN) return false;
+          const sockets = socketsByKey.get(actor.apiKeyId) ?? new Set<WebSocket>();
+          if (sockets.size >= options.maxSocketsPerKey) {
+            socket.close(WsCloseCode.TooManySockets, `At most ${options.maxSocketsPerKey} sockets per API key`);
             return false;
           }
-          socketsPerKey.set(actor.apiKeyId, open + 1);
-          states.set(ctx.extra.socket, { actor, subscriptions: 0 });
+          sockets.add(socket);
+          socketsByKey.set(actor.apiKeyId, sockets);
+          state.actor = actor;
           return true;
         } catch (err) {
           if (!(err instanceof AppError)) options.logger.warn({ err }, 'websocket authentication failed');
@@ -168,18 +192,20 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
         }
       },
       onClose: (ctx) => {
-        const actor = states.get(ctx.extra.socket)?.actor;
-        if (!actor) return;
-        const open = (socketsPerKey.get(actor.apiKeyId) ?? 1) - 1;
-        if (open <= 0) socketsPerKey.delete(actor.apiKeyId);
-        else socketsPerKey.set(actor.apiKeyId, open);
+        const socket = ctx.extra.socket;
+        const state = states.get(socket);
+        if (!state) return;
+        state.closed = true;
+        if (!state.actor) return;
+        const sockets = socketsByKey.get(state.actor.apiKeyId);
+        if (sockets?.delete(socket) && sockets.size === 0) socketsByKey.delete(state.actor.apiKeyId);
       },
       onSubscribe: (ctx, _id, payload) => {
         const state = states.get(ctx.extra.socket);
         const refuse = (error: AppError) => [
           new GraphQLError(error.message, { originalError: error, extensions: { ...error.details, code: error.code } }),
         ];
-        if (!state) return refuse(new AppError(ErrorCode.UNAUTHENTICATED, 'Not authenticated'));
+        if (!state?.actor) return refuse(new AppError(ErrorCode.UNAUTHENTICATED, 'Not authenticated'));
         if (state.subscriptions >= options.maxSubscriptionsPerSocket) {
           return refuse(
             limitExceeded(`At most ${options.maxSubscriptionsPerSocket} subscriptions per socket`, {

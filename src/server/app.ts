@@ -301,6 +301,9 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           authTimeoutMs: config.WS_AUTH_TIMEOUT_MS,
           maxSubscriptionsPerSocket: config.MAX_SUBSCRIPTIONS_PER_SOCKET,
           maxSocketsPerKey: config.MAX_SOCKETS_PER_API_KEY,
+          // Half the pool at most, so that a flood of new sockets leaves connections to HTTP and the
+          // engine; one on the embedded database, which runs one query at a time anyway.
+          keyCheckConcurrency: database.embedded ? 1 : Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2)),
           // issue 5: the same limits as HTTP
           validationRules: hardening.validationRules,
           parseOptions: hardening.parseOptions,
