@@ -81,7 +81,6 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
     const registry = givenRegistry ?? new ActionRegistry(builtinActions);
     const workflowStore = new WorkflowRepository(database.db);
     const apiKeyStore = new ApiKeyRepository(database.db);
-    const apiKeys = new ApiKeyService(apiKeyStore);
     const runStore = new RunRepository(database.db);
     // One process on the embedded database needs no broker; real Postgres fans out with LISTEN/NOTIFY.
     const bus: EventBus = database.embedded
@@ -94,6 +93,15 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       bufferSize: config.SUBSCRIPTION_BUFFER,
       safetyPollMs: config.REALTIME_POLL_MS,
       minRoundMs: config.REALTIME_ROUND_MS,
+    });
+    const apiKeys = new ApiKeyService({
+      store: apiKeyStore,
+      // Every process closes the key's sockets when it hears of it; this one closes its own before
+      // the revocation is answered, once the mutations running on them are done.
+      onRevoked: async (key) => {
+        await realtime.publishKeyRevoked({ workspaceId: key.workspaceId, apiKeyId: key.id });
+        await ws?.closeSocketsOfKey(key.id);
+      },
     });
     const editing = new WorkflowEditingService({
       onChange: (change) =>
@@ -308,8 +316,10 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           validationRules: hardening.validationRules,
           parseOptions: hardening.parseOptions,
           maxPayloadBytes: hardening.maxBodyBytes,
+          keyRecheckMs: config.REALTIME_POLL_MS,
         })
       : undefined;
+    const unsubscribeRevocations = realtime.onKeyRevoked((n) => void ws?.closeSocketsOfKey(n.apiKeyId));
 
     if (runsWorkers) {
       await scheduler.startWorker((stepRunId) => executor.execute(stepRunId));
@@ -341,6 +351,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           logger.debug({ step: name }, 'stopping');
           await fn();
         };
+        unsubscribeRevocations();
         await step('websocket', () => ws?.close());
         await step('graphql', () => apollo.stop());
         await step('sweep', () => sweeper.stop());

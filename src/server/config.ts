@@ -94,7 +94,10 @@ const envSchema = z.object({
   MAX_SOCKETS_PER_API_KEY: int(1, 100_000).default(1_000),
   /** Events buffered per subscription; a subscriber further behind is stopped and told to resume with `since`. */
   SUBSCRIPTION_BUFFER: int(10, 1_000_000).default(5_000),
-  /** Open streams re-read the log this often even without a notification, in case one was lost. */
+  /**
+   * Open streams re-read the log, and open sockets re-check their keys, this often even without a
+   * notification, in case one was lost.
+   */
   REALTIME_POLL_MS: int(100, 600_000).default(5_000),
   /**
    * Least time between two reads of a workflow's live stream: under a steady flow of events, each

@@ -24,9 +24,24 @@ function newSecret(): { secret: string; prefix: string; hash: string } {
   return { secret, prefix: secret.slice(0, KEY_PREFIX.length + 6), hash: hashKey(secret) };
 }
 
+export interface ApiKeyServiceOptions {
+  readonly store: ApiKeyStore;
+  /**
+   * Called after a revocation commits and before `revokeKey` returns: tells every process, which
+   * closes the key's open sockets.
+   */
+  readonly onRevoked?: (key: ApiKeyRecord) => Promise<void>;
+}
+
 /** Issues, checks and revokes API keys. */
 export class ApiKeyService {
-  constructor(private readonly store: ApiKeyStore) {}
+  private readonly store: ApiKeyStore;
+  private readonly onRevoked: ((key: ApiKeyRecord) => Promise<void>) | undefined;
+
+  constructor(options: ApiKeyServiceOptions) {
+    this.store = options.store;
+    this.onRevoked = options.onRevoked;
+  }
 
   /** The actor for an `Authorization` header value; UNAUTHENTICATED when it is missing or wrong. */
   async authenticate(authorization: string | undefined): Promise<Actor> {
@@ -37,6 +52,17 @@ export class ApiKeyService {
     const key = await this.store.findLiveKeyByHash(hashKey(match[1]!));
     if (!key) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The API key is unknown or revoked');
     return { workspaceId: key.workspaceId, apiKeyId: key.id };
+  }
+
+  /** Whether the actor's key is still live (not revoked): for connections that outlive one check. */
+  async isLive(actor: Actor): Promise<boolean> {
+    return (await this.store.liveKeyIds([actor.apiKeyId])).length > 0;
+  }
+
+  /** Of these key ids, the ones revoked (or gone). */
+  async revokedAmong(ids: readonly string[]): Promise<string[]> {
+    const live = new Set(await this.store.liveKeyIds(ids));
+    return ids.filter((id) => !live.has(id));
   }
 
   async createKey(actor: Actor, name: string): Promise<IssuedKey> {
@@ -54,6 +80,7 @@ export class ApiKeyService {
   async revokeKey(actor: Actor, id: string): Promise<ApiKeyRecord> {
     const key = await this.store.revokeKey(actor.workspaceId, id);
     if (!key) throw notFound('API key', id);
+    await this.onRevoked?.(key);
     return key;
   }
 
