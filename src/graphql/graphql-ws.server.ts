@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import {
   createSourceEventStream,
   execute,
@@ -47,6 +47,8 @@ export interface GraphQLWsOptions {
    * and a socket that closes meanwhile is never checked.
    */
   readonly keyCheckConcurrency: number;
+  /** The client address of an upgrade request; failed key attempts are counted per address. */
+  readonly clientAddress?: (request: IncomingMessage) => string;
   /**
    * How often the keys of open sockets are checked again, in case a revocation's notification
    * was lost on its way from another process.
@@ -70,6 +72,8 @@ export const WsCloseCode = {
   /** The socket's API key was revoked (the code graphql-ws closes with for a wrong key). */
   KeyRevoked: 4403,
   TooManySockets: 4429,
+  /** Too many failed key attempts from the client's address; the reason says when to retry. */
+  RateLimited: 4430,
 } as const;
 
 /** What a revocation waits for at most: mutations already running on the key's sockets. */
@@ -291,7 +295,9 @@ export function startGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
         states.set(socket, state);
         try {
           const actor = await checkKey(state, () =>
-            options.apiKeys.authenticate(keyFrom(ctx.connectionParams, ctx.extra.request.headers)),
+            options.apiKeys.authenticate(keyFrom(ctx.connectionParams, ctx.extra.request.headers), {
+              clientAddress: ctx.extra.clientAddress,
+            }),
           );
           // The socket may have closed while its key was checked (onClose has then run, or will
           // find no slot to give back): it must not take one now.
@@ -308,8 +314,12 @@ export function startGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
           state.actor = actor;
           return true;
         } catch (err) {
-          if (!(err instanceof AppError)) options.logger.warn({ err }, 'websocket authentication failed');
-          return false; // graphql-ws closes with 4403 Forbidden
+          if (err instanceof AppError && err.code === ErrorCode.RATE_LIMITED) {
+            socket.close(WsCloseCode.RateLimited, err.message);
+          } else if (!(err instanceof AppError)) {
+            options.logger.warn({ err }, 'websocket authentication failed');
+          }
+          return false; // graphql-ws closes with 4403 Forbidden (nothing more once closed above)
         }
       },
       onClose: (ctx) => {
@@ -375,8 +385,7 @@ export function startGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
         };
       },
     },
-    wss,
-    options.logger,
+    { wss, logger: options.logger, clientAddress: options.clientAddress },
   );
   return {
     closeSocketsOfKey,
