@@ -18,6 +18,8 @@ export const ErrorCode = {
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
   /** The request carries no valid API key. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** Too many failed attempts from this client: try again after `retryAfter` seconds. */
+  RATE_LIMITED: 'RATE_LIMITED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -47,3 +49,9 @@ export const invalidState = (message: string, details: ErrorDetails = {}): AppEr
 
 export const limitExceeded = (message: string, details: ErrorDetails = {}): AppError =>
   new AppError(ErrorCode.LIMIT_EXCEEDED, message, details);
+
+/** Refused for now: the client may try again after `retryAfter` (whole seconds, at least 1). */
+export const rateLimited = (waitMs: number): AppError => {
+  const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
+  return new AppError(ErrorCode.RATE_LIMITED, `Too many failed API key attempts from this address; retry after ${retryAfter} s`, { retryAfter });
+};

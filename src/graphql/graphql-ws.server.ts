@@ -1,7 +1,9 @@
-import type { Server } from 'node:http';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, Server } from 'node:http';
 import {
   createSourceEventStream,
   execute,
+  getOperationAST,
   GraphQLError,
   print,
   type ExecutionArgs,
@@ -10,6 +12,8 @@ import {
   type ParseOptions,
   type ValidationRule,
 } from 'graphql';
+import { LRUCache } from 'lru-cache';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, ErrorCode, limitExceeded } from '../domain/errors.js';
@@ -38,17 +42,58 @@ export interface GraphQLWsOptions {
   readonly parseOptions?: ParseOptions;
   /** Largest message accepted; a larger one closes the socket with 1009. `ws` allows 100 MiB otherwise. */
   readonly maxPayloadBytes?: number;
+  /**
+   * Key checks of new sockets that may query the database at once; the others wait their turn,
+   * and a socket that closes meanwhile is never checked.
+   */
+  readonly keyCheckConcurrency: number;
+  /** The client address of an upgrade request; failed key attempts are counted per address. */
+  readonly clientAddress?: (request: IncomingMessage) => string;
+  /**
+   * How often the keys of open sockets are checked again, in case a revocation's notification
+   * was lost on its way from another process.
+   */
+  readonly keyRecheckMs: number;
 }
 
 interface SocketState {
+  /** Set once the key check passed and the socket took its slot. */
   actor?: Actor;
   subscriptions: number;
+  /** The socket closed or is closing: it takes no slot and runs nothing more. */
+  closed: boolean;
 }
 
-/** Close codes of our own, in the 4000-4999 range the WebSocket spec leaves to applications. */
+/**
+ * Close codes of our own, in the 4000-4999 range the WebSocket spec leaves to applications
+ * (graphql-ws's own: 4400, 4401, 4403 for a refused `connection_init`, 4406, 4408, 4409, 4429).
+ */
 export const WsCloseCode = {
+  /** The socket's API key was revoked (the code graphql-ws closes with for a wrong key). */
+  KeyRevoked: 4403,
   TooManySockets: 4429,
+  /** Too many failed key attempts from the client's address; the reason says when to retry. */
+  RateLimited: 4430,
 } as const;
+
+/** What a revocation waits for at most: mutations already running on the key's sockets. */
+const REVOCATION_DRAIN_MS = 5_000;
+/** Key ids per query of the periodic re-check. */
+const RECHECK_BATCH = 1_000;
+/** Revoked key ids remembered, so that a key check that raced its revocation cannot open a socket. */
+const REMEMBERED_REVOCATIONS = 10_000;
+
+/** The running graphql-ws server. */
+export interface GraphQLWsServer {
+  /**
+   * Closes every open socket of the key (4403) and refuses anything more on them. Resolves once
+   * the mutations already running on them have finished (at most REVOCATION_DRAIN_MS), so that a
+   * revocation that waits for it is acknowledged after them; the operation calling it, if it runs
+   * on one of those sockets, is not waited for.
+   */
+  closeSocketsOfKey(apiKeyId: string): Promise<void>;
+  close(): Promise<void>;
+}
 
 function keyFrom(params: Readonly<Record<string, unknown>> | undefined, headers: Record<string, string | string[] | undefined>): string | undefined {
   const fromParams = params?.authorization ?? params?.Authorization ?? params?.apiKey;
@@ -125,7 +170,7 @@ async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterableIterat
 }
 
 /** graphql-ws on the HTTP server's port and path, authenticated with the same API keys. */
-export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<void> } {
+export function startGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
   const wss = new WebSocketServer({
     server: options.httpServer,
     path: options.path,
@@ -136,50 +181,158 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
     // Only when set: an explicit undefined would replace ws's default with no limit at all.
     ...(options.maxPayloadBytes ? { maxPayload: options.maxPayloadBytes } : {}),
   });
-  const socketsPerKey = new Map<string, number>();
+  /** The open, authenticated sockets of each key: a socket is in it from its ack until its close. */
+  const socketsByKey = new Map<string, Set<WebSocket>>();
   const states = new WeakMap<WebSocket, SocketState>();
+  // A client can open sockets, send connection_init and cut them faster than keys are looked up:
+  // unbounded, those lookups would queue in the database pool ahead of every other request.
+  const keyCheck = pLimit(options.keyCheckConcurrency);
+  const checkKey = (state: SocketState, check: () => Promise<Actor>): Promise<Actor | undefined> =>
+    keyCheck(() => (state.closed ? undefined : check()));
+  const socketOfContext = new WeakMap<object, WebSocket>();
+  const revokedKeys = new LRUCache<string, true>({ max: REMEMBERED_REVOCATIONS });
+  /** Per key: the mutations running on its sockets, by a token of their own. */
+  const mutationsInFlight = new Map<string, Map<object, Promise<unknown>>>();
+  const currentMutation = new AsyncLocalStorage<object>();
+
+  const refuse = (error: AppError) => [
+    new GraphQLError(error.message, { originalError: error, extensions: { ...error.details, code: error.code } }),
+  ];
+  const revokedError = () => new AppError(ErrorCode.UNAUTHENTICATED, 'The API key of this socket was revoked');
+  /** Whether the socket may still run operations: open, and its key not revoked as far as this process knows. */
+  const usable = (socket: WebSocket, state: SocketState | undefined): state is SocketState & { actor: Actor } =>
+    !!state?.actor && !state.closed && socket.readyState === socket.OPEN && !revokedKeys.has(state.actor.apiKeyId);
+
+  const release = (socket: WebSocket, apiKeyId: string) => {
+    const sockets = socketsByKey.get(apiKeyId);
+    if (!sockets?.delete(socket)) return;
+    if (sockets.size === 0) socketsByKey.delete(apiKeyId);
+  };
+
+  const closeSocketsOfKey = async (apiKeyId: string): Promise<void> => {
+    revokedKeys.set(apiKeyId, true);
+    for (const socket of socketsByKey.get(apiKeyId) ?? []) {
+      const state = states.get(socket);
+      if (state) state.closed = true;
+      socket.close(WsCloseCode.KeyRevoked, 'API key revoked');
+    }
+    const self = currentMutation.getStore();
+    const running = [...(mutationsInFlight.get(apiKeyId) ?? [])].filter(([token]) => token !== self).map(([, done]) => done);
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(running),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, REVOCATION_DRAIN_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  };
+
+  /** Runs a mutation so that a revocation of its key can wait for it (see closeSocketsOfKey). */
+  const tracked = (apiKeyId: string, run: () => Promise<ExecutionResult>): Promise<ExecutionResult> => {
+    const token = {};
+    const done = currentMutation.run(token, run);
+    const running = mutationsInFlight.get(apiKeyId) ?? new Map<object, Promise<unknown>>();
+    mutationsInFlight.set(apiKeyId, running);
+    running.set(token, done);
+    const forget = () => {
+      running.delete(token);
+      if (running.size === 0 && mutationsInFlight.get(apiKeyId) === running) mutationsInFlight.delete(apiKeyId);
+    };
+    done.then(forget, forget);
+    return done;
+  };
+
+  /** The last gate before execution: nothing runs on a socket whose key was revoked meanwhile. */
+  const gated = <T>(args: ExecutionArgs, run: (actor: Actor) => T): T | ExecutionResult => {
+    const context = args.contextValue;
+    const socket = typeof context === 'object' && context !== null ? socketOfContext.get(context) : undefined;
+    const state = socket && states.get(socket);
+    if (!socket || !usable(socket, state)) return { errors: refuse(revokedError()) };
+    return run(state.actor);
+  };
+
+  let rechecking = false;
+  const recheckKeys = async () => {
+    if (rechecking || socketsByKey.size === 0) return;
+    rechecking = true;
+    try {
+      const ids = [...socketsByKey.keys()];
+      for (let i = 0; i < ids.length; i += RECHECK_BATCH) {
+        for (const id of await options.apiKeys.revokedAmong(ids.slice(i, i + RECHECK_BATCH))) void closeSocketsOfKey(id);
+      }
+    } catch (err) {
+      options.logger.warn({ err }, 'could not re-check the keys of open sockets');
+    } finally {
+      rechecking = false;
+    }
+  };
+  const recheckTimer = setInterval(() => void recheckKeys(), options.keyRecheckMs);
+  recheckTimer.unref();
 
   const serverCleanup = serveGraphQLWs<Record<string, unknown>>(
     {
       schema: options.schema,
       connectionInitWaitTimeout: options.authTimeoutMs,
-      subscribe: (args) => subscribeShared(args),
+      subscribe: (args) => gated(args, () => subscribeShared(args)),
+      execute: (args) =>
+        gated(args, (actor) => {
+          const isMutation = getOperationAST(args.document, args.operationName)?.operation === 'mutation';
+          return isMutation ? tracked(actor.apiKeyId, async () => execute(args)) : execute(args);
+        }),
       context: (ctx, id): GraphQLContext => {
         const state = states.get(ctx.extra.socket);
         if (!state?.actor) throw new Error('unauthenticated socket reached execution');
         const context: GraphQLContext = { actor: state.actor, live: options.live };
         writers.set(context, ctx.extra.nextWriter(id));
+        socketOfContext.set(context, ctx.extra.socket);
         return context;
       },
       onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        const state: SocketState = { subscriptions: 0, closed: false };
+        states.set(socket, state);
         try {
-          const actor = await options.apiKeys.authenticate(keyFrom(ctx.connectionParams, ctx.extra.request.headers));
-          const open = socketsPerKey.get(actor.apiKeyId) ?? 0;
-          if (open >= options.maxSocketsPerKey) {
-            ctx.extra.socket.close(WsCloseCode.TooManySockets, `At most ${options.maxSocketsPerKey} sockets per API key`);
+          const actor = await checkKey(state, () =>
+            options.apiKeys.authenticate(keyFrom(ctx.connectionParams, ctx.extra.request.headers), {
+              clientAddress: ctx.extra.clientAddress,
+            }),
+          );
+          // The socket may have closed while its key was checked (onClose has then run, or will
+          // find no slot to give back): it must not take one now.
+          if (!actor || state.closed || socket.readyState !== socket.OPEN) return false;
+          // Or the key was revoked while it was checked.
+          if (revokedKeys.has(actor.apiKeyId)) return false;
+          const sockets = socketsByKey.get(actor.apiKeyId) ?? new Set<WebSocket>();
+          if (sockets.size >= options.maxSocketsPerKey) {
+            socket.close(WsCloseCode.TooManySockets, `At most ${options.maxSocketsPerKey} sockets per API key`);
             return false;
           }
-          socketsPerKey.set(actor.apiKeyId, open + 1);
-          states.set(ctx.extra.socket, { actor, subscriptions: 0 });
+          sockets.add(socket);
+          socketsByKey.set(actor.apiKeyId, sockets);
+          state.actor = actor;
           return true;
         } catch (err) {
-          if (!(err instanceof AppError)) options.logger.warn({ err }, 'websocket authentication failed');
-          return false; // graphql-ws closes with 4403 Forbidden
+          if (err instanceof AppError && err.code === ErrorCode.RATE_LIMITED) {
+            socket.close(WsCloseCode.RateLimited, err.message);
+          } else if (!(err instanceof AppError)) {
+            options.logger.warn({ err }, 'websocket authentication failed');
+          }
+          return false; // graphql-ws closes with 4403 Forbidden (nothing more once closed above)
         }
       },
       onClose: (ctx) => {
-        const actor = states.get(ctx.extra.socket)?.actor;
-        if (!actor) return;
-        const open = (socketsPerKey.get(actor.apiKeyId) ?? 1) - 1;
-        if (open <= 0) socketsPerKey.delete(actor.apiKeyId);
-        else socketsPerKey.set(actor.apiKeyId, open);
-      },
-      onSubscribe: (ctx, _id, payload) => {
         const state = states.get(ctx.extra.socket);
-        const refuse = (error: AppError) => [
-          new GraphQLError(error.message, { originalError: error, extensions: { ...error.details, code: error.code } }),
-        ];
-        if (!state) return refuse(new AppError(ErrorCode.UNAUTHENTICATED, 'Not authenticated'));
+        if (!state) return;
+        state.closed = true;
+        if (state.actor) release(ctx.extra.socket, state.actor.apiKeyId);
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const socket = ctx.extra.socket;
+        const state = states.get(socket);
+        if (!state?.actor) return refuse(new AppError(ErrorCode.UNAUTHENTICATED, 'Not authenticated'));
+        if (!usable(socket, state)) return refuse(revokedError());
         if (state.subscriptions >= options.maxSubscriptionsPerSocket) {
           return refuse(
             limitExceeded(`At most ${options.maxSubscriptionsPerSocket} subscriptions per socket`, {
@@ -195,7 +348,21 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
           validationRules: options.validationRules,
         });
         if (!('document' in prepared)) return prepared;
+        // Counted before the key is checked again, so operations sent together cannot all pass the cap.
         state.subscriptions++;
+        try {
+          // Every operation checks the key again, as an HTTP request does: a revocation whose
+          // notification has not reached this process (or never will) still stops it.
+          const live = await options.apiKeys.isLive(state.actor);
+          if (!live) void closeSocketsOfKey(state.actor.apiKeyId);
+          if (!live || !usable(socket, state)) {
+            state.subscriptions--;
+            return refuse(revokedError());
+          }
+        } catch (err) {
+          state.subscriptions--;
+          throw err;
+        }
         return prepared;
       },
       onComplete: (ctx) => {
@@ -218,11 +385,12 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
         };
       },
     },
-    wss,
-    options.logger,
+    { wss, logger: options.logger, clientAddress: options.clientAddress },
   );
   return {
+    closeSocketsOfKey,
     async close() {
+      clearInterval(recheckTimer);
       await serverCleanup.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

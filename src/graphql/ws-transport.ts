@@ -15,6 +15,19 @@ export interface WsExtra {
   readonly request: IncomingMessage;
   /** A writer of `next` messages for subscription `id` on this socket (see NextWriter). */
   readonly nextWriter: (id: string) => NextWriter;
+  /** The client's address, read when the socket connected (see GraphQLWsTransport.clientAddress). */
+  readonly clientAddress: string;
+}
+
+/** Where and how graphql-ws is served. */
+export interface GraphQLWsTransport {
+  readonly wss: WebSocketServer;
+  readonly logger: Logger;
+  /**
+   * The client address of an upgrade request (proxies considered). Read once, on connection: a
+   * socket that is cut early no longer has a peer address to read.
+   */
+  readonly clientAddress?: (request: IncomingMessage) => string;
 }
 
 /**
@@ -57,8 +70,7 @@ export function textFrameStart(head: Buffer, rest: number): Buffer {
  */
 export function serveGraphQLWs<P extends Record<string, unknown>>(
   options: ServerOptions<P, WsExtra>,
-  wss: WebSocketServer,
-  logger: Logger,
+  { wss, logger, clientAddress = (request) => request.socket.remoteAddress ?? 'unknown' }: GraphQLWsTransport,
 ): { dispose(): Promise<void> } {
   const server = makeServer<P, WsExtra>(options);
   wss.options.handleProtocols = handleProtocols;
@@ -68,6 +80,7 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
   });
 
   wss.on('connection', (socket, request) => {
+    const address = clientAddress(request);
     // Messages sent to this socket in the same tick (the events of one batch to a per-event
     // subscriber) leave in one write: the underlying TCP socket is corked until the next tick.
     const raw = request.socket;
@@ -132,7 +145,7 @@ export function serveGraphQLWs<P extends Record<string, unknown>>(
             });
           }),
       },
-      { socket, request, nextWriter },
+      { socket, request, nextWriter, clientAddress: address },
     );
     socket.once('close', (code, reason) => {
       clearTimeout(pongWait);

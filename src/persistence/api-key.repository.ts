@@ -1,4 +1,4 @@
-import { and, asc, count, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { ApiKeyRecord, ApiKeyStore, WorkspaceRecord } from '../ports/api-key.store.port.js';
 import type { Db } from './database.js';
@@ -44,6 +44,16 @@ export class ApiKeyRepository implements ApiKeyStore {
       .from(apiKeys)
       .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)));
     return row ? toKey(row) : undefined;
+  }
+
+  async liveKeyIds(ids: readonly string[]): Promise<string[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return [];
+    const rows = await this.db
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(and(inArray(apiKeys.id, valid), isNull(apiKeys.revokedAt)));
+    return rows.map((r) => r.id);
   }
 
   async listKeys(workspaceId: string): Promise<ApiKeyRecord[]> {

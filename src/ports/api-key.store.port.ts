@@ -22,6 +22,8 @@ export interface ApiKeyStore {
   insertKey(input: { workspaceId: string; name: string; prefix: string; hash: string }): Promise<ApiKeyRecord>;
   /** The live (not revoked) key with this hash. */
   findLiveKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  /** Of these key ids, the ones that exist and are not revoked. */
+  liveKeyIds(ids: readonly string[]): Promise<string[]>;
   listKeys(workspaceId: string): Promise<ApiKeyRecord[]>;
   /** Revokes a key of this workspace; undefined when there is none. */
   revokeKey(workspaceId: string, id: string): Promise<ApiKeyRecord | undefined>;

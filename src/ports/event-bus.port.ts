@@ -23,6 +23,12 @@ export type BusNotification =
       readonly actorKeyId: string;
       /** ISO time of the change. */
       readonly at: string;
+    }
+  | {
+      /** An API key was revoked: every process closes the sockets it authenticated. */
+      readonly kind: 'key-revoked';
+      readonly workspaceId: string;
+      readonly apiKeyId: string;
     };
 
 /**

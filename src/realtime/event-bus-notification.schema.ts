@@ -25,11 +25,21 @@ const draftNotificationSchema = z.object({
   at: z.iso.datetime({ offset: true }),
 });
 
+const keyRevokedNotificationSchema = z.object({
+  kind: z.literal('key-revoked'),
+  workspaceId: id,
+  apiKeyId: id,
+});
+
 /**
  * A {@link BusNotification} as it crosses a process boundary. Unknown extra fields are stripped
  * rather than refused, so a newer process can add a field without older ones dropping its notifications.
  */
-export const busNotificationSchema = z.discriminatedUnion('kind', [runNotificationSchema, draftNotificationSchema]);
+export const busNotificationSchema = z.discriminatedUnion('kind', [
+  runNotificationSchema,
+  draftNotificationSchema,
+  keyRevokedNotificationSchema,
+]);
 
 // Fails to compile when the schema and the port's type drift apart, in either direction.
 type Equivalent<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

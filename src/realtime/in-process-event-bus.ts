@@ -118,7 +118,7 @@ export class InProcessEventBus implements EventBus {
 
   private reportListenerError(err: unknown, notification: BusNotification): void {
     this.logger?.error(
-      { err, kind: notification.kind, workflowId: notification.workflowId },
+      { err, kind: notification.kind, ...('workflowId' in notification ? { workflowId: notification.workflowId } : {}) },
       'event bus listener failed; the other listeners still got the notification',
     );
   }

@@ -14,6 +14,7 @@ import {
 } from './workflow-feed.js';
 
 export type DraftNotification = Extract<BusNotification, { kind: 'draft' }>;
+export type KeyRevokedNotification = Extract<BusNotification, { kind: 'key-revoked' }>;
 
 export interface RealtimeOptions {
   readonly bus: EventBus;
@@ -46,6 +47,7 @@ export class RealtimeService {
   private readonly instanceWakers = new Map<string, Set<(seq: number) => void>>();
   private readonly feeds = new Map<string, WorkflowFeed>();
   private readonly draftListeners = new Map<string, Set<(n: DraftNotification) => void>>();
+  private readonly revocationListeners = new Set<(n: KeyRevokedNotification) => void>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: RealtimeOptions) {
@@ -70,6 +72,25 @@ export class RealtimeService {
     this.options.bus
       .publish({ kind: 'draft', ...n, at: new Date().toISOString() })
       .catch((err: unknown) => this.options.logger.warn({ err }, 'could not publish draft notification'));
+  }
+
+  /**
+   * Tells every process (this one included) that a key was revoked; call after the revocation
+   * commits. Resolves once the notification is on its way; a failure is logged, not thrown: the
+   * revocation stands, and each process's periodic re-check of its sockets' keys catches up.
+   */
+  async publishKeyRevoked(n: Omit<KeyRevokedNotification, 'kind'>): Promise<void> {
+    try {
+      await this.options.bus.publish({ kind: 'key-revoked', ...n });
+    } catch (err) {
+      this.options.logger.warn({ err, apiKeyId: n.apiKeyId }, 'could not publish key revocation');
+    }
+  }
+
+  /** Calls `listener` for each key revoked on any process; returns the unsubscribe. */
+  onKeyRevoked(listener: (n: KeyRevokedNotification) => void): () => void {
+    this.revocationListeners.add(listener);
+    return () => this.revocationListeners.delete(listener);
   }
 
   /**
@@ -254,8 +275,10 @@ export class RealtimeService {
     if (n.kind === 'run') {
       for (const wake of this.instanceWakers.get(n.instanceId) ?? []) wake(n.seq);
       this.feeds.get(`${n.workspaceId}:${n.workflowId}`)?.notify(BigInt(n.xid));
-    } else {
+    } else if (n.kind === 'draft') {
       for (const listener of this.draftListeners.get(`${n.workspaceId}:${n.workflowId}`) ?? []) listener(n);
+    } else {
+      for (const listener of this.revocationListeners) listener(n);
     }
   }
 }

@@ -8,7 +8,7 @@ import express from 'express';
 import { GraphQLError } from 'graphql';
 import { ActionRegistry } from '../actions/action-registry.js';
 import { builtinActions } from '../actions/builtin-actions.js';
-import { AppError } from '../domain/errors.js';
+import { AppError, ErrorCode } from '../domain/errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { createErrorFormatter } from '../graphql/error-mapping.js';
 import { createSchema } from '../graphql/schema.js';
@@ -19,6 +19,8 @@ import { ApiKeyRepository } from '../persistence/api-key.repository.js';
 import { openDatabase, type Database } from '../persistence/database.js';
 import { WorkflowRepository } from '../persistence/workflow.repository.js';
 import { ApiKeyService } from '../services/api-key.service.js';
+import { FailedKeyAttemptLimiter } from '../services/failed-key-attempts.limiter.js';
+import { clientAddressResolver } from '../http/client-address.js';
 import { StepExecutor } from '../engine/step-executor.js';
 import { Sweeper } from '../engine/sweeper.js';
 import { VersionCache } from '../engine/version-cache.js';
@@ -81,7 +83,6 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
     const registry = givenRegistry ?? new ActionRegistry(builtinActions);
     const workflowStore = new WorkflowRepository(database.db);
     const apiKeyStore = new ApiKeyRepository(database.db);
-    const apiKeys = new ApiKeyService(apiKeyStore);
     const runStore = new RunRepository(database.db);
     // One process on the embedded database needs no broker; real Postgres fans out with LISTEN/NOTIFY.
     const bus: EventBus = database.embedded
@@ -95,6 +96,17 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       safetyPollMs: config.REALTIME_POLL_MS,
       minRoundMs: config.REALTIME_ROUND_MS,
     });
+    const apiKeys = new ApiKeyService({
+      store: apiKeyStore,
+      failedAttempts: new FailedKeyAttemptLimiter({ attempts: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS }),
+      // Every process closes the key's sockets when it hears of it; this one closes its own before
+      // the revocation is answered, once the mutations running on them are done.
+      onRevoked: async (key) => {
+        await realtime.publishKeyRevoked({ workspaceId: key.workspaceId, apiKeyId: key.id });
+        await ws?.closeSocketsOfKey(key.id);
+      },
+    });
+    const clientAddress = clientAddressResolver(config.TRUST_PROXY);
     const editing = new WorkflowEditingService({
       onChange: (change) =>
         realtime.publishDraft({
@@ -275,8 +287,18 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           try {
-            return { actor: await apiKeys.authenticate(req.headers.authorization), live };
+            return { actor: await apiKeys.authenticate(req.headers.authorization, { clientAddress: clientAddress(req) }), live };
           } catch (err) {
+            if (err instanceof AppError && err.code === ErrorCode.RATE_LIMITED) {
+              throw new GraphQLError(err.message, {
+                originalError: err,
+                extensions: {
+                  ...err.details,
+                  code: err.code,
+                  http: { status: 429, headers: new Map([['retry-after', String(err.details.retryAfter)]]) },
+                },
+              });
+            }
             if (err instanceof AppError) {
               throw new GraphQLError(err.message, {
                 extensions: { code: err.code, http: { status: 401 } },
@@ -301,12 +323,18 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           authTimeoutMs: config.WS_AUTH_TIMEOUT_MS,
           maxSubscriptionsPerSocket: config.MAX_SUBSCRIPTIONS_PER_SOCKET,
           maxSocketsPerKey: config.MAX_SOCKETS_PER_API_KEY,
+          // Half the pool at most, so that a flood of new sockets leaves connections to HTTP and the
+          // engine; one on the embedded database, which runs one query at a time anyway.
+          keyCheckConcurrency: database.embedded ? 1 : Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2)),
           // issue 5: the same limits as HTTP
           validationRules: hardening.validationRules,
           parseOptions: hardening.parseOptions,
           maxPayloadBytes: hardening.maxBodyBytes,
+          clientAddress,
+          keyRecheckMs: config.REALTIME_POLL_MS,
         })
       : undefined;
+    const unsubscribeRevocations = realtime.onKeyRevoked((n) => void ws?.closeSocketsOfKey(n.apiKeyId));
 
     if (runsWorkers) {
       await scheduler.startWorker((stepRunId) => executor.execute(stepRunId));
@@ -338,6 +366,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           logger.debug({ step: name }, 'stopping');
           await fn();
         };
+        unsubscribeRevocations();
         await step('websocket', () => ws?.close());
         await step('graphql', () => apollo.stop());
         await step('sweep', () => sweeper.stop());

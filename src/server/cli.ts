@@ -35,7 +35,7 @@ async function run(args: string[]): Promise<number> {
         poolSize: 2,
       });
       try {
-        const { workspace, key } = await new ApiKeyService(new ApiKeyRepository(database.db)).createWorkspace(name);
+        const { workspace, key } = await new ApiKeyService({ store: new ApiKeyRepository(database.db) }).createWorkspace(name);
         console.log(`Workspace: ${workspace.name} (${workspace.id})\nAPI key (shown only once): ${key.secret}`);
         return 0;
       } finally {

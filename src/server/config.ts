@@ -1,4 +1,6 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import type { TrustProxy } from '../http/client-address.js';
 
 /** Where a setting's value failed validation: the variable name and why. */
 export class ConfigError extends Error {
@@ -10,6 +12,22 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** TRUST_PROXY as Express's `trust proxy` takes it; see TrustProxy. */
+const trustProxy = z.string().transform((value, ctx): TrustProxy => {
+  const v = value.trim().toLowerCase();
+  if (v === 'false' || v === 'no') return false;
+  if (v === 'true' || v === 'yes') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const list = value.split(',').map((p) => p.trim()).filter(Boolean);
+  try {
+    proxyaddr.compile(list);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `must be true, false, a hop count, or addresses/CIDRs: ${err instanceof Error ? err.message : String(err)}` });
+    return z.NEVER;
+  }
+  return list;
+});
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
@@ -92,9 +110,21 @@ const envSchema = z.object({
   WS_AUTH_TIMEOUT_MS: int(100, 60_000).default(3_000),
   MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 10_000).default(100),
   MAX_SOCKETS_PER_API_KEY: int(1, 100_000).default(1_000),
+  /**
+   * Failed API-key attempts (unknown or revoked keys) one client address may make per
+   * AUTH_FAILURE_WINDOW_MS, over HTTP and WebSocket together; past it, its unknown keys are refused
+   * with RATE_LIMITED until the window ends, without being looked up. Keys that work are never counted.
+   */
+  AUTH_FAILURE_LIMIT: int(1, 1_000_000).default(60),
+  AUTH_FAILURE_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
+  /** Proxies whose X-Forwarded-For names the client address (see TrustProxy). Default: none, the socket's peer is the client. */
+  TRUST_PROXY: trustProxy.default(false),
   /** Events buffered per subscription; a subscriber further behind is stopped and told to resume with `since`. */
   SUBSCRIPTION_BUFFER: int(10, 1_000_000).default(5_000),
-  /** Open streams re-read the log this often even without a notification, in case one was lost. */
+  /**
+   * Open streams re-read the log, and open sockets re-check their keys, this often even without a
+   * notification, in case one was lost.
+   */
   REALTIME_POLL_MS: int(100, 600_000).default(5_000),
   /**
    * Least time between two reads of a workflow's live stream: under a steady flow of events, each

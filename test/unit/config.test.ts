@@ -77,4 +77,20 @@ describe('loadConfig', () => {
     // The message says why, not only where.
     expect(err.message).toContain('must be a postgres:// or postgresql:// URL');
   });
+
+  test('TRUST_PROXY: off by default; true, a hop count, or a list of addresses and CIDRs', () => {
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::1' }).TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8', 'fd00::1']);
+    const err = configErrorOf(() => loadConfig({ TRUST_PROXY: 'loopback,not-an-address' }));
+    expect(err.problems.map((p) => p.variable)).toEqual(['TRUST_PROXY']);
+  });
+
+  test('failed key attempts: 60 per minute and address by default', () => {
+    const config = loadConfig({});
+    expect([config.AUTH_FAILURE_LIMIT, config.AUTH_FAILURE_WINDOW_MS]).toEqual([60, 60_000]);
+    expect(configErrorOf(() => loadConfig({ AUTH_FAILURE_LIMIT: '0' })).problems.map((p) => p.variable)).toEqual(['AUTH_FAILURE_LIMIT']);
+  });
 });

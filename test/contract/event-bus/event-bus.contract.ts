@@ -55,6 +55,14 @@ export function draftNotification(label = 'Renamed step "Send SMS" → «Notify�
   };
 }
 
+/** A key revocation no other test publishes. */
+export function keyRevokedNotification(): BusNotification {
+  return { kind: 'key-revoked', workspaceId: `ws-${randomUUID()}`, apiKeyId: `key-${randomUUID()}` };
+}
+
+/** What tells the notifications of these tests apart: each names a fresh workflow or key. */
+const identity = (n: BusNotification): string => ('workflowId' in n ? n.workflowId : n.apiKeyId);
+
 /** Collects what one listener receives. */
 export class Received {
   readonly notifications: BusNotification[] = [];
@@ -63,11 +71,11 @@ export class Received {
   };
 
   has(notification: BusNotification): boolean {
-    return this.notifications.some((n) => n.workflowId === notification.workflowId);
+    return this.notifications.some((n) => identity(n) === identity(notification));
   }
 
   async waitFor(notification: BusNotification): Promise<void> {
-    await waitUntil(() => this.has(notification), `${notification.kind} notification for ${notification.workflowId}`);
+    await waitUntil(() => this.has(notification), `${notification.kind} notification for ${identity(notification)}`);
   }
 
   async waitForCount(count: number): Promise<void> {
@@ -107,18 +115,20 @@ export function describeEventBusContract(name: string, makePair: MakeEventBusPai
       expect(onB.notifications).toEqual([sent]);
     });
 
-    it('round-trips both the run and the draft kinds', async () => {
+    it('round-trips the run, draft and key-revoked kinds', async () => {
       const { a, b } = await open();
       const onB = new Received();
       b.subscribe(onB.listener);
       const run = runNotification(3);
       const draft = draftNotification();
+      const revoked = keyRevokedNotification();
 
       await a.publish(run);
       await a.publish(draft);
-      await onB.waitForCount(2);
+      await a.publish(revoked);
+      await onB.waitForCount(3);
 
-      expect(onB.notifications).toEqual([run, draft]);
+      expect(onB.notifications).toEqual([run, draft, revoked]);
     });
 
     it('delivers several notifications in publish order, awaited one by one or not', async () => {

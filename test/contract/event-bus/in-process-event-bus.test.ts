@@ -27,7 +27,7 @@ describe('InProcessEventBus', () => {
       expect(lines[0]).toMatchObject({
         level: 50,
         kind: 'run',
-        workflowId: sent.workflowId,
+        workflowId: sent.kind === 'run' ? sent.workflowId : undefined,
         err: { message: 'listener failed on purpose' },
       });
     } finally {
