@@ -20,25 +20,40 @@ export function callsInFlightAt(options: { calls: readonly ReceivedCall[]; event
   });
 }
 
+/** How one step cut off by a fault was taken over: ms from the fault to its hand-back and to its next start. */
+export interface Takeover {
+  readonly key: string;
+  /** To the `lose` event; infinite when it never came. */
+  readonly handBackMs: number;
+  /** To the next start after the hand-back; infinite when it never restarted. */
+  readonly restartMs: number;
+}
+
 /**
- * For each step a fault cut off (`keys`: `<instanceId>:<stepId>` of its calls in flight), the time
- * from the fault to the next start of that step after its hand-back (`lose`): how long the
- * takeover took. A step never restarted counts as infinitely slow.
+ * For each step a fault cut off (`keys`: `<instanceId>:<stepId>` of its calls in flight), how long
+ * it took from the fault to the step's hand-back (`lose`) and to its next start.
  */
-export function takeoverTimes(events: readonly EventRow[], faults: readonly { at: number; keys: ReadonlySet<string> }[]): number[] {
+export function takeovers(events: readonly EventRow[], faults: readonly { at: number; keys: ReadonlySet<string> }[]): Takeover[] {
   const byStep = new Map<string, EventRow[]>();
   for (const e of events) if (e.entity === 'STEP') byStep.set(stepKey(e), [...(byStep.get(stepKey(e)) ?? []), e]);
-  const times: number[] = [];
+  const result: Takeover[] = [];
   for (const fault of faults) {
     for (const key of fault.keys) {
       const later = (byStep.get(key) ?? []).filter((e) => e.at >= fault.at);
       const lost = later.findIndex((e) => e.event === 'lose');
       const restart = lost < 0 ? undefined : later.slice(lost + 1).find((e) => e.event === 'start');
-      times.push(restart ? restart.at - fault.at : Number.POSITIVE_INFINITY);
+      result.push({
+        key,
+        handBackMs: lost < 0 ? Number.POSITIVE_INFINITY : later[lost]!.at - fault.at,
+        restartMs: restart ? restart.at - fault.at : Number.POSITIVE_INFINITY,
+      });
     }
   }
-  return times;
+  return result;
 }
+
+/** The largest of `values`, or null for none; an infinite one (never happened) stays infinite. */
+export const maxOf = (values: readonly number[]): number | null => (values.length ? Math.max(...values) : null);
 
 /**
  * The names a worker process put in `detail.worker` of the start events of steps it called out

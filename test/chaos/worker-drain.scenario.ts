@@ -1,5 +1,5 @@
 import { expectedKey } from '../support/call-receiver.js';
-import { workerNamesOf } from './fault-figures.js';
+import { callsInFlightAt, maxOf, workerNamesOf } from './fault-figures.js';
 import { atMost, exactly, verdict, type ScenarioResult } from './figures.js';
 import { callStep, CHAOS_ENV, endDeadlineMs, FETCH, measure, openRig, workloadSteps } from './workload.js';
 
@@ -38,7 +38,6 @@ export async function workerDrain(options: { size: number }): Promise<ScenarioRe
       .catch((err: Error) => problems.push(err.message));
     const open = rig.receiver.open();
     const victim = [...rig.deployment.workers].sort((a, b) => open.filter((c) => c.sender === b.name).length - open.filter((c) => c.sender === a.name).length)[0]!;
-    const handedBack = new Set(open.filter((c) => c.sender === victim.name).map((c) => expectedKey(c)));
     const termAt = Date.now();
     const exitOrTimeout = await Promise.race([
       victim.signal('SIGTERM'),
@@ -52,12 +51,15 @@ export async function workerDrain(options: { size: number }): Promise<ScenarioRe
     const end = await rig.reader.waitForEnded(workflowId, options.size, endDeadlineMs(options.size) + LONG_STEP_MS);
     const { figures, events, calls } = await measure(rig, workflowId, { instances: options.size, startedAt });
 
+    // Steps the worker had not finished when it exited (its call sent, no outcome committed) must be
+    // handed back; those it finished within the grace need not be.
+    const handedBack = new Set(callsInFlightAt({ calls, events, sender: victim.name, at: exit.at }).map(expectedKey));
     const restarts: number[] = [];
     for (const key of handedBack) {
       const restart = events.find((e) => e.event === 'start' && `${e.instanceId}:${e.stepId}` === key && e.at > termAt);
       restarts.push(restart ? restart.at - exit.at : Number.POSITIVE_INFINITY);
     }
-    const restartMax = restarts.length ? Math.max(...restarts) : null;
+    const restartMax = maxOf(restarts);
     const names = workerNamesOf({ calls, events, sender: victim.name });
     const startsByVictimAfterTerm = names.size
       ? events.filter((e) => e.event === 'start' && e.at > termAt && names.has(String(e.detail?.worker))).length
@@ -71,8 +73,9 @@ export async function workerDrain(options: { size: number }): Promise<ScenarioRe
       exitCode: exit.code,
       exitSignal: exit.signal,
       exitAfterTermMs: exit.at - termAt,
-      restartAfterExitMaxMs: restartMax,
+      restartAfterExitMaxMs: restartMax !== null && Number.isFinite(restartMax) ? restartMax : null,
       restartedWithin2s: restarts.filter((r) => r <= RESTART_BOUND_MS).length,
+      neverRestarted: restarts.filter((r) => !Number.isFinite(r)).length,
       startsByVictimAfterTerm,
       ...figures,
     }, {

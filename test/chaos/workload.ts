@@ -98,6 +98,8 @@ export interface WorkloadFigures {
   readonly instances: number;
   readonly completed: number;
   readonly statusCounts: Record<string, number>;
+  /** Why instances failed: reason to count. */
+  readonly failures: Record<string, number>;
   readonly calls: CallFigures;
   readonly workerLostEvents: number;
   readonly delay: DelayFigures;
@@ -128,6 +130,7 @@ export async function measure(rig: Rig, workflowId: string, options: { instances
       instances: options.instances,
       completed: statusCounts.COMPLETED ?? 0,
       statusCounts,
+      failures: failureReasons(events),
       calls: callFigures(calls),
       workerLostEvents: workerLostEvents(events),
       delay: delayFigures(events, options.delayStepId ?? WAIT),
@@ -140,6 +143,16 @@ export async function measure(rig: Rig, workflowId: string, options: { instances
     stepRuns,
     calls,
   };
+}
+
+function failureReasons(events: readonly EventRow[]): Record<string, number> {
+  const reasons: Record<string, number> = {};
+  for (const e of events) {
+    if (e.entity !== 'INSTANCE' || e.event !== 'fail') continue;
+    const reason = String(e.detail?.reason ?? 'unknown');
+    reasons[reason] = (reasons[reason] ?? 0) + 1;
+  }
+  return reasons;
 }
 
 /** Time to wait for `instances` runs of the workload to end: generous, so a slow machine is not a failure. */

@@ -136,20 +136,25 @@ export class Deployment {
   }
 
   /** Starts one instance per input, `concurrency` requests at a time; returns their ids in input order. */
-  async startInstances(workflowId: string, inputs: readonly Record<string, unknown>[], concurrency = 8): Promise<string[]> {
-    const ids = new Array<string>(inputs.length);
+  startInstances(workflowId: string, inputs: readonly Record<string, unknown>[], concurrency = 8): Promise<string[]> {
+    return this.startEach(workflowId, { count: inputs.length, input: (i) => inputs[i]!, concurrency });
+  }
+
+  /** Starts `count` instances, each with the input `input(i)` makes as its request is sent (a due time relative to then, say). */
+  async startEach(workflowId: string, options: { count: number; input: (i: number) => Record<string, unknown>; concurrency?: number }): Promise<string[]> {
+    const ids = new Array<string>(options.count);
     let next = 0;
     const lane = async () => {
-      while (next < inputs.length) {
+      while (next < options.count) {
         const i = next++;
         const { startWorkflow } = await this.client.request<{ startWorkflow: { instance: { id: string } } }>(
           'mutation($id: ID!, $input: JSON) { startWorkflow(workflowId: $id, input: $input) { instance { id } } }',
-          { id: workflowId, input: inputs[i] },
+          { id: workflowId, input: options.input(i) },
         );
         ids[i] = startWorkflow.instance.id;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, inputs.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, options.count) }, lane));
     return ids;
   }
 
