@@ -162,7 +162,8 @@ describe.skipIf(!chaosServerUrl())('one API and two workers (real Postgres only:
       );
       const workflowId = await rig.deployment.publishChain('paused worker', [
         { id: 't', type: 'trigger.manual' },
-        callStep(rig.receiver.url, 'call', { headers: slowHeaders }),
+        // Held answers must not time out meanwhile: a timeout is an outcome too.
+        callStep(rig.receiver.url, 'call', { headers: slowHeaders, timeoutMs: 60_000 }),
         { id: 'sms', type: 'sms.send', config: { to: '+15550100', text: 'hi' } },
       ]);
       // A: its call sent and held by the receiver. B: started, its call not sent yet.
