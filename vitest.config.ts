@@ -1,8 +1,15 @@
 import { createRequire } from 'node:module';
 import swc from 'unplugin-swc';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
+
+/**
+ * Tests that run a whole deployment as OS processes (an API and several workers) and judge it by
+ * timings: they run after the rest of the suite and one file at a time, so neither another file's
+ * processes nor theirs compete for the machine's cores or the Postgres server's connections.
+ */
+const MULTI_PROCESS = ['test/chaos/**/*.test.ts', 'test/integration/multi-worker.test.ts'];
 
 // SWC instead of esbuild: type-graphql needs emitDecoratorMetadata, which esbuild drops.
 export default defineConfig({
@@ -14,12 +21,15 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...MULTI_PROCESS] } },
+      { extends: true, test: { name: 'multi-process', include: MULTI_PROCESS, fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 });
