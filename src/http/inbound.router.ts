@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import type { Clock } from '../ports/clock.port.js';
-import { HttpError, HttpErrorCode } from './http-error.js';
+import { HttpError, HttpErrorCode, methodNotAllowed } from './http-error.js';
 import { secretsEqual } from './hmac.js';
 import type { InboundDispatcher } from './inbound-dispatcher.js';
 import { META_SIGNATURE_HEADER, metaSignatureValid, parseMetaDelivery } from './meta-inbound.js';
@@ -95,5 +95,7 @@ export function createInboundRouter(options: InboundRouterOptions): Router {
     res.status(200).type('text/xml').send(EMPTY_TWIML);
   });
 
+  router.all('/inbound/meta', methodNotAllowed(['GET', 'POST']));
+  router.all('/inbound/twilio', methodNotAllowed(['POST']));
   return router;
 }

@@ -7,7 +7,7 @@ import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { Clock } from '../ports/clock.port.js';
 import type { WebhookCredentials, WebhookStore } from '../ports/webhook.store.port.js';
 import type { WorkflowStore } from '../ports/workflow.store.port.js';
-import { HttpError, HttpErrorCode } from './http-error.js';
+import { HttpError, HttpErrorCode, methodNotAllowed } from './http-error.js';
 import { parseJsonBody, requireJson, type RawBodyReader } from './request-body.js';
 import { hashWebhookToken, looksLikeWebhookToken } from './webhook-credentials.js';
 import { checkWebhookSignature, SignatureFailure, WEBHOOK_SIGNATURE_HEADER } from './webhook-signature.js';
@@ -136,10 +136,7 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
     res.status(202).json({ instanceId: instance.id, created });
   });
 
-  router.all('/hooks/:token', (_req, res) => {
-    res.set('Allow', 'POST');
-    throw new HttpError(HttpErrorCode.METHOD_NOT_ALLOWED, 'Call a webhook with POST');
-  });
+  router.all('/hooks/:token', methodNotAllowed(['POST']));
 
   return router;
 }

@@ -44,6 +44,7 @@ import { WorkflowEditingService } from '../services/workflow-editing.service.js'
 // [webhooks] issue 5: webhook and inbound-channel endpoints.
 import { WebhookResolver } from '../graphql/webhook/webhook.resolver.js';
 import { createHttpEndpoints } from '../http/http-endpoints.js';
+import { httpErrorHandler, unknownRouteHandler } from '../http/http-error.js';
 import { WebhookService } from '../http/webhook.service.js';
 import { InboundMessageRepository } from '../persistence/inbound-message.repository.js';
 import { WebhookRepository } from '../persistence/webhook.repository.js';
@@ -288,6 +289,8 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       }),
       graphqlHttpErrorHandler({ logger, maxBodyBytes: hardening.maxBodyBytes }), // issue 5
     );
+    // Last: whatever nothing above served, on any role, is a JSON error rather than Express's HTML page.
+    app.use(unknownRouteHandler, httpErrorHandler(logger.child({ component: 'http' })));
 
     const ws = servesApi
       ? startGraphQLWs({
