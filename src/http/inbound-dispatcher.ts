@@ -6,6 +6,7 @@ import {
   triggerIncomingMessageAction,
 } from '../actions/trigger-incoming-message.action.js';
 import { AppError } from '../domain/errors.js';
+import { MAX_IDEMPOTENCY_KEY_CHARS, type IdempotencyClaim } from '../domain/idempotency.js';
 import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { InboundMessageStore, TriggerIndexEntry } from '../ports/inbound-message.store.port.js';
@@ -15,14 +16,16 @@ import { incomingMessageInput, type InboundMessage } from './inbound-message.js'
 /** Versions read per batch when indexing triggers, to bound memory after a deploy. */
 const INDEX_BATCH = 100;
 
-/** The runner takes keys of up to 200 characters; longer provider ids are hashed. */
-const MAX_KEY_CHARS = 200;
-
-/** The per-workflow idempotency key of a message: `inbound:<provider>:<provider message id>`. */
-export function inboundIdempotencyKey(m: Pick<InboundMessage, 'provider' | 'providerMessageId'>): string {
-  const key = `inbound:${m.provider}:${m.providerMessageId}`;
-  if (key.length <= MAX_KEY_CHARS) return key;
-  return `inbound:${m.provider}:sha256:${createHash('sha256').update(m.providerMessageId).digest('hex')}`;
+/**
+ * The per-workflow idempotency key of a message, in its provider's namespace: the provider's
+ * message id, or `sha256:<hex>` of it when long. The length that decides is that of
+ * `inbound:<provider>:<id>` within the runner's limit: keys stored before sources were apart had that
+ * form, and their migrated keys must stay what a redelivery of the same message computes.
+ */
+export function inboundIdempotency(m: Pick<InboundMessage, 'provider' | 'providerMessageId'>): IdempotencyClaim {
+  const long = `inbound:${m.provider}:${m.providerMessageId}`.length > MAX_IDEMPOTENCY_KEY_CHARS;
+  const key = long ? `sha256:${createHash('sha256').update(m.providerMessageId).digest('hex')}` : m.providerMessageId;
+  return { source: m.provider, key };
 }
 
 export interface InboundDispatcherOptions {
@@ -83,7 +86,7 @@ export class InboundDispatcher {
     const { store, runner, logger } = this.options;
     const candidates = await store.findMessageTriggered(triggerIncomingMessageAction.type, message.channel);
     const input = incomingMessageInput(message);
-    const idempotencyKey = inboundIdempotencyKey(message);
+    const idempotency = inboundIdempotency(message);
     let started = 0;
     for (const candidate of candidates) {
       const config = incomingMessageConfigSchema.safeParse(candidate.config);
@@ -91,7 +94,7 @@ export class InboundDispatcher {
       try {
         const { created } = await runner.start(
           { workspaceId: candidate.workspaceId },
-          { workflowId: candidate.workflowId, input, idempotencyKey },
+          { workflowId: candidate.workflowId, input, idempotency },
         );
         if (created) started++;
       } catch (err) {

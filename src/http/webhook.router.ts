@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import { triggerWebhookAction } from '../actions/trigger-webhook.action.js';
+import { MAX_IDEMPOTENCY_KEY_CHARS, type IdempotencyClaim } from '../domain/idempotency.js';
 import type { JsonValue } from '../domain/json.js';
 import type { CompiledVersion } from '../engine/compiled-version.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
@@ -12,10 +13,6 @@ import { parseJsonBody, requireJson, type RawBodyReader } from './request-body.j
 import { hashWebhookToken, looksLikeWebhookToken } from './webhook-credentials.js';
 import { checkWebhookSignature, SignatureFailure, WEBHOOK_SIGNATURE_HEADER } from './webhook-signature.js';
 
-/** Prefix of the idempotency key a webhook call's `Idempotency-Key` becomes. */
-export const WEBHOOK_IDEMPOTENCY_PREFIX = 'webhook:';
-/** The runner takes keys of up to 200 characters; the prefix uses some of them. */
-const MAX_IDEMPOTENCY_KEY_CHARS = 200 - WEBHOOK_IDEMPOTENCY_PREFIX.length;
 
 /** Request headers copied into the trigger input, besides every `x-wfb-*` but the signature. */
 const FORWARDED_HEADERS: ReadonlySet<string> = new Set(['content-type', 'user-agent', 'x-request-id']);
@@ -60,7 +57,7 @@ function selectedHeaders(req: Request): Record<string, string> {
   return picked;
 }
 
-function idempotencyKeyOf(req: Request): string | undefined {
+function idempotencyOf(req: Request): IdempotencyClaim | undefined {
   const key = req.get('idempotency-key');
   if (key === undefined) return undefined;
   if (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_CHARS || !/^[\x20-\x7e]+$/.test(key)) {
@@ -69,7 +66,7 @@ function idempotencyKeyOf(req: Request): string | undefined {
       `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters`,
     );
   }
-  return WEBHOOK_IDEMPOTENCY_PREFIX + key;
+  return { source: 'webhook', key };
 }
 
 /**
@@ -126,12 +123,12 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       }
     }
     const body = parseJsonBody(raw);
-    const idempotencyKey = idempotencyKeyOf(req);
+    const idempotency = idempotencyOf(req);
     await ensureStartable(hook);
     const input: WebhookTriggerInput = { body, headers: selectedHeaders(req), receivedAt: receivedAt.toISOString() };
     const { instance, created } = await options.runner.start(
       { workspaceId: hook.workspaceId },
-      { workflowId: hook.workflowId, input, ...(idempotencyKey ? { idempotencyKey } : {}) },
+      { workflowId: hook.workflowId, input, ...(idempotency ? { idempotency } : {}) },
     );
     res.status(202).json({ instanceId: instance.id, created });
   });
