@@ -6,7 +6,7 @@ import { secretsEqual } from './hmac.js';
 import type { InboundDispatcher } from './inbound-dispatcher.js';
 import { META_SIGNATURE_HEADER, metaSignatureValid, parseMetaDelivery } from './meta-inbound.js';
 import { parseJsonBody, requireForm, requireJson, type RawBodyReader } from './request-body.js';
-import { TWILIO_SIGNATURE_HEADER, twilioMessage, twilioSignatureValid } from './twilio-inbound.js';
+import { TWILIO_SIGNATURE_HEADER, TwilioForm, twilioMessage, twilioSignatureValid } from './twilio-inbound.js';
 
 /** An empty TwiML answer: Twilio sends no reply; workflows reply with their own steps. */
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
@@ -78,19 +78,19 @@ export function createInboundRouter(options: InboundRouterOptions): Router {
     const secret = secretOf(options.twilio.authToken, 'TWILIO_AUTH_TOKEN');
     requireForm(req);
     const raw = await options.body.read(req, res);
-    const params = new URLSearchParams(raw.toString('utf8'));
+    const form = TwilioForm.parse(raw);
     if (secret !== undefined) {
       const url = `${options.publicBaseUrl()}${req.originalUrl}`;
-      if (!twilioSignatureValid({ authToken: secret, url, params, header: req.get(TWILIO_SIGNATURE_HEADER) })) {
+      if (!twilioSignatureValid({ authToken: secret, url, form, header: req.get(TWILIO_SIGNATURE_HEADER) })) {
         logger.info({ provider: 'twilio' }, 'inbound delivery refused: bad signature');
         throw new HttpError(HttpErrorCode.INVALID_SIGNATURE, `${TWILIO_SIGNATURE_HEADER} is missing or does not match`);
       }
     }
-    for (const value of params.values()) {
+    for (const value of form.values()) {
       // Postgres cannot store NUL in text or jsonb; no real message carries one.
       if (value.includes('\u0000')) throw new HttpError(HttpErrorCode.BAD_REQUEST, 'A parameter contains a NUL character');
     }
-    const message = twilioMessage(params, receivedAt);
+    const message = twilioMessage(form, receivedAt);
     if (message) await options.dispatcher.dispatch([message]);
     res.status(200).type('text/xml').send(EMPTY_TWIML);
   });
