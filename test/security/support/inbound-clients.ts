@@ -5,7 +5,8 @@ import {
   InstanceCountsDocument,
   PublishWorkflowDocument,
 } from '../../../src/sdk/operations.generated.js';
-import type { GraphQLClient } from '../../support/test-server.js';
+import { waitFor } from '../../support/fake-http-server.js';
+import type { GraphQLClient, TestServer } from '../../support/test-server.js';
 
 /** Secrets the inbound security tests configure their servers with. */
 export const META_APP_SECRET = 'meta-app-secret-for-security-tests';
@@ -92,4 +93,15 @@ export function metaInstagramDelivery(messages: readonly { mid: string; text: st
       ],
     })),
   });
+}
+
+/** Waits until the server has processed a stored delivery (its row says so). */
+export async function deliveryProcessed(app: TestServer['app'], deliveryId: string, timeoutMs = 20_000): Promise<void> {
+  await waitFor(
+    async () =>
+      (await app.database.sql<{ done: boolean }[]>`select processed_at is not null as done from inbound_deliveries where id = ${deliveryId}`)[0]
+        ?.done,
+    (done) => done === true,
+    { what: `delivery ${deliveryId} to be processed`, timeoutMs, intervalMs: 100 },
+  );
 }
