@@ -20,6 +20,8 @@ export const HttpErrorCode = {
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   /** The workflow is a draft or archived, or its newest version is not triggered this way. */
   WORKFLOW_NOT_STARTABLE: 'WORKFLOW_NOT_STARTABLE',
+  /** A signature already received with other parameters: a captured delivery re-split into a new one. */
+  REPLAYED_DELIVERY: 'REPLAYED_DELIVERY',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   INTERNAL: 'INTERNAL',
@@ -36,6 +38,7 @@ const STATUS: Readonly<Record<HttpErrorCode, number>> = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   WORKFLOW_NOT_STARTABLE: 409,
+  REPLAYED_DELIVERY: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,

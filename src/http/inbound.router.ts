@@ -57,7 +57,8 @@ export interface InboundRouterOptions {
  * WhatsApp Cloud API) and `POST /inbound/twilio` (SMS and WhatsApp). Deliveries are checked with
  * the provider's signature, normalised and stored before they are answered: a Meta delivery is
  * answered at once and processed in the background; a Twilio one (one message) is processed
- * before its answer, which names the instances it started.
+ * before its answer, which names the instances it started. A signature already received with other
+ * parameters is a replay and refused.
  */
 export function createInboundRouter(options: InboundRouterOptions): Router {
   const router = Router();
@@ -130,18 +131,25 @@ export function createInboundRouter(options: InboundRouterOptions): Router {
       if (value.includes('\u0000')) throw new HttpError(HttpErrorCode.BAD_REQUEST, 'A parameter contains a NUL character');
     }
     const message = twilioMessage(form, receivedAt);
-    const signedDigest = twilioSignedDigest(`${options.publicBaseUrl()}${req.originalUrl}`, form);
-    const { outcome } = await options.deliveries.accept(
+    const contentDigest = form.contentDigest();
+    const { delivery, created, outcome } = await options.deliveries.accept(
       {
         provider: 'twilio',
-        signedDigest,
-        contentDigest: signedDigest,
+        signedDigest: twilioSignedDigest(`${options.publicBaseUrl()}${req.originalUrl}`, form),
+        contentDigest,
         messages: message ? [message] : [],
         ignored: message ? 0 : 1,
         receivedAt,
       },
       { processNow: true },
     );
+    if (!created && delivery.contentDigest !== contentDigest) {
+      logger.warn({ provider: 'twilio', deliveryId: delivery.id }, 'inbound delivery refused: a replay with shifted parameters');
+      throw new HttpError(
+        HttpErrorCode.REPLAYED_DELIVERY,
+        `${TWILIO_SIGNATURE_HEADER} was already received with other parameters`,
+      );
+    }
     if (outcome) {
       const ids = outcome.startedInstanceIds;
       res.set(STARTED_COUNT_HEADER, String(ids.length));

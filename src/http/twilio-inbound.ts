@@ -51,6 +51,15 @@ export class TwilioForm {
   }
 
   /**
+   * Hex SHA-256 of the parameters as parsed, names and values kept apart: equal for two bodies
+   * only when they carry the same parameters, wherever their bytes would concatenate alike.
+   */
+  contentDigest(): string {
+    const entries = [...this.byName.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+  }
+
+  /**
    * What Twilio signs after the URL: every name and value, names sorted (repeated names: each
    * distinct value, sorted), with no separators. Sorting is the only step above linear, over at
    * most {@link MAX_TWILIO_PARAMETERS} entries.
