@@ -43,7 +43,7 @@ export class InboundDeliveryProcessor {
   }
 
   /** A delivery was stored, or may be claimable: look for work. */
-  wake(): void {
+  private wake(): void {
     if (this.stopped) return;
     this.wanted = true;
     while (this.running < DELIVERY_LANES) {

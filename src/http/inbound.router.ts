@@ -119,8 +119,8 @@ export function createInboundRouter(options: InboundRouterOptions): Router {
     requireForm(req);
     const raw = await options.body.read(req, res);
     const form = TwilioForm.parse(raw);
+    const url = `${options.publicBaseUrl()}${req.originalUrl}`;
     if (secret !== undefined) {
-      const url = `${options.publicBaseUrl()}${req.originalUrl}`;
       if (!twilioSignatureValid({ authToken: secret, url, form, header: req.get(TWILIO_SIGNATURE_HEADER) })) {
         logger.info({ provider: 'twilio' }, 'inbound delivery refused: bad signature');
         throw new HttpError(HttpErrorCode.INVALID_SIGNATURE, `${TWILIO_SIGNATURE_HEADER} is missing or does not match`);
@@ -135,7 +135,7 @@ export function createInboundRouter(options: InboundRouterOptions): Router {
     const { delivery, created, outcome } = await options.deliveries.accept(
       {
         provider: 'twilio',
-        signedDigest: twilioSignedDigest(`${options.publicBaseUrl()}${req.originalUrl}`, form),
+        signedDigest: twilioSignedDigest(url, form),
         contentDigest,
         messages: message ? [message] : [],
         ignored: message ? 0 : 1,
