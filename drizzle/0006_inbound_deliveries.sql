@@ -3,7 +3,7 @@ CREATE TABLE "inbound_deliveries" (
 	"provider" text NOT NULL,
 	"signed_digest" text NOT NULL,
 	"content_digest" text NOT NULL,
-	"messages" json,
+	"messages" text,
 	"message_count" integer NOT NULL,
 	"ignored" integer NOT NULL,
 	"received_at" timestamp (3) with time zone NOT NULL,

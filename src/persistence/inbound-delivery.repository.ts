@@ -41,8 +41,8 @@ async function messagesJson(messages: readonly InboundMessage[]): Promise<string
   return `[${parts.join(',')}]`;
 }
 
-async function parseMessages(stored: unknown): Promise<InboundMessage[]> {
-  const items = z.array(z.unknown()).parse(stored ?? []);
+async function parseMessages(stored: string | null): Promise<InboundMessage[]> {
+  const items = z.array(z.unknown()).parse(JSON.parse(stored ?? '[]'));
   const messages: InboundMessage[] = [];
   for (let i = 0; i < items.length; i++) {
     if (i > 0 && i % MESSAGES_PER_TURN === 0) await yieldToEventLoop();
@@ -84,8 +84,8 @@ export class InboundDeliveryRepository implements InboundDeliveryStore {
         provider: input.provider,
         signedDigest: input.signedDigest,
         contentDigest: input.contentDigest,
-        // Serialised here, a slice at a time, rather than by the column in one go.
-        messages: pending ? sql`${await messagesJson(input.messages)}::json` : null,
+        // Serialised a slice at a time: thousands of messages at once would hold up other requests.
+        messages: pending ? await messagesJson(input.messages) : null,
         messageCount: input.messages.length,
         ignored: input.ignored,
         receivedAt: input.receivedAt,
