@@ -118,7 +118,7 @@ export function createInboundRouter(options: InboundRouterOptions): Router {
     const secret = secretOf(options.twilio.authToken, 'TWILIO_AUTH_TOKEN');
     requireForm(req);
     const raw = await options.body.read(req, res);
-    const form = TwilioForm.parse(raw);
+    const form = await TwilioForm.parse(raw);
     const url = `${options.publicBaseUrl()}${req.originalUrl}`;
     if (secret !== undefined) {
       if (!twilioSignatureValid({ authToken: secret, url, form, header: req.get(TWILIO_SIGNATURE_HEADER) })) {

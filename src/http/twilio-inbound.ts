@@ -22,10 +22,10 @@ export class TwilioForm {
   private constructor(private readonly byName: ReadonlyMap<string, readonly string[]>) {}
 
   /**
-   * Parses an `application/x-www-form-urlencoded` body in one pass; 413 PAYLOAD_TOO_LARGE past
+   * Parses an `application/x-www-form-urlencoded` body (see parseFormBody); 413 PAYLOAD_TOO_LARGE past
    * {@link MAX_TWILIO_PARAMETERS} parameters, counted on the raw bytes before anything is decoded.
    */
-  static parse(raw: Buffer): TwilioForm {
+  static async parse(raw: Buffer): Promise<TwilioForm> {
     let parameters = 1;
     for (let at = raw.indexOf(AMPERSAND); at !== -1; at = raw.indexOf(AMPERSAND, at + 1)) {
       if (++parameters > MAX_TWILIO_PARAMETERS) {
@@ -33,7 +33,7 @@ export class TwilioForm {
       }
     }
     const byName = new Map<string, string[]>();
-    for (const [name, value] of parseFormBody(raw)) {
+    for (const [name, value] of await parseFormBody(raw)) {
       const values = byName.get(name);
       if (values) values.push(value);
       else byName.set(name, [value]);

@@ -13,18 +13,24 @@ describe('parseFormBody', () => {
     ['empty names, values and pairs', '=x&d&&e=1=2&&'],
     ['leading BOM kept', '\ufeffa=1'],
     ['empty body', ''],
-  ])('%s', (_what, body) => {
-    expect(parseFormBody(Buffer.from(body))).toEqual([...new URLSearchParams(body)]);
+  ])('%s', async (_what, body) => {
+    expect(await parseFormBody(Buffer.from(body))).toEqual([...new URLSearchParams(body)]);
   });
 
   // The standard reads the body as UTF-8 bytes first; Node's URLSearchParams would take the raw
   // character â (U+00E2) for the byte E2 and make one € of it with the escapes after it.
-  test('a raw character and escaped bytes after it are not merged into one character', () => {
-    expect(parseFormBody(Buffer.from('a=\u00e2%82%AC'))).toEqual([['a', '\u00e2\ufffd\ufffd']]);
+  test('a raw character and escaped bytes after it are not merged into one character', async () => {
+    expect(await parseFormBody(Buffer.from('a=\u00e2%82%AC'))).toEqual([['a', '\u00e2\ufffd\ufffd']]);
   });
 
-  test('bytes that are not UTF-8 in the body itself', () => {
+  test('bytes that are not UTF-8 in the body itself', async () => {
     const raw = Buffer.from([0x61, 0x3d, 0xe2, 0x82, 0x26, 0x62, 0x3d, 0xff]);
-    expect(parseFormBody(raw)).toEqual([...new URLSearchParams(raw.toString('utf8'))]);
+    expect(await parseFormBody(raw)).toEqual([...new URLSearchParams(raw.toString('utf8'))]);
+  });
+
+  // Bodies larger than one turn's bytes are decoded across turns; escapes across a turn's edge included.
+  test('a value longer than a turn of decoding, with escapes everywhere', async () => {
+    const body = `a=${'%E2%82%AC+x'.repeat(30_000)}&b=${'y'.repeat(70_000)}%41&c=%4`;
+    expect(await parseFormBody(Buffer.from(body))).toEqual([...new URLSearchParams(body)]);
   });
 });
