@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, ErrorCode, badInput, invalidState, notFound } from '../domain/errors.js';
+import { MAX_IDEMPOTENCY_KEY_CHARS, type IdempotencyClaim } from '../domain/idempotency.js';
 import type { JsonValue } from '../domain/json.js';
 import { jsonByteLength } from '../domain/json-size.js';
 import type { InstanceRecord, RunChange } from '../ports/run.store.port.js';
@@ -24,12 +25,12 @@ export class WorkflowRunner {
   constructor(private readonly options: WorkflowRunnerOptions) {}
 
   /**
-   * Starts an instance of the workflow's newest published version. The same idempotency key
-   * returns the instance it started first.
+   * Starts an instance of the workflow's newest published version. The same idempotency key from
+   * the same source returns the instance it started first.
    */
   async start(
     actor: RunActor,
-    args: { workflowId: string; input: JsonValue; idempotencyKey?: string },
+    args: { workflowId: string; input: JsonValue; idempotency?: IdempotencyClaim },
   ): Promise<{ instance: InstanceRecord; created: boolean }> {
     const { deps } = this.options;
     const wf = await this.options.workflows.get(actor.workspaceId, args.workflowId);
@@ -40,8 +41,9 @@ export class WorkflowRunner {
         { status: wf.status },
       );
     }
-    if (args.idempotencyKey !== undefined && (args.idempotencyKey.length < 1 || args.idempotencyKey.length > 200)) {
-      throw badInput('An idempotency key has 1 to 200 characters', 'idempotencyKey');
+    const key = args.idempotency?.key;
+    if (key !== undefined && (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_CHARS)) {
+      throw badInput(`An idempotency key has 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters`, 'idempotencyKey');
     }
     const size = jsonByteLength(args.input);
     if (size > this.options.maxInputBytes) {
@@ -60,7 +62,7 @@ export class WorkflowRunner {
       workflowId: wf.id,
       version: wf.latestVersion,
       input: args.input,
-      idempotencyKey: args.idempotencyKey,
+      idempotency: args.idempotency,
       firstStep: { stepRunId, stepId: trigger.id, stepType: trigger.type },
     });
     if (created) {

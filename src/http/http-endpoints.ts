@@ -4,10 +4,12 @@ import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { VersionCache } from '../engine/version-cache.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { Clock } from '../ports/clock.port.js';
+import type { InboundDeliveryStore } from '../ports/inbound-delivery.store.port.js';
 import type { InboundMessageStore } from '../ports/inbound-message.store.port.js';
 import type { WebhookStore } from '../ports/webhook.store.port.js';
 import type { WorkflowStore } from '../ports/workflow.store.port.js';
 import { httpErrorHandler } from './http-error.js';
+import { InboundDeliveryProcessor } from './inbound-delivery.processor.js';
 import { InboundDispatcher } from './inbound-dispatcher.js';
 import { createInboundRouter } from './inbound.router.js';
 import { RawBodyReader } from './request-body.js';
@@ -17,6 +19,7 @@ import { createWebhookRouter } from './webhook.router.js';
 export interface HttpEndpointsOptions {
   readonly webhooks: WebhookStore;
   readonly inbound: InboundMessageStore;
+  readonly deliveries: InboundDeliveryStore;
   readonly workflows: WorkflowStore;
   readonly versions: VersionCache;
   readonly catalog: StepTypeCatalog;
@@ -25,6 +28,8 @@ export interface HttpEndpointsOptions {
   readonly logger: Logger;
   readonly publicBaseUrl: () => string;
   readonly limits: { readonly maxBodyBytes: number; readonly signatureToleranceS: number };
+  /** Claims on stored inbound deliveries, and messages of one delivery handled at once. */
+  readonly inboundProcessing: { readonly leaseMs: number; readonly concurrency: number };
   readonly secrets: {
     readonly metaAppSecret: string | undefined;
     readonly metaVerifyToken: string | undefined;
@@ -33,11 +38,19 @@ export interface HttpEndpointsOptions {
   };
 }
 
+/** The endpoints' router and the background processing of the inbound deliveries they store. */
+export interface HttpEndpoints {
+  /** Mount at the root, outside any body parser: the endpoints read raw bytes. */
+  readonly router: Router;
+  /** Start it where the endpoints are served; stop it before the database closes. */
+  readonly inbound: InboundDeliveryProcessor;
+}
+
 /**
  * `POST /hooks/:token`, `GET|POST /inbound/meta` and `POST /inbound/twilio`, with their JSON
- * error handler. Mount at the root, outside any body parser: the endpoints read raw bytes.
+ * error handler.
  */
-export function createHttpEndpoints(options: HttpEndpointsOptions): Router {
+export function createHttpEndpoints(options: HttpEndpointsOptions): HttpEndpoints {
   const { logger } = options;
   const body = new RawBodyReader(options.limits.maxBodyBytes);
   const dispatcher = new InboundDispatcher({
@@ -46,6 +59,13 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): Router {
     catalog: options.catalog,
     runner: options.runner,
     logger,
+  });
+  const inbound = new InboundDeliveryProcessor({
+    store: options.deliveries,
+    dispatcher,
+    leaseMs: options.inboundProcessing.leaseMs,
+    concurrency: options.inboundProcessing.concurrency,
+    logger: logger.child({ component: 'inbound-deliveries' }),
   });
   const router = Router();
   router.use(
@@ -62,7 +82,7 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): Router {
   );
   router.use(
     createInboundRouter({
-      dispatcher,
+      deliveries: inbound,
       body,
       clock: options.clock,
       publicBaseUrl: options.publicBaseUrl,
@@ -73,5 +93,5 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): Router {
     }),
   );
   router.use(httpErrorHandler(logger));
-  return router;
+  return { router, inbound };
 }

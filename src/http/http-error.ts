@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppError, ErrorCode } from '../domain/errors.js';
 
@@ -20,6 +20,8 @@ export const HttpErrorCode = {
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   /** The workflow is a draft or archived, or its newest version is not triggered this way. */
   WORKFLOW_NOT_STARTABLE: 'WORKFLOW_NOT_STARTABLE',
+  /** A signature already received with other parameters: a captured delivery re-split into a new one. */
+  REPLAYED_DELIVERY: 'REPLAYED_DELIVERY',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   INTERNAL: 'INTERNAL',
@@ -36,6 +38,7 @@ const STATUS: Readonly<Record<HttpErrorCode, number>> = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   WORKFLOW_NOT_STARTABLE: 409,
+  REPLAYED_DELIVERY: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
@@ -83,10 +86,28 @@ function fromAppError(err: AppError): HttpError | undefined {
   }
 }
 
+const REQUEST_ERROR_CODES: Readonly<Record<number, HttpErrorCode>> = {
+  404: HttpErrorCode.NOT_FOUND,
+  405: HttpErrorCode.METHOD_NOT_ALLOWED,
+  413: HttpErrorCode.PAYLOAD_TOO_LARGE,
+  415: HttpErrorCode.UNSUPPORTED_MEDIA_TYPE,
+};
+
 /**
- * The last handler of the webhook and inbound routers: HttpErrors and AppErrors become their
- * status and JSON body; anything else is logged and answered with a generic 500, so no stack trace
- * or SQL reaches a caller.
+ * Errors Express and its parsers raise for a request of the caller's making (a path that does not
+ * decode, say) carry a 4xx `status`; they become the refusal of that status.
+ */
+function fromRequestError(err: unknown): HttpError | undefined {
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  const code = REQUEST_ERROR_CODES[status] ?? HttpErrorCode.BAD_REQUEST;
+  return new HttpError(code, 'The request could not be handled as sent');
+}
+
+/**
+ * The last handler of the webhook and inbound routers, and of the whole server: HttpErrors and
+ * AppErrors become their status and JSON body; anything else is logged and answered with a generic
+ * 500, so no stack trace, SQL or HTML page reaches a caller.
  */
 export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
@@ -94,7 +115,8 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
       next(err);
       return;
     }
-    const known = err instanceof HttpError ? err : err instanceof AppError ? fromAppError(err) : undefined;
+    const known =
+      err instanceof HttpError ? err : err instanceof AppError ? fromAppError(err) : fromRequestError(err);
     if (known) {
       sendHttpError(res, known);
       return;
@@ -103,3 +125,19 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
     sendHttpError(res, new HttpError(HttpErrorCode.INTERNAL, 'Internal server error'));
   };
 }
+
+/** Answers 405 with the methods the path does take, for routers to mount after their routes. */
+export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
+  return (_req, res) => {
+    res.set('Allow', allowed.join(', '));
+    throw new HttpError(HttpErrorCode.METHOD_NOT_ALLOWED, `This endpoint takes ${allowed.join(' or ')}`);
+  };
+}
+
+/**
+ * The server's last route: any path and method nothing else served is a JSON 404, never Express's
+ * HTML page.
+ */
+export const unknownRouteHandler: RequestHandler = () => {
+  throw new HttpError(HttpErrorCode.NOT_FOUND, 'Nothing is served at this path');
+};

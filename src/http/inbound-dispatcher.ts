@@ -4,25 +4,32 @@ import {
   incomingMessageConfigSchema,
   matchesIncomingMessage,
   triggerIncomingMessageAction,
+  type IncomingMessageConfig,
 } from '../actions/trigger-incoming-message.action.js';
 import { AppError } from '../domain/errors.js';
+import { MAX_IDEMPOTENCY_KEY_CHARS, type IdempotencyClaim } from '../domain/idempotency.js';
 import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
-import type { InboundMessageStore, TriggerIndexEntry } from '../ports/inbound-message.store.port.js';
+import type { InboundMessageStore, MessageTriggeredWorkflow, TriggerIndexEntry } from '../ports/inbound-message.store.port.js';
+import type { MessagingChannel } from '../ports/messaging-provider.port.js';
 import type { WorkflowStore } from '../ports/workflow.store.port.js';
 import { incomingMessageInput, type InboundMessage } from './inbound-message.js';
 
 /** Versions read per batch when indexing triggers, to bound memory after a deploy. */
 const INDEX_BATCH = 100;
+/** Messages that start nothing are recorded this many per insert. */
+const RECORD_BATCH = 500;
 
-/** The runner takes keys of up to 200 characters; longer provider ids are hashed. */
-const MAX_KEY_CHARS = 200;
-
-/** The per-workflow idempotency key of a message: `inbound:<provider>:<provider message id>`. */
-export function inboundIdempotencyKey(m: Pick<InboundMessage, 'provider' | 'providerMessageId'>): string {
-  const key = `inbound:${m.provider}:${m.providerMessageId}`;
-  if (key.length <= MAX_KEY_CHARS) return key;
-  return `inbound:${m.provider}:sha256:${createHash('sha256').update(m.providerMessageId).digest('hex')}`;
+/**
+ * The per-workflow idempotency key of a message, in its provider's namespace: the provider's
+ * message id, or `sha256:<hex>` of it when long. The length that decides is that of
+ * `inbound:<provider>:<id>` within the runner's limit: keys stored before sources were apart had that
+ * form, and their migrated keys must stay what a redelivery of the same message computes.
+ */
+export function inboundIdempotency(m: Pick<InboundMessage, 'provider' | 'providerMessageId'>): IdempotencyClaim {
+  const long = `inbound:${m.provider}:${m.providerMessageId}`.length > MAX_IDEMPOTENCY_KEY_CHARS;
+  const key = long ? `sha256:${createHash('sha256').update(m.providerMessageId).digest('hex')}` : m.providerMessageId;
+  return { source: m.provider, key };
 }
 
 export interface InboundDispatcherOptions {
@@ -35,13 +42,29 @@ export interface InboundDispatcherOptions {
   readonly logger: Logger;
 }
 
-/** What one delivery did. */
+export interface DispatchOptions {
+  /** Messages handled at once. */
+  readonly concurrency: number;
+  /** Asked before each message is started: true leaves the rest undone (`complete: false`). */
+  readonly shouldStop?: () => boolean;
+}
+
+/** What dispatching a delivery's messages did. */
 export interface DispatchOutcome {
+  /** Messages handled. */
   readonly messages: number;
   /** Messages an earlier delivery had already handled. */
   readonly duplicates: number;
-  /** Instances started. */
-  readonly started: number;
+  /** Ids of the instances started, in no particular order. */
+  readonly startedInstanceIds: readonly string[];
+  /** False when it stopped before handling every message. */
+  readonly complete: boolean;
+}
+
+/** A workflow a message may start, its trigger config parsed once per dispatch. */
+interface Candidate {
+  readonly workflow: MessageTriggeredWorkflow;
+  readonly config: IncomingMessageConfig;
 }
 
 /**
@@ -54,55 +77,92 @@ export interface DispatchOutcome {
 export class InboundDispatcher {
   constructor(private readonly options: InboundDispatcherOptions) {}
 
-  async dispatch(messages: readonly InboundMessage[]): Promise<DispatchOutcome> {
-    if (messages.length === 0) return { messages: 0, duplicates: 0, started: 0 };
+  async dispatch(messages: readonly InboundMessage[], options: DispatchOptions): Promise<DispatchOutcome> {
+    if (messages.length === 0) return { messages: 0, duplicates: 0, startedInstanceIds: [], complete: true };
     await this.refreshTriggerIndex();
-    let duplicates = 0;
-    let started = 0;
+    const candidates = await this.candidatesByChannel(new Set(messages.map((m) => m.channel)));
+    // Matching is pure and cheap; only messages that start something take a round trip each.
+    const matched: { message: InboundMessage; starts: readonly Candidate[] }[] = [];
+    const unmatched: InboundMessage[] = [];
     for (const message of messages) {
-      const { record } = await this.options.store.record({
-        provider: message.provider,
-        providerMessageId: message.providerMessageId,
-        channel: message.channel,
-        receivedAt: message.receivedAt,
-      });
-      if (record.processedAt !== null) {
-        duplicates++;
-        continue;
-      }
-      // The first delivery's time, so every delivery builds the same input.
-      const n = await this.startMatching({ ...message, receivedAt: record.receivedAt });
-      await this.options.store.markProcessed(record.id, n);
-      started += n;
+      const starts = (candidates.get(message.channel) ?? []).filter((c) => matchesIncomingMessage(c.config, message.text));
+      if (starts.length > 0) matched.push({ message, starts });
+      else unmatched.push(message);
     }
-    return { messages: messages.length, duplicates, started };
+    for (let i = 0; i < unmatched.length; i += RECORD_BATCH) {
+      await this.options.store.recordHandled(unmatched.slice(i, i + RECORD_BATCH));
+    }
+
+    let duplicates = 0;
+    let handled = unmatched.length;
+    const startedInstanceIds: string[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < matched.length && !options.shouldStop?.()) {
+        const { message, starts } = matched[next++]!;
+        const outcome = await this.handle(message, starts);
+        if (outcome.duplicate) duplicates++;
+        startedInstanceIds.push(...outcome.started);
+        handled++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, matched.length)) }, lane));
+    return { messages: handled, duplicates, startedInstanceIds, complete: handled === messages.length };
+  }
+
+  /** Records one message and starts the workflows it matches, unless an earlier delivery did. */
+  private async handle(message: InboundMessage, starts: readonly Candidate[]): Promise<{ duplicate: boolean; started: string[] }> {
+    const { store } = this.options;
+    const { record } = await store.record({
+      provider: message.provider,
+      providerMessageId: message.providerMessageId,
+      channel: message.channel,
+      receivedAt: message.receivedAt,
+    });
+    if (record.processedAt !== null) return { duplicate: true, started: [] };
+    // The first delivery's time, so every delivery builds the same input.
+    const started = await this.startAll({ ...message, receivedAt: record.receivedAt }, starts);
+    await store.markProcessed(record.id, started.length);
+    return { duplicate: false, started };
   }
 
   /** Starts the matching workflows; a start the workflow refuses (archived meanwhile...) is skipped. */
-  private async startMatching(message: InboundMessage): Promise<number> {
-    const { store, runner, logger } = this.options;
-    const candidates = await store.findMessageTriggered(triggerIncomingMessageAction.type, message.channel);
+  private async startAll(message: InboundMessage, starts: readonly Candidate[]): Promise<string[]> {
+    const { runner, logger } = this.options;
     const input = incomingMessageInput(message);
-    const idempotencyKey = inboundIdempotencyKey(message);
-    let started = 0;
-    for (const candidate of candidates) {
-      const config = incomingMessageConfigSchema.safeParse(candidate.config);
-      if (!config.success || !matchesIncomingMessage(config.data, message.text)) continue;
+    const idempotency = inboundIdempotency(message);
+    const started: string[] = [];
+    for (const { workflow } of starts) {
       try {
-        const { created } = await runner.start(
-          { workspaceId: candidate.workspaceId },
-          { workflowId: candidate.workflowId, input, idempotencyKey },
+        const { instance, created } = await runner.start(
+          { workspaceId: workflow.workspaceId },
+          { workflowId: workflow.workflowId, input, idempotency },
         );
-        if (created) started++;
+        if (created) started.push(instance.id);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         logger.warn(
-          { workflowId: candidate.workflowId, code: err.code, reason: err.message, provider: message.provider },
+          { workflowId: workflow.workflowId, code: err.code, reason: err.message, provider: message.provider },
           'inbound message did not start a matching workflow',
         );
       }
     }
     return started;
+  }
+
+  private async candidatesByChannel(channels: ReadonlySet<MessagingChannel>): Promise<Map<MessagingChannel, Candidate[]>> {
+    const byChannel = new Map<MessagingChannel, Candidate[]>();
+    for (const channel of channels) {
+      const workflows = await this.options.store.findMessageTriggered(triggerIncomingMessageAction.type, channel);
+      byChannel.set(
+        channel,
+        workflows.flatMap((workflow) => {
+          const config = incomingMessageConfigSchema.safeParse(workflow.config);
+          return config.success ? [{ workflow, config: config.data }] : [];
+        }),
+      );
+    }
+    return byChannel;
   }
 
   /**

@@ -1,19 +1,7 @@
-import type { InboundProvider } from '../ports/inbound-message.store.port.js';
+import type { InboundMessage } from '../ports/inbound-delivery.store.port.js';
 import type { MessagingChannel } from '../ports/messaging-provider.port.js';
 
-/** A text message received on a channel, whatever provider delivered it. */
-export interface InboundMessage {
-  readonly provider: InboundProvider;
-  readonly channel: MessagingChannel;
-  /** Channel address of the sender: an E.164 number (SMS, WhatsApp) or a scoped user id (Instagram). */
-  readonly from: string;
-  /** Channel address it was sent to: our number or account id. */
-  readonly to: string;
-  readonly text: string;
-  /** The provider's id of the message; a redelivery carries the same. */
-  readonly providerMessageId: string;
-  readonly receivedAt: Date;
-}
+export type { InboundMessage } from '../ports/inbound-delivery.store.port.js';
 
 /**
  * The trigger input of an incoming-message run: `trigger.message.from`, `.text`, `.id` (the

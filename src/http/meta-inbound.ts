@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
 import type { JsonValue } from '../domain/json.js';
 import { hmac, macMatches } from './hmac.js';
@@ -26,22 +27,20 @@ const instagramEvent = z.object({
 
 const whatsappValue = z.object({
   metadata: z.object({ display_phone_number: z.string().optional(), phone_number_id: z.string().optional() }).optional(),
-  messages: z
-    .array(z.object({ from: id, id, type: z.string(), text: z.object({ body: text }).optional() }))
-    .optional(),
+  // Each checked on its own below, so that a change with thousands is not checked in one go.
+  messages: z.array(z.unknown()).optional(),
+});
+const whatsappMessage = z.object({ from: id, id, type: z.string(), text: z.object({ body: text }).optional() });
+
+const notification = z.object({ object: z.string(), entry: z.array(z.unknown()).default([]) });
+
+const notificationEntry = z.object({
+  messaging: z.array(z.unknown()).optional(),
+  changes: z.array(z.object({ field: z.string().optional(), value: z.unknown() })).optional(),
 });
 
-const notification = z.object({
-  object: z.string(),
-  entry: z
-    .array(
-      z.object({
-        messaging: z.array(z.unknown()).optional(),
-        changes: z.array(z.object({ field: z.string().optional(), value: z.unknown() })).optional(),
-      }),
-    )
-    .default([]),
-});
+/** Entries and events checked between two turns of the event loop: a delivery can hold thousands. */
+const CHECKS_PER_TURN = 100;
 
 /** WhatsApp ids are digits without the plus; the rest of the product speaks E.164. */
 const e164 = (waId: string): string => (/^\d+$/.test(waId) ? `+${waId}` : waId);
@@ -56,15 +55,25 @@ export interface MetaDelivery {
  * The text messages of a Meta webhook delivery (Instagram `object: "instagram"`, WhatsApp
  * `object: "whatsapp_business_account"`). Everything else — other objects, echoes of our own
  * sends, reads, reactions, media without text, WhatsApp status updates — is counted as ignored,
- * so Meta gets its 200 and does not redeliver. Undefined when the body is not a Meta notification.
+ * so Meta gets its 200 and does not redeliver. Undefined when the body is not a Meta notification
+ * (an entry that is not an object included). Gives the event loop a turn every
+ * {@link CHECKS_PER_TURN} entries and events.
  */
-export function parseMetaDelivery(body: JsonValue, receivedAt: Date): MetaDelivery | undefined {
+export async function parseMetaDelivery(body: JsonValue, receivedAt: Date): Promise<MetaDelivery | undefined> {
   const parsed = notification.safeParse(body);
   if (!parsed.success) return undefined;
+  let checks = 0;
+  const turn = async () => {
+    if (++checks % CHECKS_PER_TURN === 0) await yieldToEventLoop();
+  };
   const messages: InboundMessage[] = [];
   let ignored = 0;
   const base = { provider: 'meta', receivedAt } as const;
-  for (const entry of parsed.data.entry) {
+  for (const rawEntry of parsed.data.entry) {
+    await turn();
+    const parsedEntry = notificationEntry.safeParse(rawEntry);
+    if (!parsedEntry.success) return undefined;
+    const entry = parsedEntry.data;
     if (parsed.data.object === 'instagram') {
       // Instagram delivers messages in `messaging`; the Instagram-login API uses `changes` of field "messages".
       const events = [
@@ -72,6 +81,7 @@ export function parseMetaDelivery(body: JsonValue, receivedAt: Date): MetaDelive
         ...(entry.changes ?? []).filter((c) => c.field === 'messages').map((c) => c.value),
       ];
       for (const raw of events) {
+        await turn();
         const event = instagramEvent.safeParse(raw);
         const m = event.success ? event.data.message : undefined;
         if (!event.success || !m || m.text === undefined || m.is_echo || m.is_deleted) {
@@ -89,13 +99,24 @@ export function parseMetaDelivery(body: JsonValue, receivedAt: Date): MetaDelive
       }
     } else if (parsed.data.object === 'whatsapp_business_account') {
       for (const change of entry.changes ?? []) {
+        await turn();
         const value = whatsappValue.safeParse(change.value);
-        if (change.field !== 'messages' || !value.success) {
+        const checked: z.infer<typeof whatsappMessage>[] = [];
+        let wellFormed = change.field === 'messages' && value.success;
+        for (const raw of (value.success ? value.data.messages : undefined) ?? []) {
+          if (!wellFormed) break;
+          await turn();
+          const m = whatsappMessage.safeParse(raw);
+          if (m.success) checked.push(m.data);
+          else wellFormed = false;
+        }
+        // A change with any malformed message is ignored whole, as one event.
+        if (!wellFormed || !value.success) {
           ignored++;
           continue;
         }
         const to = value.data.metadata?.display_phone_number ?? value.data.metadata?.phone_number_id ?? '';
-        for (const m of value.data.messages ?? []) {
+        for (const m of checked) {
           if (m.type !== 'text' || !m.text) {
             ignored++;
             continue;

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { JsonValue } from '../domain/json.js';
 import { HttpError, HttpErrorCode } from './http-error.js';
@@ -81,6 +82,25 @@ const malformed = (why: string) => new HttpError(HttpErrorCode.MALFORMED_JSON, `
  * either in jsonb, and neither is text anyone means to send). 400 MALFORMED_JSON otherwise.
  */
 export function parseJsonBody(raw: Buffer): JsonValue {
+  const value = parseJsonText(raw);
+  for (const _pause of checkJsonValue(value)) {
+    // checked in one go
+  }
+  return value;
+}
+
+/**
+ * {@link parseJsonBody}, giving the event loop its turn every few thousand values checked, for
+ * bodies large enough that checking them in one go would hold up other requests.
+ */
+export async function parseJsonBodyCooperatively(raw: Buffer): Promise<JsonValue> {
+  const value = parseJsonText(raw);
+  await yieldToEventLoop();
+  for (const _pause of checkJsonValue(value)) await yieldToEventLoop();
+  return value;
+}
+
+function parseJsonText(raw: Buffer): JsonValue {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
@@ -88,24 +108,29 @@ export function parseJsonBody(raw: Buffer): JsonValue {
     throw malformed('it is not UTF-8');
   }
   if (text.includes('\u0000')) throw malformed('it contains a NUL character');
-  let value: JsonValue;
   try {
-    value = JSON.parse(text) as JsonValue;
+    return JSON.parse(text) as JsonValue;
   } catch {
     throw malformed(text.trim() === '' ? 'it is empty' : 'it cannot be parsed');
   }
-  checkJsonValue(value);
-  return value;
 }
 
-/** Walks a parsed value without recursion, so depth cannot overflow the stack. */
-function checkJsonValue(root: JsonValue): void {
+/** Values checked between two pauses of {@link checkJsonValue}. */
+const VALUES_PER_PAUSE = 5_000;
+
+/**
+ * Walks a parsed value without recursion, so depth cannot overflow the stack; throws at the first
+ * bad string or past the depth limit. Pauses (yields) every {@link VALUES_PER_PAUSE} values.
+ */
+function* checkJsonValue(root: JsonValue): Generator<void, void, void> {
   const stack: { value: JsonValue; depth: number }[] = [{ value: root, depth: 0 }];
   const checkString = (s: string) => {
     if (s.includes('\u0000')) throw malformed('a string contains a NUL character');
     if (LONE_SURROGATE.test(s)) throw malformed('a string contains a lone surrogate');
   };
+  let visited = 0;
   while (stack.length > 0) {
+    if (++visited % VALUES_PER_PAUSE === 0) yield;
     const { value, depth } = stack.pop()!;
     if (typeof value === 'string') {
       checkString(value);

@@ -1,21 +1,18 @@
 import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import { triggerWebhookAction } from '../actions/trigger-webhook.action.js';
+import { MAX_IDEMPOTENCY_KEY_CHARS, type IdempotencyClaim } from '../domain/idempotency.js';
 import type { JsonValue } from '../domain/json.js';
 import type { CompiledVersion } from '../engine/compiled-version.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { Clock } from '../ports/clock.port.js';
 import type { WebhookCredentials, WebhookStore } from '../ports/webhook.store.port.js';
 import type { WorkflowStore } from '../ports/workflow.store.port.js';
-import { HttpError, HttpErrorCode } from './http-error.js';
+import { HttpError, HttpErrorCode, methodNotAllowed } from './http-error.js';
 import { parseJsonBody, requireJson, type RawBodyReader } from './request-body.js';
 import { hashWebhookToken, looksLikeWebhookToken } from './webhook-credentials.js';
 import { checkWebhookSignature, SignatureFailure, WEBHOOK_SIGNATURE_HEADER } from './webhook-signature.js';
 
-/** Prefix of the idempotency key a webhook call's `Idempotency-Key` becomes. */
-export const WEBHOOK_IDEMPOTENCY_PREFIX = 'webhook:';
-/** The runner takes keys of up to 200 characters; the prefix uses some of them. */
-const MAX_IDEMPOTENCY_KEY_CHARS = 200 - WEBHOOK_IDEMPOTENCY_PREFIX.length;
 
 /** Request headers copied into the trigger input, besides every `x-wfb-*` but the signature. */
 const FORWARDED_HEADERS: ReadonlySet<string> = new Set(['content-type', 'user-agent', 'x-request-id']);
@@ -60,7 +57,7 @@ function selectedHeaders(req: Request): Record<string, string> {
   return picked;
 }
 
-function idempotencyKeyOf(req: Request): string | undefined {
+function idempotencyOf(req: Request): IdempotencyClaim | undefined {
   const key = req.get('idempotency-key');
   if (key === undefined) return undefined;
   if (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_CHARS || !/^[\x20-\x7e]+$/.test(key)) {
@@ -69,7 +66,7 @@ function idempotencyKeyOf(req: Request): string | undefined {
       `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters`,
     );
   }
-  return WEBHOOK_IDEMPOTENCY_PREFIX + key;
+  return { source: 'webhook', key };
 }
 
 /**
@@ -126,20 +123,17 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       }
     }
     const body = parseJsonBody(raw);
-    const idempotencyKey = idempotencyKeyOf(req);
+    const idempotency = idempotencyOf(req);
     await ensureStartable(hook);
     const input: WebhookTriggerInput = { body, headers: selectedHeaders(req), receivedAt: receivedAt.toISOString() };
     const { instance, created } = await options.runner.start(
       { workspaceId: hook.workspaceId },
-      { workflowId: hook.workflowId, input, ...(idempotencyKey ? { idempotencyKey } : {}) },
+      { workflowId: hook.workflowId, input, ...(idempotency ? { idempotency } : {}) },
     );
     res.status(202).json({ instanceId: instance.id, created });
   });
 
-  router.all('/hooks/:token', (_req, res) => {
-    res.set('Allow', 'POST');
-    throw new HttpError(HttpErrorCode.METHOD_NOT_ALLOWED, 'Call a webhook with POST');
-  });
+  router.all('/hooks/:token', methodNotAllowed(['POST']));
 
   return router;
 }

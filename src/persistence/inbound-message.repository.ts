@@ -57,6 +57,21 @@ export class InboundMessageRepository implements InboundMessageStore {
       .where(eq(inboundMessages.id, id));
   }
 
+  async recordHandled(
+    messages: readonly { provider: InboundProvider; providerMessageId: string; channel: MessagingChannel; receivedAt: Date }[],
+  ): Promise<void> {
+    if (messages.length === 0) return;
+    // One JSON parameter rather than a row of parameters per message: a delivery holds thousands.
+    const rows = JSON.stringify(
+      messages.map((m) => ({ provider: m.provider, provider_message_id: m.providerMessageId, channel: m.channel, received_at: m.receivedAt })),
+    );
+    await this.db.execute(sql`
+      insert into inbound_messages (id, provider, provider_message_id, channel, received_at, processed_at, started_count)
+      select gen_random_uuid(), r.provider, r.provider_message_id, r.channel, r.received_at, now(), 0
+      from json_to_recordset(${rows}::json) as r (provider text, provider_message_id text, channel text, received_at timestamptz)
+      on conflict (provider, provider_message_id) do nothing`);
+  }
+
   async staleTriggers(): Promise<StaleTrigger[]> {
     // Reads only the narrow workflows rows, never a graph; O(active workflows) per call.
     const rows = await this.db

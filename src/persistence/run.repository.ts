@@ -1,4 +1,5 @@
 import { and, asc, count, desc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import type { IdempotencySource } from '../domain/idempotency.js';
 import type { JsonObject, JsonValue } from '../domain/json.js';
 import type { InstanceStatus } from '../domain/run-state-machine.js';
 import type { Page, PageRequest } from '../ports/page.js';
@@ -70,6 +71,7 @@ interface InstanceSqlRow extends Record<string, unknown> {
   status: InstanceRecord['status'];
   input: JsonValue;
   idempotency_key: string | null;
+  idempotency_source: IdempotencySource | null;
   event_seq: number;
   current_step_id: string | null;
   error: InstanceRecord['error'];
@@ -90,6 +92,7 @@ function toInstanceRecord(r: InstanceSqlRow): InstanceRecord {
     status: r.status,
     input: r.input,
     idempotencyKey: r.idempotency_key,
+    idempotencySource: r.idempotency_source,
     eventSeq: r.event_seq,
     currentStepId: r.current_step_id,
     error: r.error,
@@ -137,14 +140,15 @@ export class RunRepository implements RunStore {
   async createInstance(input: NewInstance) {
     const now = new Date().toISOString();
     const { stepRunId, stepId, stepType } = input.firstStep;
+    const { idempotency } = input;
     // One statement: the instance, its first step run and their two events, or nothing when the
     // idempotency key is taken (every insert depends on the instance's).
     const rows = await this.db.execute<InstanceSqlRow & { events: InstanceEventSqlRow[] }>(sql`
       with i as (
         insert into workflow_instances
-          (id, workspace_id, workflow_id, version, status, input, idempotency_key, event_seq, current_step_id, created_at, updated_at)
+          (id, workspace_id, workflow_id, version, status, input, idempotency_key, idempotency_source, event_seq, current_step_id, created_at, updated_at)
         values (${input.id}, ${input.workspaceId}, ${input.workflowId}, ${input.version}, 'PENDING',
-                ${JSON.stringify(input.input)}::jsonb, ${input.idempotencyKey ?? null}, 2, ${stepId}, ${now}::timestamptz, ${now}::timestamptz)
+                ${JSON.stringify(input.input)}::jsonb, ${idempotency?.key ?? null}, ${idempotency?.source ?? null}, 2, ${stepId}, ${now}::timestamptz, ${now}::timestamptz)
         on conflict do nothing
         returning *
       ), s as (
@@ -165,11 +169,16 @@ export class RunRepository implements RunStore {
     if (created) {
       return { instance: toInstanceRecord(created), created: true, events: created.events.map(toEventRecord) };
     }
+    if (!idempotency) throw new Error('instance insert without an idempotency key conflicted');
     const [existing] = await this.db
       .select()
       .from(workflowInstances)
       .where(
-        and(eq(workflowInstances.workflowId, input.workflowId), eq(workflowInstances.idempotencyKey, input.idempotencyKey ?? '')),
+        and(
+          eq(workflowInstances.workflowId, input.workflowId),
+          eq(workflowInstances.idempotencySource, idempotency.source),
+          eq(workflowInstances.idempotencyKey, idempotency.key),
+        ),
       );
     if (!existing) throw new Error('instance insert conflicted but no instance holds the idempotency key');
     return { instance: existing, created: false, events: [] };

@@ -55,6 +55,18 @@ export interface InboundMessageStore {
     readonly receivedAt: Date;
   }): Promise<{ record: InboundMessageRecord; created: boolean }>;
   markProcessed(id: string, startedCount: number): Promise<void>;
+  /**
+   * Records messages that start nothing, already processed, in one insert; a message recorded
+   * before is left as it is.
+   */
+  recordHandled(
+    messages: readonly {
+      readonly provider: InboundProvider;
+      readonly providerMessageId: string;
+      readonly channel: MessagingChannel;
+      readonly receivedAt: Date;
+    }[],
+  ): Promise<void>;
   /** Active workflows whose newest published version the trigger index does not hold yet. */
   staleTriggers(): Promise<StaleTrigger[]>;
   /** Writes index entries; an entry never replaces one of a newer version. */

@@ -1,3 +1,4 @@
+import type { IdempotencyClaim, IdempotencySource } from '../domain/idempotency.js';
 import type { JsonObject, JsonValue } from '../domain/json.js';
 import type {
   InstanceEvent,
@@ -28,7 +29,9 @@ export interface InstanceRecord {
   readonly version: number;
   readonly status: InstanceStatus;
   readonly input: JsonValue;
+  /** The key as its source gave it; unique per workflow and source. */
   readonly idempotencyKey: string | null;
+  readonly idempotencySource: IdempotencySource | null;
   readonly eventSeq: number;
   readonly currentStepId: string | null;
   readonly error: InstanceFailure | null;
@@ -148,7 +151,7 @@ export interface NewInstance {
   readonly workflowId: string;
   readonly version: number;
   readonly input: JsonValue;
-  readonly idempotencyKey?: string;
+  readonly idempotency?: IdempotencyClaim;
   readonly firstStep: { readonly stepRunId: string; readonly stepId: string; readonly stepType: string };
 }
 
@@ -156,7 +159,7 @@ export interface NewInstance {
 export interface RunStore {
   /**
    * Creates a PENDING instance with its first step run SCHEDULED, in one transaction. With an
-   * idempotency key already used for this workflow, returns that instance (`created: false`).
+   * idempotency key its source already used for this workflow, returns that instance (`created: false`).
    */
   createInstance(input: NewInstance): Promise<{ instance: InstanceRecord; created: boolean; events: readonly InstanceEventRecord[] }>;
   /** The step run and its instance, for a worker about to run it. */

@@ -46,7 +46,9 @@ import { WorkflowEditingService } from '../services/workflow-editing.service.js'
 // [webhooks] issue 5: webhook and inbound-channel endpoints.
 import { WebhookResolver } from '../graphql/webhook/webhook.resolver.js';
 import { createHttpEndpoints } from '../http/http-endpoints.js';
+import { httpErrorHandler, unknownRouteHandler } from '../http/http-error.js';
 import { WebhookService } from '../http/webhook.service.js';
+import { InboundDeliveryRepository } from '../persistence/inbound-delivery.repository.js';
 import { InboundMessageRepository } from '../persistence/inbound-message.repository.js';
 import { WebhookRepository } from '../persistence/webhook.repository.js';
 // [/webhooks]
@@ -253,11 +255,11 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       }
     });
     // [webhooks] POST /hooks/:token, GET|POST /inbound/meta, POST /inbound/twilio (raw bodies, own error handler).
-    if (servesApi) {
-      app.use(
-        createHttpEndpoints({
+    const endpoints = servesApi
+      ? createHttpEndpoints({
           webhooks: webhookStore,
           inbound: new InboundMessageRepository(database.db),
+          deliveries: new InboundDeliveryRepository(database.db),
           workflows: workflowStore,
           versions: engineDeps.versions,
           catalog: registry,
@@ -266,15 +268,16 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           logger: logger.child({ component: 'http-endpoints' }),
           publicBaseUrl: () => publicBaseUrl,
           limits: { maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES, signatureToleranceS: config.WEBHOOK_SIGNATURE_TOLERANCE_S },
+          inboundProcessing: { leaseMs: config.INBOUND_LEASE_MS, concurrency: config.INBOUND_CONCURRENCY },
           secrets: {
             metaAppSecret: config.META_APP_SECRET,
             metaVerifyToken: config.META_VERIFY_TOKEN,
             twilioAuthToken: config.TWILIO_AUTH_TOKEN,
             allowUnsigned: config.INBOUND_ALLOW_UNSIGNED,
           },
-        }),
-      );
-    }
+        })
+      : undefined;
+    if (endpoints) app.use(endpoints.router);
     // [/webhooks]
     // --- GraphQL playground and body limit (issue 5): browser GETs get the page, errors stay JSON ---
     if (servesApi && isPlaygroundEnabled(config)) {
@@ -310,6 +313,8 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       }),
       graphqlHttpErrorHandler({ logger, maxBodyBytes: hardening.maxBodyBytes }), // issue 5
     );
+    // Last: whatever nothing above served, on any role, is a JSON error rather than Express's HTML page.
+    app.use(unknownRouteHandler, httpErrorHandler(logger.child({ component: 'http' })));
 
     const ws = servesApi
       ? startGraphQLWs({
@@ -340,6 +345,8 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       await scheduler.startWorker((stepRunId) => executor.execute(stepRunId));
       sweeper.start();
     }
+    // Deliveries stored and left unprocessed by a process that died are taken up here.
+    endpoints?.inbound.start();
 
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
@@ -369,6 +376,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
         unsubscribeRevocations();
         await step('websocket', () => ws?.close());
         await step('graphql', () => apollo.stop());
+        await step('inbound', () => endpoints?.inbound.stop());
         await step('sweep', () => sweeper.stop());
         await step('scheduler', () => scheduler.stop());
         await step('realtime', () => realtime.close());

@@ -168,6 +168,14 @@ const envSchema = z.object({
   META_VERIFY_TOKEN: z.string().min(1).optional(),
   /** Accept inbound channel calls without a provider secret to check them (local development only). */
   INBOUND_ALLOW_UNSIGNED: bool.default(false),
+  /**
+   * A process holds a stored inbound delivery this long while it processes it, extending the hold as
+   * it goes; one that died leaves its deliveries to the others after it. Each API process also looks
+   * for such deliveries every half of it.
+   */
+  INBOUND_LEASE_MS: int(500, 600_000).default(30_000),
+  /** Messages of one inbound delivery handled at once (each may start several instances). */
+  INBOUND_CONCURRENCY: int(1, 100).default(4),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -58,7 +58,7 @@ describe('RunRepository.commit', () => {
   it('creates an instance with its first step run and two events; an idempotency key taken returns that instance', async () => {
     const id = randomUUID();
     const stepRunId = randomUUID();
-    const input = { id, workspaceId, workflowId, version: 3, input: { text: 'héllo', n: null }, idempotencyKey: `key-${id}` };
+    const input = { id, workspaceId, workflowId, version: 3, input: { text: 'héllo', n: null }, idempotency: { source: 'graphql', key: `key-${id}` } } as const;
     const made = await runs.createInstance({ ...input, firstStep: { stepRunId, stepId: 'trigger', stepType: 'trigger.manual' } });
     expect(made.created).toBe(true);
     expect(made.instance).toMatchObject({
@@ -69,6 +69,7 @@ describe('RunRepository.commit', () => {
       status: 'PENDING',
       input: { text: 'héllo', n: null },
       idempotencyKey: `key-${id}`,
+      idempotencySource: 'graphql',
       eventSeq: 2,
       currentStepId: 'trigger',
       error: null,

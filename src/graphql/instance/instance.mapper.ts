@@ -1,5 +1,6 @@
 import type { InstanceEventRecord, InstanceRecord, StepRunRecord } from '../../ports/run.store.port.js';
-import { InstanceEvent, InstanceStatus, StepRun, StepRunStatus, WorkflowInstance } from './instance.type.js';
+import type { IdempotencySource as DomainIdempotencySource } from '../../domain/idempotency.js';
+import { IdempotencySource, InstanceEvent, InstanceStatus, StepRun, StepRunStatus, WorkflowInstance } from './instance.type.js';
 
 export const STATUS_LABELS: Readonly<Record<InstanceStatus, string>> = {
   PENDING: 'Pending',
@@ -10,11 +11,19 @@ export const STATUS_LABELS: Readonly<Record<InstanceStatus, string>> = {
   CANCELLED: 'Cancelled',
 };
 
+const IDEMPOTENCY_SOURCES: Readonly<Record<DomainIdempotencySource, IdempotencySource>> = {
+  graphql: IdempotencySource.GRAPHQL,
+  webhook: IdempotencySource.WEBHOOK,
+  meta: IdempotencySource.META,
+  twilio: IdempotencySource.TWILIO,
+};
+
 export const toInstance = (r: InstanceRecord): WorkflowInstance =>
   Object.assign(new WorkflowInstance(), {
     ...r,
     status: r.status as InstanceStatus,
     statusLabel: STATUS_LABELS[r.status as InstanceStatus],
+    idempotencySource: r.idempotencySource === null ? null : IDEMPOTENCY_SOURCES[r.idempotencySource],
   });
 
 export const toStepRun = (r: StepRunRecord): StepRun =>

@@ -54,7 +54,7 @@ export class InstanceResolver {
 
   @Mutation(() => StartWorkflowResult, {
     description:
-      "Starts an instance of the workflow's newest published version. The same idempotencyKey returns the instance it started first.",
+      "Starts an instance of the workflow's newest published version. The same idempotencyKey returns the instance it started first; keys of webhook calls and inbound messages are apart and never match.",
   })
   async startWorkflow(
     @Arg('workflowId', () => ID) workflowId: string,
@@ -66,7 +66,7 @@ export class InstanceResolver {
     const { instance, created } = await this.deps.runner.start(ctx.actor, {
       workflowId,
       input: input ?? {},
-      ...(idempotencyKey ? { idempotencyKey } : {}),
+      ...(idempotencyKey ? { idempotency: { source: 'graphql', key: idempotencyKey } } : {}),
     });
     return Object.assign(new StartWorkflowResult(), { instance: toInstance(instance), created });
   }

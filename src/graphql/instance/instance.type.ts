@@ -27,6 +27,19 @@ export enum StepRunStatus {
 }
 registerEnumType(StepRunStatus, { name: 'StepRunStatus' });
 
+/** Who gave an instance's idempotency key; the same key from two sources names two instances. */
+export enum IdempotencySource {
+  GRAPHQL = 'GRAPHQL',
+  WEBHOOK = 'WEBHOOK',
+  META = 'META',
+  TWILIO = 'TWILIO',
+}
+registerEnumType(IdempotencySource, {
+  name: 'IdempotencySource',
+  description:
+    'Who gave an idempotency key: startWorkflow (GRAPHQL), a webhook call (WEBHOOK), or an inbound provider (META, TWILIO: its message id). Keys are unique per workflow and source.',
+});
+
 @ObjectType({ description: 'Why an instance failed.' })
 export class InstanceFailure {
   @Field(() => ID)
@@ -143,8 +156,11 @@ export class WorkflowInstance {
   @Field(() => JSONScalar, { description: 'The trigger input.' })
   input!: JsonValue;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The key as its source gave it.' })
   idempotencyKey!: string | null;
+
+  @Field(() => IdempotencySource, { nullable: true, description: 'Who gave idempotencyKey; null when there is none.' })
+  idempotencySource!: IdempotencySource | null;
 
   @Field(() => ID, { nullable: true, description: 'The step running, waiting or due next.' })
   currentStepId!: string | null;

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { IDEMPOTENCY_SOURCES } from '../../domain/idempotency.js';
 import type { JsonValue } from '../../domain/json.js';
 import type { InstanceFailure } from '../../ports/run.store.port.js';
 import { INSTANCE_STATUSES } from '../../domain/run-state-machine.js';
@@ -21,6 +22,8 @@ export const workflowInstances = pgTable(
     status: text('status', { enum: INSTANCE_STATUSES }).notNull(),
     input: jsonb('input').$type<JsonValue>().notNull(),
     idempotencyKey: text('idempotency_key'),
+    /** Who gave the key: keys are unique per workflow and source. Set exactly when the key is. */
+    idempotencySource: text('idempotency_source', { enum: IDEMPOTENCY_SOURCES }),
     eventSeq: integer('event_seq').notNull().default(0),
     currentStepId: text('current_step_id'),
     error: jsonb('error').$type<InstanceFailure>(),
@@ -31,8 +34,9 @@ export const workflowInstances = pgTable(
   },
   (t) => [
     uniqueIndex('workflow_instances_idempotency_idx')
-      .on(t.workflowId, t.idempotencyKey)
+      .on(t.workflowId, t.idempotencySource, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
+    check('workflow_instances_idempotency_source_check', sql`(${t.idempotencyKey} is null) = (${t.idempotencySource} is null)`),
     index('workflow_instances_workflow_status_idx').on(t.workflowId, t.status, t.createdAt, t.id),
     index('workflow_instances_workflow_created_idx').on(t.workflowId, t.createdAt, t.id),
   ],

@@ -77,6 +77,21 @@ async function finished(id: string, c: GraphQLClient = client) {
 const metaSignature = (body: string, secret = META_APP_SECRET) =>
   `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
+/**
+ * A Meta delivery is answered before it is processed: its answer, once the server has processed
+ * it (read from the delivery's row, so a test asserting that nothing started does not look early).
+ */
+async function processed(res: Response, app: TestServer['app'] = server.app): Promise<Record<string, unknown>> {
+  expect(res.status).toBe(200);
+  const answer = (await res.json()) as { deliveryId: string };
+  await waitFor(
+    async () => (await app.database.sql<{ done: boolean }[]>`select processed_at is not null as done from inbound_deliveries where id = ${answer.deliveryId}`)[0]?.done,
+    (done) => done === true,
+    { what: `delivery ${answer.deliveryId} to be processed` },
+  );
+  return answer;
+}
+
 function postMeta(body: string, headers: Record<string, string> = {}, base = origin) {
   return fetch(`${base}/inbound/meta`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
@@ -121,9 +136,9 @@ describe('Meta (Instagram and WhatsApp)', () => {
     const mid = unique('mid.');
     const body = metaInstagramBody({ mid, text: 'Hi! What is the PRICE of the blue one?' });
     const res = await postMeta(body, { 'x-hub-signature-256': metaSignature(body) });
-    expect(res.status).toBe(200);
+    const answer = await processed(res);
+    expect(answer).toEqual({ deliveryId: expect.any(String), duplicate: false, messages: 1, ignored: 0 });
     // Routing is deployment-wide: the other workspace's matching workflow starts too.
-    expect(await res.json()).toEqual({ messages: 1, duplicates: 0, started: 2, ignored: 0 });
 
     const [started] = await instancesOf(prices);
     const done = await finished(started!.id);
@@ -144,7 +159,7 @@ describe('Meta (Instagram and WhatsApp)', () => {
 
     // Meta redelivers the same payload: nothing new starts.
     const again = await postMeta(body, { 'x-hub-signature-256': metaSignature(body) });
-    expect(await again.json()).toEqual({ messages: 1, duplicates: 1, started: 0, ignored: 0 });
+    expect(await processed(again)).toEqual({ ...answer, duplicate: true });
     expect(await instancesOf(prices)).toHaveLength(1);
     expect(await instancesOf(otherWorkspacePrices, other.client)).toHaveLength(1);
   });
@@ -170,8 +185,7 @@ describe('Meta (Instagram and WhatsApp)', () => {
     const workflowId = await messageWorkflow('IG changing', { channel: 'instagram', keyword: 'zebra' });
     const send = async (text: string) => {
       const body = metaInstagramBody({ mid: unique('mid.'), text });
-      const res = await postMeta(body, { 'x-hub-signature-256': metaSignature(body) });
-      expect(res.status).toBe(200);
+      await processed(await postMeta(body, { 'x-hub-signature-256': metaSignature(body) }));
     };
     await send('zebra crossing');
     expect(await instancesOf(workflowId)).toHaveLength(1);
@@ -194,7 +208,7 @@ describe('Meta (Instagram and WhatsApp)', () => {
     const id = unique('wamid.');
     const body = metaWhatsappBody({ id });
     const res = await postMeta(body, { 'x-hub-signature-256': metaSignature(body) });
-    expect(await res.json()).toEqual({ messages: 1, duplicates: 0, started: 1, ignored: 0 });
+    expect(await processed(res)).toMatchObject({ duplicate: false, messages: 1, ignored: 0 });
     const [instance] = await instancesOf(workflowId);
     const done = await finished(instance!.id);
     expect(done.input).toMatchObject({
@@ -206,12 +220,12 @@ describe('Meta (Instagram and WhatsApp)', () => {
       entry: [{ id: '1', changes: [{ field: 'messages', value: { statuses: [{ id: 'wamid.x', status: 'delivered' }] } }] }],
     });
     const ignored = await postMeta(statuses, { 'x-hub-signature-256': metaSignature(statuses) });
-    expect(await ignored.json()).toEqual({ messages: 0, duplicates: 0, started: 0, ignored: 0 });
+    expect(await processed(ignored)).toMatchObject({ messages: 0, ignored: 0 });
     const echo = JSON.stringify({
       object: 'instagram',
       entry: [{ messaging: [{ sender: { id: '1' }, recipient: { id: '2' }, message: { mid: unique('m'), text: 'price', is_echo: true } }] }],
     });
-    expect(await (await postMeta(echo, { 'x-hub-signature-256': metaSignature(echo) })).json()).toMatchObject({ ignored: 1, started: 0 });
+    expect(await processed(await postMeta(echo, { 'x-hub-signature-256': metaSignature(echo) }))).toMatchObject({ messages: 0, ignored: 1 });
     expect(await instancesOf(workflowId)).toHaveLength(1);
   });
 
@@ -256,6 +270,9 @@ describe('Twilio (SMS and WhatsApp)', () => {
     expect(await res.text()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
 
     const [instance] = await instancesOf(join);
+    // The answer names what the message started; the TwiML stays empty.
+    expect(res.headers.get('x-wfb-started-count')).toBe('1');
+    expect(res.headers.get('x-wfb-started-instances')).toBe(instance!.id);
     const done = await finished(instance!.id);
     expect(done.status).toBe('COMPLETED');
     expect(done.input).toEqual({
@@ -308,7 +325,8 @@ describe('Twilio (SMS and WhatsApp)', () => {
 });
 
 describe('without provider secrets', () => {
-  test('deliveries are refused (503) unless INBOUND_ALLOW_UNSIGNED is set; the handshake is refused (403)', async () => {
+  // Starts two servers of its own: on the embedded database each migrates a fresh directory.
+  test('deliveries are refused (503) unless INBOUND_ALLOW_UNSIGNED is set; the handshake is refused (403)', { timeout: 90_000 }, async () => {
     const bare = await startTestServer({ env: { ...database.env } });
     try {
       const base = new URL(bare.url).origin;
@@ -332,8 +350,7 @@ describe('without provider secrets', () => {
     try {
       const workflowId = await messageWorkflow('Unsigned IG', { channel: 'instagram', keyword: 'unsigned-ok' }, { client: open.client });
       const body = metaInstagramBody({ mid: unique('mid.'), text: 'unsigned-ok' });
-      const res = await postMeta(body, {}, new URL(open.url).origin);
-      expect(res.status).toBe(200);
+      await processed(await postMeta(body, {}, new URL(open.url).origin), open.app);
       expect(await instancesOf(workflowId, open.client)).toHaveLength(1);
     } finally {
       await open.stop();

@@ -1,24 +1,35 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { metaSignatureValid } from '../../../src/http/meta-inbound.js';
-import { twilioSignature, twilioSignatureValid } from '../../../src/http/twilio-inbound.js';
+import { MAX_TWILIO_PARAMETERS, TwilioForm, twilioSignature, twilioSignatureValid } from '../../../src/http/twilio-inbound.js';
 import { checkWebhookSignature, signWebhookBody } from '../../../src/http/webhook-signature.js';
 
 // Pure checks of the signature schemes against known answers; no server needed.
 describe('provider signature schemes', () => {
-  test("Twilio: the example of Twilio's own validator tests", () => {
-    const params = new URLSearchParams({
+  test("Twilio: the example of Twilio's own validator tests", async () => {
+    const form = await TwilioForm.parse(Buffer.from(new URLSearchParams({
       CallSid: 'CA1234567890ABCDE',
       Caller: '+14158675309',
       Digits: '1234',
       From: '+14158675309',
       To: '+18005551212',
-    });
+    }).toString()));
     const url = 'https://mycompany.com/myapp.php?foo=1&bar=2';
-    expect(twilioSignature('12345', url, params)).toBe('RSOYDt4T1cUTdK1PDd93/VVr8B8=');
-    expect(twilioSignatureValid({ authToken: '12345', url, params, header: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=' })).toBe(true);
-    expect(twilioSignatureValid({ authToken: '12345', url: `${url}&x=1`, params, header: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=' })).toBe(false);
-    expect(twilioSignatureValid({ authToken: '12345', url, params, header: 'not base64!' })).toBe(false);
+    expect(twilioSignature('12345', url, form)).toBe('RSOYDt4T1cUTdK1PDd93/VVr8B8=');
+    expect(twilioSignatureValid({ authToken: '12345', url, form, header: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=' })).toBe(true);
+    expect(twilioSignatureValid({ authToken: '12345', url: `${url}&x=1`, form, header: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=' })).toBe(false);
+    expect(twilioSignatureValid({ authToken: '12345', url, form, header: 'not base64!' })).toBe(false);
+  });
+
+  test('Twilio: a form of up to 1000 parameters is parsed; one more is refused before decoding', async () => {
+    const form = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => `p${i}=v`).join('&'));
+    expect((await TwilioForm.parse(form(MAX_TWILIO_PARAMETERS))).get(`p${MAX_TWILIO_PARAMETERS - 1}`)).toBe('v');
+    await expect(TwilioForm.parse(form(MAX_TWILIO_PARAMETERS + 1))).rejects.toThrow(
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
+    );
+    // Repeated names are signed with each distinct value, sorted.
+    const repeated = await TwilioForm.parse(Buffer.from('b=2&a=1&b=1&b=2'));
+    expect(repeated.signedParts()).toEqual(['a', '1', 'b', '1', 'b', '2']);
   });
 
   test('Meta: sha256=<hex HMAC of the exact bytes>', () => {

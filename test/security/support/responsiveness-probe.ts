@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 
 /** What the probe saw while it ran. */
 export interface ProbeReport {
-  /** Probes answered. */
+  /** Probes answered after the first (the warm-up, before `ready`), which is not reported. */
   readonly answered: number;
   /** Longest time one `{ __typename }` took, from send to its whole answer, in ms. */
   readonly maxMs: number;
@@ -53,8 +53,10 @@ async function loop() {
     } catch (err) {
       failures.push(String(err && err.message || err));
     }
-    latencies.push(performance.now() - started);
+    // The first probe warms the worker up (its fetch, a new connection) and is sent before the
+    // attack: it is not a measurement.
     if (first) { first = false; parentPort.postMessage({ type: 'ready' }); }
+    else latencies.push(performance.now() - started);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   const sorted = [...latencies].sort((a, b) => a - b);

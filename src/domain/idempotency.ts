@@ -1,0 +1,16 @@
+/**
+ * Who gave an idempotency key. Keys are unique per workflow *and source*, so no source can claim,
+ * or find, another's instance whatever string it picks: `graphql` (startWorkflow), `webhook`
+ * (a webhook call's Idempotency-Key) and one per inbound provider (its message id).
+ */
+export const IDEMPOTENCY_SOURCES = ['graphql', 'webhook', 'meta', 'twilio'] as const;
+export type IdempotencySource = (typeof IDEMPOTENCY_SOURCES)[number];
+
+/** An idempotency key as its source gave it. */
+export interface IdempotencyClaim {
+  readonly source: IdempotencySource;
+  /** 1 to {@link MAX_IDEMPOTENCY_KEY_CHARS} characters, compared exactly. */
+  readonly key: string;
+}
+
+export const MAX_IDEMPOTENCY_KEY_CHARS = 200;
