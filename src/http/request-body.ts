@@ -1,12 +1,7 @@
 import express, { type Request, type RequestHandler, type Response } from 'express';
+import { describeInputViolation, findInputViolation, inputViolationField } from '../domain/input.rules.js';
 import type { JsonValue } from '../domain/json.js';
 import { HttpError, HttpErrorCode } from './http-error.js';
-
-/** Deeper JSON is refused: Postgres and the template engine recurse over it. */
-const MAX_JSON_DEPTH = 128;
-
-/** A lone UTF-16 surrogate: JSON may spell one as `\ud800`, Postgres' jsonb refuses it. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The media type of a request, lower-cased, and its charset parameter if any. */
 export function mediaTypeOf(req: Request): { type: string; charset: string | undefined } | undefined {
@@ -77,8 +72,9 @@ const malformed = (why: string) => new HttpError(HttpErrorCode.MALFORMED_JSON, `
 
 /**
  * Parses a JSON body strictly: it must be valid UTF-8 (a leading BOM is ignored) and one JSON
- * value, and no string or key may hold a NUL character or a lone surrogate (Postgres cannot store
- * either in jsonb, and neither is text anyone means to send). 400 MALFORMED_JSON otherwise.
+ * value, and it must pass the input rule every transport applies (domain/input.rules.ts: no NUL
+ * character or lone surrogate in a string or key, nesting at most 128 deep). 400 MALFORMED_JSON
+ * otherwise.
  */
 export function parseJsonBody(raw: Buffer): JsonValue {
   let text: string;
@@ -94,31 +90,11 @@ export function parseJsonBody(raw: Buffer): JsonValue {
   } catch {
     throw malformed(text.trim() === '' ? 'it is empty' : 'it cannot be parsed');
   }
-  checkJsonValue(value);
-  return value;
-}
-
-/** Walks a parsed value without recursion, so depth cannot overflow the stack. */
-function checkJsonValue(root: JsonValue): void {
-  const stack: { value: JsonValue; depth: number }[] = [{ value: root, depth: 0 }];
-  const checkString = (s: string) => {
-    if (s.includes('\u0000')) throw malformed('a string contains a NUL character');
-    if (LONE_SURROGATE.test(s)) throw malformed('a string contains a lone surrogate');
-  };
-  while (stack.length > 0) {
-    const { value, depth } = stack.pop()!;
-    if (typeof value === 'string') {
-      checkString(value);
-    } else if (value !== null && typeof value === 'object') {
-      if (depth >= MAX_JSON_DEPTH) throw malformed(`it is nested deeper than ${MAX_JSON_DEPTH} levels`);
-      if (Array.isArray(value)) {
-        for (const item of value) stack.push({ value: item, depth: depth + 1 });
-      } else {
-        for (const [key, item] of Object.entries(value)) {
-          checkString(key);
-          stack.push({ value: item, depth: depth + 1 });
-        }
-      }
-    }
+  const violation = findInputViolation(value);
+  if (violation) {
+    const field = inputViolationField(violation);
+    const at = field === '' ? 'it' : `the value at ${field}`;
+    throw malformed(`${at} ${describeInputViolation(violation)}`);
   }
+  return value;
 }
