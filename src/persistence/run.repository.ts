@@ -1,4 +1,5 @@
-import { and, asc, count, desc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { JsonObject, JsonValue } from '../domain/json.js';
 import type { InstanceStatus } from '../domain/run-state-machine.js';
 import type { Page, PageRequest } from '../ports/page.js';
@@ -11,8 +12,7 @@ import type {
   RunStore,
   StepRunRecord,
 } from '../ports/run.store.port.js';
-import { badInput } from '../domain/errors.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { cursorCodec, cursorTimestamp, cursorUuid, timestampText } from './cursor.js';
 import type { Db, DbOrTx } from './database.js';
 import { instanceEvents } from './tables/instance-event.table.js';
 import { stepRuns } from './tables/step-run.table.js';
@@ -21,6 +21,9 @@ import { isUuid } from './workflow.repository.js';
 
 /** The SQLSTATE wfb_commit_run_change raises when a compare-and-set misses. */
 const CAS_MISS = 'WF409';
+
+/** Keyset cursor of the instances list: createdAt (to the microsecond) and id. */
+const instanceCursor = cursorCodec('instances', z.tuple([cursorTimestamp, cursorUuid]));
 
 function isCasMiss(err: unknown): boolean {
   // Drizzle may wrap the driver's error; the code is on the error or its cause.
@@ -283,19 +286,14 @@ export class RunRepository implements RunStore {
       eq(workflowInstances.workflowId, filter.workflowId),
       filter.status ? eq(workflowInstances.status, filter.status) : undefined,
     );
-    let afterCond;
-    if (page.after !== undefined) {
-      const v = decodeCursor(page.after);
-      if (!v || v.length !== 2) throw badInput('The cursor is not valid', 'after');
-      const at = new Date(String(v[0]));
-      afterCond = or(
-        lt(workflowInstances.createdAt, at),
-        and(eq(workflowInstances.createdAt, at), lt(workflowInstances.id, String(v[1]))),
-      );
-    }
+    const after = page.after === undefined ? undefined : instanceCursor.decode(page.after);
+    // Newest first; (createdAt, id) is a total order, and the cursor holds createdAt to the microsecond.
+    const afterCond = after
+      ? sql`(${workflowInstances.createdAt}, ${workflowInstances.id}) < (${after[0]}::timestamptz, ${after[1]}::uuid)`
+      : undefined;
     const [rows, [total]] = await Promise.all([
       this.db
-        .select()
+        .select({ row: workflowInstances, at: timestampText(workflowInstances.createdAt) })
         .from(workflowInstances)
         .where(and(scope, afterCond))
         .orderBy(desc(workflowInstances.createdAt), desc(workflowInstances.id))
@@ -303,7 +301,7 @@ export class RunRepository implements RunStore {
       this.db.select({ n: count() }).from(workflowInstances).where(scope),
     ]);
     return {
-      items: rows.slice(0, page.first).map((node) => ({ cursor: encodeCursor([node.createdAt.toISOString(), node.id]), node })),
+      items: rows.slice(0, page.first).map(({ row, at }) => ({ cursor: instanceCursor.encode([at, row.id]), node: row })),
       hasNextPage: rows.length > page.first,
       totalCount: total?.n ?? 0,
     };

@@ -30,6 +30,9 @@ export interface HistoryEntry {
   readonly createdAt: Date;
 }
 
+/** A history entry as listed: without its ops. */
+export type HistoryEntrySummary = Omit<HistoryEntry, 'forward' | 'inverse'>;
+
 /** A history entry to append after `head`, in a history kept to `depth` entries. */
 export type NewHistoryEntry = Pick<HistoryEntry, 'label' | 'forward' | 'inverse' | 'actorKeyId'> & {
   readonly head: number;
@@ -111,7 +114,7 @@ export interface WorkflowStore {
   listSteps(workflowId: string, page: PageRequest): Promise<Page<Step>>;
   getSteps(workflowId: string, ids: readonly string[]): Promise<Step[]>;
   listEdges(workflowId: string, page: PageRequest): Promise<Page<Edge>>;
-  listHistory(workflowId: string, page: PageRequest): Promise<Page<HistoryEntry>>;
+  listHistory(workflowId: string, page: PageRequest): Promise<Page<HistoryEntrySummary>>;
   hasHistoryEntry(workflowId: string, seq: number): Promise<boolean>;
   getVersion(workflowId: string, version: number): Promise<WorkflowVersionRecord | undefined>;
   listVersions(workflowId: string, page: PageRequest): Promise<Page<Omit<WorkflowVersionRecord, 'graph'>>>;

@@ -1,5 +1,5 @@
 import type { Step as DomainStep } from '../../domain/graph.js';
-import type { HistoryEntry as StoredEntry, WorkflowRecord, WorkflowVersionRecord } from '../../ports/workflow.store.port.js';
+import type { HistoryEntrySummary as StoredEntry, WorkflowRecord, WorkflowVersionRecord } from '../../ports/workflow.store.port.js';
 import { HistoryEntry, Step, Workflow, WorkflowStatus, WorkflowVersion } from './workflow.type.js';
 
 export const toWorkflow = (r: WorkflowRecord): Workflow =>
