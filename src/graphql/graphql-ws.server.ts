@@ -15,6 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, ErrorCode, limitExceeded } from '../domain/errors.js';
 import type { ApiKeyService, Actor } from '../services/api-key.service.js';
 import { prepareOperation } from './hardening/operation.prepare.js';
+import type { OperationCheck } from './hardening/operation-guard.plugin.js';
 import type { GraphQLContext } from './context.js';
 import type { SubscriptionSources } from './subscription/subscription-sources.js';
 import { serveGraphQLWs, type NextWriter } from './ws-transport.js';
@@ -38,6 +39,8 @@ export interface GraphQLWsOptions {
   readonly parseOptions?: ParseOptions;
   /** Largest message accepted; a larger one closes the socket with 1009. `ws` allows 100 MiB otherwise. */
   readonly maxPayloadBytes?: number;
+  /** Run on every valid operation with its variables (input rule); a refusal is sent as the operation's error. */
+  readonly operationCheck?: OperationCheck;
 }
 
 interface SocketState {
@@ -193,6 +196,7 @@ export function startGraphQLWs(options: GraphQLWsOptions): { close(): Promise<vo
           payload,
           parseOptions: options.parseOptions,
           validationRules: options.validationRules,
+          check: options.operationCheck,
         });
         if (!('document' in prepared)) return prepared;
         state.subscriptions++;

@@ -227,7 +227,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       // main.ts owns SIGINT/SIGTERM and stops everything in order; Apollo's own handler raced it.
       stopOnTerminationSignals: false,
       // Apollo's default landing page loads from a CDN; the playground below replaces it.
-      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), ...hardening.apolloPlugins],
     });
     // --- end GraphQL hardening ---
     await apollo.start();
@@ -305,6 +305,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           validationRules: hardening.validationRules,
           parseOptions: hardening.parseOptions,
           maxPayloadBytes: hardening.maxBodyBytes,
+          operationCheck: hardening.operationCheck,
         })
       : undefined;
 

@@ -1,5 +1,8 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import { NoSchemaIntrospectionCustomRule, type ParseOptions, type ValidationRule } from 'graphql';
 import type { Config } from '../../server/config.js';
+import { checkArgumentInput } from './argument-input.check.js';
+import { operationGuardPlugin, type OperationCheck } from './operation-guard.plugin.js';
 import { NoSubscriptionOverHttpRule } from './http-subscription.rule.js';
 import { queryLimitRules, type QueryLimits } from './query-limit.rules.js';
 
@@ -17,8 +20,16 @@ export interface GraphQLHardening {
   readonly validationRules: readonly ValidationRule[];
   /** Parser options (the token limit), for Apollo's `parseOptions` and graphql-ws's `parse`. */
   readonly parseOptions: ParseOptions;
+  /**
+   * What each operation is checked for once its variables are known, on both transports: the input
+   * rule over every argument. Validation cannot do it: it sees no variables and its outcome is cached
+   * per document.
+   */
+  readonly operationCheck: OperationCheck;
   /** Options to spread into `new ApolloServer({ ... })`. */
   readonly apollo: ApolloHardeningOptions;
+  /** Plugins to add to Apollo's (they run `operationCheck` over HTTP). */
+  readonly apolloPlugins: readonly ApolloServerPlugin<object>[];
 }
 
 /** The subset of Apollo Server's options the hardening decides. */
@@ -61,12 +72,15 @@ export function createGraphQLHardening(config: HardeningConfig): GraphQLHardenin
   const introspection = config.GRAPHQL_INTROSPECTION ?? config.NODE_ENV !== 'production';
   const limitRules = queryLimitRules(limits);
   const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
+  const operationCheck: OperationCheck = (request) => checkArgumentInput(request);
   return {
     limits,
     introspection,
     maxBodyBytes: config.GRAPHQL_MAX_BODY_BYTES,
     validationRules: introspection ? limitRules : [...limitRules, NoSchemaIntrospectionCustomRule],
     parseOptions,
+    operationCheck,
+    apolloPlugins: [operationGuardPlugin(operationCheck)],
     apollo: {
       introspection,
       validationRules: [...limitRules, NoSubscriptionOverHttpRule],
