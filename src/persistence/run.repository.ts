@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { JsonObject, JsonValue } from '../domain/json.js';
 import type { InstanceStatus } from '../domain/run-state-machine.js';
@@ -6,6 +6,7 @@ import type { Page, PageRequest } from '../ports/page.js';
 import type {
   CommitResult,
   InstanceEventRecord,
+  InstanceHead,
   InstanceRecord,
   NewInstance,
   RunChange,
@@ -21,6 +22,11 @@ import { isUuid } from './workflow.repository.js';
 
 /** The SQLSTATE wfb_commit_run_change raises when a compare-and-set misses. */
 const CAS_MISS = 'WF409';
+
+/** An instance's columns as its record has them (its input's size is for listings only). */
+const { inputBytes: _inputBytes, ...instanceColumns } = getTableColumns(workflowInstances);
+/** An instance's columns but its input, with the input's size. */
+const { input: _input, ...instanceHeadColumns } = getTableColumns(workflowInstances);
 
 /** Keyset cursor of the instances list: createdAt (to the microsecond) and id. */
 const instanceCursor = cursorCodec('instances', z.tuple([cursorTimestamp, cursorUuid]));
@@ -130,7 +136,7 @@ export class RunRepository implements RunStore {
 
   constructor(private readonly db: Db) {
     this.loadQuery = db
-      .select({ stepRun: stepRuns, instance: workflowInstances })
+      .select({ stepRun: stepRuns, instance: instanceColumns })
       .from(stepRuns)
       .innerJoin(workflowInstances, eq(workflowInstances.id, stepRuns.instanceId))
       .where(eq(stepRuns.id, sql.placeholder('stepRunId')))
@@ -169,7 +175,7 @@ export class RunRepository implements RunStore {
       return { instance: toInstanceRecord(created), created: true, events: created.events.map(toEventRecord) };
     }
     const [existing] = await this.db
-      .select()
+      .select(instanceColumns)
       .from(workflowInstances)
       .where(
         and(eq(workflowInstances.workflowId, input.workflowId), eq(workflowInstances.idempotencyKey, input.idempotencyKey ?? '')),
@@ -269,7 +275,7 @@ export class RunRepository implements RunStore {
   async getInstance(workspaceId: string, id: string): Promise<InstanceRecord | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db
-      .select()
+      .select(instanceColumns)
       .from(workflowInstances)
       .where(and(eq(workflowInstances.id, id), eq(workflowInstances.workspaceId, workspaceId)));
     return row;
@@ -279,7 +285,7 @@ export class RunRepository implements RunStore {
     workspaceId: string,
     filter: { workflowId: string; status?: InstanceStatus },
     page: PageRequest,
-  ): Promise<Page<InstanceRecord>> {
+  ): Promise<Page<InstanceHead>> {
     if (!isUuid(filter.workflowId)) return { items: [], hasNextPage: false, totalCount: 0 };
     const scope = and(
       eq(workflowInstances.workspaceId, workspaceId),
@@ -293,7 +299,8 @@ export class RunRepository implements RunStore {
       : undefined;
     const [rows, [total]] = await Promise.all([
       this.db
-        .select({ row: workflowInstances, at: timestampText(workflowInstances.createdAt) })
+        // Not the inputs: those are read on their own, once weighed (readInputs).
+        .select({ row: instanceHeadColumns, at: timestampText(workflowInstances.createdAt) })
         .from(workflowInstances)
         .where(and(scope, afterCond))
         .orderBy(desc(workflowInstances.createdAt), desc(workflowInstances.id))
@@ -305,6 +312,16 @@ export class RunRepository implements RunStore {
       hasNextPage: rows.length > page.first,
       totalCount: total?.n ?? 0,
     };
+  }
+
+  async readInputs(instanceIds: readonly string[]): Promise<Map<string, JsonValue>> {
+    const ids = instanceIds.filter(isUuid);
+    if (ids.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: workflowInstances.id, input: workflowInstances.input })
+      .from(workflowInstances)
+      .where(inArray(workflowInstances.id, ids));
+    return new Map(rows.map((r) => [r.id, r.input]));
   }
 
   async countByStatus(workflowId: string): Promise<Partial<Record<InstanceStatus, number>>> {

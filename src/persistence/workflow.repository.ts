@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { EditOp } from '../domain/edit-op.js';
 import { notFound } from '../domain/errors.js';
 import type { Edge, Graph, Step } from '../domain/graph.js';
+import type { JsonObject } from '../domain/json.js';
 import type { Page, PageRequest } from '../ports/page.js';
 import type {
   DraftSession,
@@ -11,11 +12,13 @@ import type {
   HistoryEntrySummary,
   HistoryNeighbours,
   NewHistoryEntry,
+  StepHead,
   StepsWithEdges,
   WorkflowHeadUpdate,
   WorkflowRecord,
   WorkflowStatus,
   WorkflowStore,
+  WorkflowVersionHead,
   WorkflowVersionRecord,
 } from '../ports/workflow.store.port.js';
 import { cursorCodec, cursorInteger, cursorText, cursorTimestamp, cursorUuid, timestampText } from './cursor.js';
@@ -50,7 +53,17 @@ const toHistory = (r: WorkflowHistoryRow): HistoryEntry => ({
   actorKeyId: r.actorKeyId,
   createdAt: r.createdAt,
 });
-const toVersion = (r: WorkflowVersionRow): WorkflowVersionRecord => ({ ...r });
+const toVersion = ({ graphBytes: _bytes, ...r }: WorkflowVersionRow): WorkflowVersionRecord => r;
+
+/** A version's columns but its graph. */
+const versionHeadColumns = {
+  workflowId: workflowVersions.workflowId,
+  version: workflowVersions.version,
+  draftRevision: workflowVersions.draftRevision,
+  publishedBy: workflowVersions.publishedBy,
+  createdAt: workflowVersions.createdAt,
+  graphBytes: workflowVersions.graphBytes,
+};
 
 /** Keyset cursors of the lists this store pages (see cursor.ts). */
 const cursors = {
@@ -135,19 +148,43 @@ export class WorkflowRepository implements WorkflowStore {
     });
   }
 
-  async listSteps(workflowId: string, page: PageRequest): Promise<Page<Step>> {
+  async listSteps(workflowId: string, page: PageRequest): Promise<Page<StepHead>> {
     const after = page.after === undefined ? undefined : cursors.steps.decode(page.after);
     const [rows, [total]] = await Promise.all([
+      // Not the configs: those are read on their own, once weighed (readStepConfigs).
       this.db
-        .select()
+        .select({
+          id: workflowSteps.id,
+          ordinal: workflowSteps.ordinal,
+          type: workflowSteps.type,
+          name: workflowSteps.name,
+          positionX: workflowSteps.positionX,
+          positionY: workflowSteps.positionY,
+          configBytes: workflowSteps.configBytes,
+        })
         .from(workflowSteps)
         .where(and(eq(workflowSteps.workflowId, workflowId), after ? gt(workflowSteps.ordinal, after[0]) : undefined))
         .orderBy(asc(workflowSteps.ordinal))
         .limit(page.first + 1),
       this.db.select({ n: count() }).from(workflowSteps).where(eq(workflowSteps.workflowId, workflowId)),
     ]);
-    const page_ = pageOf(rows, page.first, (r) => cursors.steps.encode([r.ordinal]), total?.n ?? 0);
-    return { ...page_, items: page_.items.map((i) => ({ cursor: i.cursor, node: toStep(i.node) })) };
+    const p = pageOf(rows, page.first, (r) => cursors.steps.encode([r.ordinal]), total?.n ?? 0);
+    return {
+      ...p,
+      items: p.items.map(({ cursor, node: r }) => ({
+        cursor,
+        node: { id: r.id, type: r.type, name: r.name, position: { x: r.positionX, y: r.positionY }, configBytes: r.configBytes },
+      })),
+    };
+  }
+
+  async readStepConfigs(workflowId: string, stepIds: readonly string[]): Promise<Map<string, JsonObject>> {
+    if (stepIds.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: workflowSteps.id, config: workflowSteps.config })
+      .from(workflowSteps)
+      .where(and(eq(workflowSteps.workflowId, workflowId), inArray(workflowSteps.id, [...stepIds])));
+    return new Map(rows.map((r) => [r.id, r.config]));
   }
 
   async getSteps(workflowId: string, ids: readonly string[]): Promise<Step[]> {
@@ -209,20 +246,27 @@ export class WorkflowRepository implements WorkflowStore {
     return row ? toVersion(row) : undefined;
   }
 
-  async listVersions(
-    workflowId: string,
-    page: PageRequest,
-  ): Promise<Page<Omit<WorkflowVersionRecord, 'graph'>>> {
+  async getVersionHead(workflowId: string, version: number): Promise<WorkflowVersionHead | undefined> {
+    const [row] = await this.db
+      .select(versionHeadColumns)
+      .from(workflowVersions)
+      .where(and(eq(workflowVersions.workflowId, workflowId), eq(workflowVersions.version, version)));
+    return row;
+  }
+
+  async readVersionGraph(workflowId: string, version: number): Promise<Graph | undefined> {
+    const [row] = await this.db
+      .select({ graph: workflowVersions.graph })
+      .from(workflowVersions)
+      .where(and(eq(workflowVersions.workflowId, workflowId), eq(workflowVersions.version, version)));
+    return row?.graph;
+  }
+
+  async listVersions(workflowId: string, page: PageRequest): Promise<Page<WorkflowVersionHead>> {
     const after = page.after === undefined ? undefined : cursors.versions.decode(page.after);
     const [rows, [total]] = await Promise.all([
       this.db
-        .select({
-          workflowId: workflowVersions.workflowId,
-          version: workflowVersions.version,
-          draftRevision: workflowVersions.draftRevision,
-          publishedBy: workflowVersions.publishedBy,
-          createdAt: workflowVersions.createdAt,
-        })
+        .select(versionHeadColumns)
         .from(workflowVersions)
         .where(and(eq(workflowVersions.workflowId, workflowId), after ? lt(workflowVersions.version, after[0]) : undefined))
         .orderBy(desc(workflowVersions.version))

@@ -1,7 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { AppError } from '../../domain/errors.js';
-import type { OperationRequest } from './argument-input.check.js';
+import type { GraphQLContext } from '../context.js';
+import type { OperationRequest } from './operation-nodes.js';
 
 /** A check of an operation about to run, with its variables; the refusal, or undefined. */
 export type OperationCheck = (request: OperationRequest) => AppError | undefined;
@@ -19,7 +20,7 @@ export function refusalError(refusal: AppError): GraphQLError {
  * what validation cannot see (it runs once per document and Apollo caches its outcome) is checked
  * here, before anything executes.
  */
-export function operationGuardPlugin<C extends object>(check: OperationCheck): ApolloServerPlugin<C> {
+export function operationGuardPlugin(check: OperationCheck): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {

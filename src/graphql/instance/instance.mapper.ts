@@ -1,4 +1,4 @@
-import type { InstanceEventRecord, InstanceRecord, StepRunRecord } from '../../ports/run.store.port.js';
+import type { InstanceEventRecord, InstanceHead, InstanceRecord, StepRunRecord } from '../../ports/run.store.port.js';
 import { InstanceEvent, InstanceStatus, StepRun, StepRunStatus, WorkflowInstance } from './instance.type.js';
 
 export const STATUS_LABELS: Readonly<Record<InstanceStatus, string>> = {
@@ -10,7 +10,7 @@ export const STATUS_LABELS: Readonly<Record<InstanceStatus, string>> = {
   CANCELLED: 'Cancelled',
 };
 
-export const toInstance = (r: InstanceRecord): WorkflowInstance =>
+export const toInstance = (r: InstanceRecord | InstanceHead): WorkflowInstance =>
   Object.assign(new WorkflowInstance(), {
     ...r,
     status: r.status as InstanceStatus,
