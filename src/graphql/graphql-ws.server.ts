@@ -19,6 +19,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, ErrorCode, limitExceeded } from '../domain/errors.js';
 import type { ApiKeyService, Actor } from '../services/api-key.service.js';
 import { prepareOperation } from './hardening/operation.prepare.js';
+import type { OperationCheck } from './hardening/operation-guard.plugin.js';
+import { fitsResponse, responseTooLarge } from './hardening/response-budget.js';
+import type { LargeValues } from './common/large-values.loader.js';
 import type { GraphQLContext } from './context.js';
 import type { SubscriptionSources } from './subscription/subscription-sources.js';
 import { serveGraphQLWs, type NextWriter } from './ws-transport.js';
@@ -54,6 +57,10 @@ export interface GraphQLWsOptions {
    * was lost on its way from another process.
    */
   readonly keyRecheckMs: number;
+  /** Run on every valid operation with its variables (cost, input rule); a refusal is sent as the operation's error. */
+  readonly operationCheck?: OperationCheck;
+  /** The large values (and response budget) of one execution; see GraphQLContext.largeValues. */
+  readonly newLargeValues: () => LargeValues;
 }
 
 interface SocketState {
@@ -102,8 +109,14 @@ function keyFrom(params: Readonly<Record<string, unknown>> | undefined, headers:
   return typeof header === 'string' ? header : undefined;
 }
 
-/** Results per source payload and per (workspace, document, variables). */
-const cache = new WeakMap<object, Map<string, Promise<ExecutionResult> | ExecutionResult>>();
+/** An execution of a subscription's selection for one event, and whether its answer fits the response budget. */
+interface Outcome {
+  readonly result: ExecutionResult;
+  readonly fits: boolean;
+}
+
+/** Outcomes per source payload and per (workspace, document, variables). */
+const cache = new WeakMap<object, Map<string, Promise<Outcome>>>();
 /** The JSON (UTF-8) of a shared result, made once for every socket it goes to. */
 const encoded = new WeakMap<ExecutionResult, Buffer>();
 
@@ -116,13 +129,21 @@ function bytesOf(result: ExecutionResult): Buffer {
 /** Per subscription (its GraphQL context object): the writer of its `next` messages. */
 const writers = new WeakMap<object, NextWriter>();
 
+/** The error sent instead of an answer that would not fit. */
+function tooLargeError(maxBytes: number): GraphQLError {
+  const refusal = responseTooLarge(maxBytes);
+  return new GraphQLError(refusal.message, { originalError: refusal, extensions: { ...refusal.details, code: refusal.code } });
+}
+
 /**
  * Executes a subscription's selection once per (source event, document, variables, workspace):
  * a workflow stream hands the same payload object to every live subscriber, so a thousand
  * dashboards watching one workflow cost one execution and one serialization per event, not a
- * thousand. A result without errors is written to the socket here, as the shared bytes; only
- * results with errors reach graphql-ws (whose `onNext` formats them). The stream is an iterator
- * rather than a generator so that `complete` from the client ends it at once, even while it waits.
+ * thousand. Each event's execution has a response budget of its own; an answer over it is sent as
+ * one LIMIT_EXCEEDED error, and the subscription goes on. A result without errors is written to the
+ * socket here, as the shared bytes; only results with errors reach graphql-ws (whose `onNext`
+ * formats them). The stream is an iterator rather than a generator so that `complete` from the
+ * client ends it at once, even while it waits.
  */
 async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
@@ -131,13 +152,18 @@ async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterableIterat
   const context = args.contextValue as GraphQLContext;
   const write = writers.get(context);
   const key = [context.actor.workspaceId, print(args.document), args.operationName ?? '', JSON.stringify(args.variableValues ?? {})].join('\u0000');
-  const run = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
-    if (typeof payload !== 'object' || payload === null) return execute({ ...args, rootValue: payload });
+  const executeFor = async (payload: unknown): Promise<Outcome> => {
+    const largeValues = context.largeValues.renew();
+    const result = await execute({ ...args, contextValue: { ...context, largeValues }, rootValue: payload });
+    return { result, fits: fitsResponse(result, largeValues.budget) };
+  };
+  const run = (payload: unknown): Promise<Outcome> => {
+    if (typeof payload !== 'object' || payload === null) return executeFor(payload);
     let byKey = cache.get(payload);
     if (!byKey) cache.set(payload, (byKey = new Map()));
-    let result = byKey.get(key);
-    if (!result) byKey.set(key, (result = execute({ ...args, rootValue: payload })));
-    return result;
+    let outcome = byKey.get(key);
+    if (!outcome) byKey.set(key, (outcome = executeFor(payload)));
+    return outcome;
   };
   let ended = false;
   const end = async (): Promise<IteratorResult<ExecutionResult>> => {
@@ -150,8 +176,9 @@ async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterableIterat
       for (;;) {
         const item = await iterator.next();
         if (item.done || ended) return end();
-        const result = await run(item.value);
+        const { result, fits } = await run(item.value);
         if (ended) return end();
+        if (!fits) return { value: { errors: [tooLargeError(context.largeValues.budget.maxBytes)] }, done: false };
         if (!write || result.errors?.length) return { value: result, done: false };
         const drained = write(bytesOf(result));
         if (drained) await drained;
@@ -284,7 +311,7 @@ export function startGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
       context: (ctx, id): GraphQLContext => {
         const state = states.get(ctx.extra.socket);
         if (!state?.actor) throw new Error('unauthenticated socket reached execution');
-        const context: GraphQLContext = { actor: state.actor, live: options.live };
+        const context: GraphQLContext = { actor: state.actor, live: options.live, largeValues: options.newLargeValues() };
         writers.set(context, ctx.extra.nextWriter(id));
         socketOfContext.set(context, ctx.extra.socket);
         return context;
@@ -346,6 +373,7 @@ export function startGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
           payload,
           parseOptions: options.parseOptions,
           validationRules: options.validationRules,
+          check: options.operationCheck,
         });
         if (!('document' in prepared)) return prepared;
         // Counted before the key is checked again, so operations sent together cannot all pass the cap.
@@ -374,7 +402,14 @@ export function startGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
           const formatted = options.formatError(e.toJSON(), e);
           return new GraphQLError(formatted.message, { extensions: formatted.extensions });
         }),
-      onNext: (_ctx, _id, _payload, _args, result) => {
+      onNext: (_ctx, _id, _payload, args, result) => {
+        // A query or mutation's answer (a subscription's events are measured in subscribeShared).
+        const budget = (args.contextValue as GraphQLContext).largeValues.budget;
+        if (!fitsResponse(result, budget)) {
+          const error = tooLargeError(budget.maxBytes);
+          const formatted = options.formatError(error.toJSON(), error);
+          return { errors: [new GraphQLError(formatted.message, { extensions: formatted.extensions })] };
+        }
         if (!('errors' in result) || !result.errors?.length) return result;
         return {
           ...result,

@@ -6,11 +6,14 @@ import { ApiKeyResolver } from './api-key/api-key.resolver.js';
 import { InstanceResolver, WorkflowRunsResolver } from './instance/instance.resolver.js';
 import { SubscriptionResolver } from './subscription/subscription.resolver.js';
 import { WebhookResolver } from './webhook/webhook.resolver.js';
+import { StepResolver, WorkflowVersionResolver } from './workflow/step.resolver.js';
 import { WorkflowResolver } from './workflow/workflow.resolver.js';
 
 /** Resolver classes in a fixed order: the emitted SDL depends on it. */
 export const resolverClasses = [
   WorkflowResolver,
+  StepResolver,
+  WorkflowVersionResolver,
   WorkflowRunsResolver,
   InstanceResolver,
   ActionTypeResolver,

@@ -1,13 +1,8 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import express, { type Request, type RequestHandler, type Response } from 'express';
+import { describeInputViolation, findInputViolation, inputViolationField, walkInputViolation, type InputViolation } from '../domain/input.rules.js';
 import type { JsonValue } from '../domain/json.js';
 import { HttpError, HttpErrorCode } from './http-error.js';
-
-/** Deeper JSON is refused: Postgres and the template engine recurse over it. */
-const MAX_JSON_DEPTH = 128;
-
-/** A lone UTF-16 surrogate: JSON may spell one as `\ud800`, Postgres' jsonb refuses it. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The media type of a request, lower-cased, and its charset parameter if any. */
 export function mediaTypeOf(req: Request): { type: string; charset: string | undefined } | undefined {
@@ -78,14 +73,13 @@ const malformed = (why: string) => new HttpError(HttpErrorCode.MALFORMED_JSON, `
 
 /**
  * Parses a JSON body strictly: it must be valid UTF-8 (a leading BOM is ignored) and one JSON
- * value, and no string or key may hold a NUL character or a lone surrogate (Postgres cannot store
- * either in jsonb, and neither is text anyone means to send). 400 MALFORMED_JSON otherwise.
+ * value, and it must pass the input rule every transport applies (domain/input.rules.ts: no NUL
+ * character or lone surrogate in a string or key, nesting at most 128 deep). 400 MALFORMED_JSON
+ * otherwise.
  */
 export function parseJsonBody(raw: Buffer): JsonValue {
   const value = parseJsonText(raw);
-  for (const _pause of checkJsonValue(value)) {
-    // checked in one go
-  }
+  refuseViolation(findInputViolation(value));
   return value;
 }
 
@@ -96,8 +90,14 @@ export function parseJsonBody(raw: Buffer): JsonValue {
 export async function parseJsonBodyCooperatively(raw: Buffer): Promise<JsonValue> {
   const value = parseJsonText(raw);
   await yieldToEventLoop();
-  for (const _pause of checkJsonValue(value)) await yieldToEventLoop();
-  return value;
+  const walk = walkInputViolation(value, { pauseEvery: VALUES_PER_PAUSE });
+  for (let step = walk.next(); ; step = walk.next()) {
+    if (step.done) {
+      refuseViolation(step.value);
+      return value;
+    }
+    await yieldToEventLoop();
+  }
 }
 
 function parseJsonText(raw: Buffer): JsonValue {
@@ -115,35 +115,13 @@ function parseJsonText(raw: Buffer): JsonValue {
   }
 }
 
-/** Values checked between two pauses of {@link checkJsonValue}. */
+/** Values checked between two pauses of the cooperative check. */
 const VALUES_PER_PAUSE = 5_000;
 
-/**
- * Walks a parsed value without recursion, so depth cannot overflow the stack; throws at the first
- * bad string or past the depth limit. Pauses (yields) every {@link VALUES_PER_PAUSE} values.
- */
-function* checkJsonValue(root: JsonValue): Generator<void, void, void> {
-  const stack: { value: JsonValue; depth: number }[] = [{ value: root, depth: 0 }];
-  const checkString = (s: string) => {
-    if (s.includes('\u0000')) throw malformed('a string contains a NUL character');
-    if (LONE_SURROGATE.test(s)) throw malformed('a string contains a lone surrogate');
-  };
-  let visited = 0;
-  while (stack.length > 0) {
-    if (++visited % VALUES_PER_PAUSE === 0) yield;
-    const { value, depth } = stack.pop()!;
-    if (typeof value === 'string') {
-      checkString(value);
-    } else if (value !== null && typeof value === 'object') {
-      if (depth >= MAX_JSON_DEPTH) throw malformed(`it is nested deeper than ${MAX_JSON_DEPTH} levels`);
-      if (Array.isArray(value)) {
-        for (const item of value) stack.push({ value: item, depth: depth + 1 });
-      } else {
-        for (const [key, item] of Object.entries(value)) {
-          checkString(key);
-          stack.push({ value: item, depth: depth + 1 });
-        }
-      }
-    }
-  }
+/** The body's refusal for a value that breaks the input rule every transport applies. */
+function refuseViolation(violation: InputViolation | undefined): void {
+  if (!violation) return;
+  const field = inputViolationField(violation);
+  const at = field === '' ? 'it' : `the value at ${field}`;
+  throw malformed(`${at} ${describeInputViolation(violation)}`);
 }

@@ -1,5 +1,5 @@
-import { and, asc, count, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
-import { badInput } from '../domain/errors.js';
+import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type {
   NewOutboundMessage,
   OutboundMessageRecord,
@@ -7,10 +7,13 @@ import type {
   RecordOutcome,
 } from '../ports/outbound-message.store.port.js';
 import type { Page, PageRequest } from '../ports/page.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { cursorCodec, cursorTimestamp, cursorUuid, timestampText } from './cursor.js';
 import type { Db } from './database.js';
 import { outboundMessages } from './tables/outbound-message.table.js';
 import { isUuid } from './workflow.repository.js';
+
+/** Keyset cursor of an instance's messages: createdAt and id. */
+export const messageCursor = cursorCodec('messages', z.tuple([cursorTimestamp, cursorUuid]));
 
 /** A claim released between our failed insert and our read frees the key; insert again then. */
 const RECORD_ATTEMPTS = 3;
@@ -63,23 +66,14 @@ export class OutboundMessageRepository implements OutboundMessageStore {
   async listByInstance(instanceId: string, page: PageRequest): Promise<Page<OutboundMessageRecord>> {
     if (!isUuid(instanceId)) return { items: [], hasNextPage: false, totalCount: 0 };
     const scope = eq(outboundMessages.instanceId, instanceId);
-    let afterCond: SQL | undefined;
-    if (page.after !== undefined) {
-      const values = decodeCursor(page.after);
-      const [at, id] = values ?? [];
-      const afterDate = typeof at === 'string' ? new Date(at) : undefined;
-      if (!afterDate || Number.isNaN(afterDate.getTime()) || typeof id !== 'string' || !isUuid(id)) {
-        throw badInput('The cursor is not valid', 'after');
-      }
-      // Oldest first; (createdAt, id) is a total order.
-      afterCond = or(
-        gt(outboundMessages.createdAt, afterDate),
-        and(eq(outboundMessages.createdAt, afterDate), gt(outboundMessages.id, id)),
-      );
-    }
+    const after = page.after === undefined ? undefined : messageCursor.decode(page.after);
+    // Oldest first; (createdAt, id) is a total order.
+    const afterCond = after
+      ? sql`(${outboundMessages.createdAt}, ${outboundMessages.id}) > (${after[0]}::timestamptz, ${after[1]}::uuid)`
+      : undefined;
     const [rows, [total]] = await Promise.all([
       this.db
-        .select()
+        .select({ row: outboundMessages, at: timestampText(outboundMessages.createdAt) })
         .from(outboundMessages)
         .where(and(scope, afterCond))
         .orderBy(asc(outboundMessages.createdAt), asc(outboundMessages.id))
@@ -87,9 +81,7 @@ export class OutboundMessageRepository implements OutboundMessageStore {
       this.db.select({ n: count() }).from(outboundMessages).where(scope),
     ]);
     return {
-      items: rows
-        .slice(0, page.first)
-        .map((node) => ({ cursor: encodeCursor([node.createdAt.toISOString(), node.id]), node })),
+      items: rows.slice(0, page.first).map(({ row, at }) => ({ cursor: messageCursor.encode([at, row.id]), node: row })),
       hasNextPage: rows.length > page.first,
       totalCount: total?.n ?? 0,
     };

@@ -62,8 +62,10 @@ export async function startPgliteWireServer(db: PGlite, host = '127.0.0.1'): Pro
     let chain: Promise<void> = Promise.resolve();
     let closed = false;
 
+    // PGlite hands out views of its own memory, which it reuses for the next chunk; a socket that
+    // cannot take a chunk at once keeps the view, not the bytes, so each chunk is copied.
     const write = (data: Uint8Array) => {
-      if (!closed && socket.writable && data.length > 0) socket.write(data);
+      if (!closed && socket.writable && data.length > 0) socket.write(Buffer.from(data));
     };
 
     const runMessage = async (message: Buffer, endsTurn: boolean) => {

@@ -1,4 +1,5 @@
-import { and, asc, count, desc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lte, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { IdempotencySource } from '../domain/idempotency.js';
 import type { JsonObject, JsonValue } from '../domain/json.js';
 import type { InstanceStatus } from '../domain/run-state-machine.js';
@@ -6,14 +7,14 @@ import type { Page, PageRequest } from '../ports/page.js';
 import type {
   CommitResult,
   InstanceEventRecord,
+  InstanceHead,
   InstanceRecord,
   NewInstance,
   RunChange,
   RunStore,
   StepRunRecord,
 } from '../ports/run.store.port.js';
-import { badInput } from '../domain/errors.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { cursorCodec, cursorTimestamp, cursorUuid, timestampText } from './cursor.js';
 import type { Db, DbOrTx } from './database.js';
 import { instanceEvents } from './tables/instance-event.table.js';
 import { stepRuns } from './tables/step-run.table.js';
@@ -22,6 +23,14 @@ import { isUuid } from './workflow.repository.js';
 
 /** The SQLSTATE wfb_commit_run_change raises when a compare-and-set misses. */
 const CAS_MISS = 'WF409';
+
+/** An instance's columns as its record has them (its input's size is for listings only). */
+const { inputBytes: _inputBytes, ...instanceColumns } = getTableColumns(workflowInstances);
+/** An instance's columns but its input, with the input's size. */
+const { input: _input, ...instanceHeadColumns } = getTableColumns(workflowInstances);
+
+/** Keyset cursor of the instances list: createdAt (to the microsecond) and id. */
+const instanceCursor = cursorCodec('instances', z.tuple([cursorTimestamp, cursorUuid]));
 
 function isCasMiss(err: unknown): boolean {
   // Drizzle may wrap the driver's error; the code is on the error or its cause.
@@ -130,7 +139,7 @@ export class RunRepository implements RunStore {
 
   constructor(private readonly db: Db) {
     this.loadQuery = db
-      .select({ stepRun: stepRuns, instance: workflowInstances })
+      .select({ stepRun: stepRuns, instance: instanceColumns })
       .from(stepRuns)
       .innerJoin(workflowInstances, eq(workflowInstances.id, stepRuns.instanceId))
       .where(eq(stepRuns.id, sql.placeholder('stepRunId')))
@@ -171,7 +180,7 @@ export class RunRepository implements RunStore {
     }
     if (!idempotency) throw new Error('instance insert without an idempotency key conflicted');
     const [existing] = await this.db
-      .select()
+      .select(instanceColumns)
       .from(workflowInstances)
       .where(
         and(
@@ -275,7 +284,7 @@ export class RunRepository implements RunStore {
   async getInstance(workspaceId: string, id: string): Promise<InstanceRecord | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db
-      .select()
+      .select(instanceColumns)
       .from(workflowInstances)
       .where(and(eq(workflowInstances.id, id), eq(workflowInstances.workspaceId, workspaceId)));
     return row;
@@ -285,26 +294,22 @@ export class RunRepository implements RunStore {
     workspaceId: string,
     filter: { workflowId: string; status?: InstanceStatus },
     page: PageRequest,
-  ): Promise<Page<InstanceRecord>> {
+  ): Promise<Page<InstanceHead>> {
     if (!isUuid(filter.workflowId)) return { items: [], hasNextPage: false, totalCount: 0 };
     const scope = and(
       eq(workflowInstances.workspaceId, workspaceId),
       eq(workflowInstances.workflowId, filter.workflowId),
       filter.status ? eq(workflowInstances.status, filter.status) : undefined,
     );
-    let afterCond;
-    if (page.after !== undefined) {
-      const v = decodeCursor(page.after);
-      if (!v || v.length !== 2) throw badInput('The cursor is not valid', 'after');
-      const at = new Date(String(v[0]));
-      afterCond = or(
-        lt(workflowInstances.createdAt, at),
-        and(eq(workflowInstances.createdAt, at), lt(workflowInstances.id, String(v[1]))),
-      );
-    }
+    const after = page.after === undefined ? undefined : instanceCursor.decode(page.after);
+    // Newest first; (createdAt, id) is a total order, and the cursor holds createdAt to the microsecond.
+    const afterCond = after
+      ? sql`(${workflowInstances.createdAt}, ${workflowInstances.id}) < (${after[0]}::timestamptz, ${after[1]}::uuid)`
+      : undefined;
     const [rows, [total]] = await Promise.all([
       this.db
-        .select()
+        // Not the inputs: those are read on their own, once weighed (readInputs).
+        .select({ row: instanceHeadColumns, at: timestampText(workflowInstances.createdAt) })
         .from(workflowInstances)
         .where(and(scope, afterCond))
         .orderBy(desc(workflowInstances.createdAt), desc(workflowInstances.id))
@@ -312,10 +317,20 @@ export class RunRepository implements RunStore {
       this.db.select({ n: count() }).from(workflowInstances).where(scope),
     ]);
     return {
-      items: rows.slice(0, page.first).map((node) => ({ cursor: encodeCursor([node.createdAt.toISOString(), node.id]), node })),
+      items: rows.slice(0, page.first).map(({ row, at }) => ({ cursor: instanceCursor.encode([at, row.id]), node: row })),
       hasNextPage: rows.length > page.first,
       totalCount: total?.n ?? 0,
     };
+  }
+
+  async readInputs(instanceIds: readonly string[]): Promise<Map<string, JsonValue>> {
+    const ids = instanceIds.filter(isUuid);
+    if (ids.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: workflowInstances.id, input: workflowInstances.input })
+      .from(workflowInstances)
+      .where(inArray(workflowInstances.id, ids));
+    return new Map(rows.map((r) => [r.id, r.input]));
   }
 
   async countByStatus(workflowId: string): Promise<Partial<Record<InstanceStatus, number>>> {

@@ -1,22 +1,27 @@
-import { and, asc, count, desc, eq, gt, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import type { EditOp } from '../domain/edit-op.js';
-import { badInput, notFound } from '../domain/errors.js';
+import { notFound } from '../domain/errors.js';
 import type { Edge, Graph, Step } from '../domain/graph.js';
+import type { JsonObject } from '../domain/json.js';
 import type { Page, PageRequest } from '../ports/page.js';
 import type {
   DraftSession,
   HistoryEntry,
+  HistoryEntrySummary,
   HistoryNeighbours,
   NewHistoryEntry,
+  StepHead,
   StepsWithEdges,
   WorkflowHeadUpdate,
   WorkflowRecord,
   WorkflowStatus,
   WorkflowStore,
+  WorkflowVersionHead,
   WorkflowVersionRecord,
 } from '../ports/workflow.store.port.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { cursorCodec, cursorInteger, cursorText, cursorTimestamp, cursorUuid, timestampText } from './cursor.js';
 import type { Db, DbOrTx } from './database.js';
 import { workflowEdges } from './tables/workflow-edge.table.js';
 import { workflowHistory, type WorkflowHistoryRow } from './tables/workflow-history.table.js';
@@ -48,14 +53,26 @@ const toHistory = (r: WorkflowHistoryRow): HistoryEntry => ({
   actorKeyId: r.actorKeyId,
   createdAt: r.createdAt,
 });
-const toVersion = (r: WorkflowVersionRow): WorkflowVersionRecord => ({ ...r });
+const toVersion = ({ graphBytes: _bytes, ...r }: WorkflowVersionRow): WorkflowVersionRecord => r;
 
-function cursorValues(after: string | undefined, arity: number): (string | number)[] | undefined {
-  if (after === undefined) return undefined;
-  const values = decodeCursor(after);
-  if (!values || values.length !== arity) throw badInput('The cursor is not valid', 'after');
-  return values;
-}
+/** A version's columns but its graph. */
+const versionHeadColumns = {
+  workflowId: workflowVersions.workflowId,
+  version: workflowVersions.version,
+  draftRevision: workflowVersions.draftRevision,
+  publishedBy: workflowVersions.publishedBy,
+  createdAt: workflowVersions.createdAt,
+  graphBytes: workflowVersions.graphBytes,
+};
+
+/** Keyset cursors of the lists this store pages (see cursor.ts). */
+const cursors = {
+  workflows: cursorCodec('workflows', z.tuple([cursorTimestamp, cursorUuid])),
+  steps: cursorCodec('steps', z.tuple([cursorInteger])),
+  edges: cursorCodec('edges', z.tuple([cursorText, cursorText])),
+  history: cursorCodec('history', z.tuple([cursorInteger])),
+  versions: cursorCodec('versions', z.tuple([cursorInteger])),
+};
 
 function pageOf<T>(rows: T[], first: number, cursorOf: (row: T) => string, totalCount: number): Page<T> {
   const hasNextPage = rows.length > first;
@@ -93,24 +110,21 @@ export class WorkflowRepository implements WorkflowStore {
       eq(workflows.workspaceId, workspaceId),
       filter.status ? eq(workflows.status, filter.status) : undefined,
     );
-    const after = cursorValues(page.after, 2);
-    // Newest first; (createdAt, id) is a total order.
-    const afterCond = after
-      ? or(
-          sql`${workflows.createdAt} < ${new Date(String(after[0]))}`,
-          and(eq(workflows.createdAt, new Date(String(after[0]))), sql`${workflows.id} < ${String(after[1])}`),
-        )
-      : undefined;
+    const after = page.after === undefined ? undefined : cursors.workflows.decode(page.after);
+    // Newest first; (createdAt, id) is a total order. The cursor holds createdAt to the
+    // microsecond, as Postgres does: rows of one millisecond stay in order across pages.
+    const afterCond = after ? sql`(${workflows.createdAt}, ${workflows.id}) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : undefined;
     const [rows, [total]] = await Promise.all([
       this.db
-        .select()
+        .select({ row: workflows, at: timestampText(workflows.createdAt) })
         .from(workflows)
         .where(and(scope, afterCond))
         .orderBy(desc(workflows.createdAt), desc(workflows.id))
         .limit(page.first + 1),
       this.db.select({ n: count() }).from(workflows).where(scope),
     ]);
-    return pageOf(rows, page.first, (r) => encodeCursor([r.createdAt.toISOString(), r.id]), total?.n ?? 0);
+    const p = pageOf(rows, page.first, (r) => cursors.workflows.encode([r.at, r.row.id]), total?.n ?? 0);
+    return { ...p, items: p.items.map((i) => ({ cursor: i.cursor, node: i.node.row })) };
   }
 
   async withDraft<T>(workspaceId: string, id: string, fn: (session: DraftSession) => Promise<T>): Promise<T> {
@@ -134,24 +148,43 @@ export class WorkflowRepository implements WorkflowStore {
     });
   }
 
-  async listSteps(workflowId: string, page: PageRequest): Promise<Page<Step>> {
-    const after = cursorValues(page.after, 1);
+  async listSteps(workflowId: string, page: PageRequest): Promise<Page<StepHead>> {
+    const after = page.after === undefined ? undefined : cursors.steps.decode(page.after);
     const [rows, [total]] = await Promise.all([
+      // Not the configs: those are read on their own, once weighed (readStepConfigs).
       this.db
-        .select()
+        .select({
+          id: workflowSteps.id,
+          ordinal: workflowSteps.ordinal,
+          type: workflowSteps.type,
+          name: workflowSteps.name,
+          positionX: workflowSteps.positionX,
+          positionY: workflowSteps.positionY,
+          configBytes: workflowSteps.configBytes,
+        })
         .from(workflowSteps)
-        .where(
-          and(
-            eq(workflowSteps.workflowId, workflowId),
-            after ? gt(workflowSteps.ordinal, Number(after[0])) : undefined,
-          ),
-        )
+        .where(and(eq(workflowSteps.workflowId, workflowId), after ? gt(workflowSteps.ordinal, after[0]) : undefined))
         .orderBy(asc(workflowSteps.ordinal))
         .limit(page.first + 1),
       this.db.select({ n: count() }).from(workflowSteps).where(eq(workflowSteps.workflowId, workflowId)),
     ]);
-    const page_ = pageOf(rows, page.first, (r) => encodeCursor([r.ordinal]), total?.n ?? 0);
-    return { ...page_, items: page_.items.map((i) => ({ cursor: i.cursor, node: toStep(i.node) })) };
+    const p = pageOf(rows, page.first, (r) => cursors.steps.encode([r.ordinal]), total?.n ?? 0);
+    return {
+      ...p,
+      items: p.items.map(({ cursor, node: r }) => ({
+        cursor,
+        node: { id: r.id, type: r.type, name: r.name, position: { x: r.positionX, y: r.positionY }, configBytes: r.configBytes },
+      })),
+    };
+  }
+
+  async readStepConfigs(workflowId: string, stepIds: readonly string[]): Promise<Map<string, JsonObject>> {
+    if (stepIds.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: workflowSteps.id, config: workflowSteps.config })
+      .from(workflowSteps)
+      .where(and(eq(workflowSteps.workflowId, workflowId), inArray(workflowSteps.id, [...stepIds])));
+    return new Map(rows.map((r) => [r.id, r.config]));
   }
 
   async getSteps(workflowId: string, ids: readonly string[]): Promise<Step[]> {
@@ -164,12 +197,9 @@ export class WorkflowRepository implements WorkflowStore {
   }
 
   async listEdges(workflowId: string, page: PageRequest): Promise<Page<Edge>> {
-    const after = cursorValues(page.after, 2);
+    const after = page.after === undefined ? undefined : cursors.edges.decode(page.after);
     const afterCond = after
-      ? or(
-          gt(workflowEdges.fromStepId, String(after[0])),
-          and(eq(workflowEdges.fromStepId, String(after[0])), gt(workflowEdges.port, String(after[1]))),
-        )
+      ? or(gt(workflowEdges.fromStepId, after[0]), and(eq(workflowEdges.fromStepId, after[0]), gt(workflowEdges.port, after[1])))
       : undefined;
     const [rows, [total]] = await Promise.all([
       this.db
@@ -180,28 +210,28 @@ export class WorkflowRepository implements WorkflowStore {
         .limit(page.first + 1),
       this.db.select({ n: count() }).from(workflowEdges).where(eq(workflowEdges.workflowId, workflowId)),
     ]);
-    const p = pageOf(rows, page.first, (r) => encodeCursor([r.fromStepId, r.port]), total?.n ?? 0);
+    const p = pageOf(rows, page.first, (r) => cursors.edges.encode([r.fromStepId, r.port]), total?.n ?? 0);
     return { ...p, items: p.items.map((i) => ({ cursor: i.cursor, node: toEdge(i.node) })) };
   }
 
-  async listHistory(workflowId: string, page: PageRequest): Promise<Page<HistoryEntry>> {
-    const after = cursorValues(page.after, 1);
+  async listHistory(workflowId: string, page: PageRequest): Promise<Page<HistoryEntrySummary>> {
+    const after = page.after === undefined ? undefined : cursors.history.decode(page.after);
     const [rows, [total]] = await Promise.all([
+      // Not the ops themselves: a batch's can weigh megabytes, and a listing shows only labels.
       this.db
-        .select()
+        .select({
+          seq: workflowHistory.seq,
+          label: workflowHistory.label,
+          actorKeyId: workflowHistory.actorKeyId,
+          createdAt: workflowHistory.createdAt,
+        })
         .from(workflowHistory)
-        .where(
-          and(
-            eq(workflowHistory.workflowId, workflowId),
-            after ? sql`${workflowHistory.seq} < ${Number(after[0])}` : undefined,
-          ),
-        )
+        .where(and(eq(workflowHistory.workflowId, workflowId), after ? lt(workflowHistory.seq, after[0]) : undefined))
         .orderBy(desc(workflowHistory.seq))
         .limit(page.first + 1),
       this.db.select({ n: count() }).from(workflowHistory).where(eq(workflowHistory.workflowId, workflowId)),
     ]);
-    const p = pageOf(rows, page.first, (r) => encodeCursor([r.seq]), total?.n ?? 0);
-    return { ...p, items: p.items.map((i) => ({ cursor: i.cursor, node: toHistory(i.node) })) };
+    return pageOf(rows, page.first, (r) => cursors.history.encode([r.seq]), total?.n ?? 0);
   }
 
   async hasHistoryEntry(workflowId: string, seq: number): Promise<boolean> {
@@ -216,32 +246,34 @@ export class WorkflowRepository implements WorkflowStore {
     return row ? toVersion(row) : undefined;
   }
 
-  async listVersions(
-    workflowId: string,
-    page: PageRequest,
-  ): Promise<Page<Omit<WorkflowVersionRecord, 'graph'>>> {
-    const after = cursorValues(page.after, 1);
+  async getVersionHead(workflowId: string, version: number): Promise<WorkflowVersionHead | undefined> {
+    const [row] = await this.db
+      .select(versionHeadColumns)
+      .from(workflowVersions)
+      .where(and(eq(workflowVersions.workflowId, workflowId), eq(workflowVersions.version, version)));
+    return row;
+  }
+
+  async readVersionGraph(workflowId: string, version: number): Promise<Graph | undefined> {
+    const [row] = await this.db
+      .select({ graph: workflowVersions.graph })
+      .from(workflowVersions)
+      .where(and(eq(workflowVersions.workflowId, workflowId), eq(workflowVersions.version, version)));
+    return row?.graph;
+  }
+
+  async listVersions(workflowId: string, page: PageRequest): Promise<Page<WorkflowVersionHead>> {
+    const after = page.after === undefined ? undefined : cursors.versions.decode(page.after);
     const [rows, [total]] = await Promise.all([
       this.db
-        .select({
-          workflowId: workflowVersions.workflowId,
-          version: workflowVersions.version,
-          draftRevision: workflowVersions.draftRevision,
-          publishedBy: workflowVersions.publishedBy,
-          createdAt: workflowVersions.createdAt,
-        })
+        .select(versionHeadColumns)
         .from(workflowVersions)
-        .where(
-          and(
-            eq(workflowVersions.workflowId, workflowId),
-            after ? sql`${workflowVersions.version} < ${Number(after[0])}` : undefined,
-          ),
-        )
+        .where(and(eq(workflowVersions.workflowId, workflowId), after ? lt(workflowVersions.version, after[0]) : undefined))
         .orderBy(desc(workflowVersions.version))
         .limit(page.first + 1),
       this.db.select({ n: count() }).from(workflowVersions).where(eq(workflowVersions.workflowId, workflowId)),
     ]);
-    return pageOf(rows, page.first, (r) => encodeCursor([r.version]), total?.n ?? 0);
+    return pageOf(rows, page.first, (r) => cursors.versions.encode([r.version]), total?.n ?? 0);
   }
 }
 

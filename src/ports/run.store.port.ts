@@ -41,6 +41,12 @@ export interface InstanceRecord {
   readonly updatedAt: Date;
 }
 
+/**
+ * An instance as listed: its input is read on its own (RunStore.readInputs), and `inputBytes` says
+ * how large it is (as JSON text) before it is.
+ */
+export type InstanceHead = Omit<InstanceRecord, 'input'> & { readonly inputBytes: number };
+
 export interface StepRunRecord {
   readonly id: string;
   readonly instanceId: string;
@@ -175,7 +181,9 @@ export interface RunStore {
     workspaceId: string,
     filter: { workflowId: string; status?: InstanceStatus },
     page: PageRequest,
-  ): Promise<Page<InstanceRecord>>;
+  ): Promise<Page<InstanceHead>>;
+  /** Trigger inputs of these instances, by id. */
+  readInputs(instanceIds: readonly string[]): Promise<Map<string, JsonValue>>;
   countByStatus(workflowId: string): Promise<Partial<Record<InstanceStatus, number>>>;
   listStepRuns(instanceId: string): Promise<StepRunRecord[]>;
   /** Step runs not yet finished (SCHEDULED, RETRYING, RUNNING) of an instance. */

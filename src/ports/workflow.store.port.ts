@@ -1,5 +1,6 @@
 import type { EditOp } from '../domain/edit-op.js';
 import type { Edge, Graph, Step } from '../domain/graph.js';
+import type { JsonObject } from '../domain/json.js';
 import type { Page, PageRequest } from './page.js';
 
 export type WorkflowStatus = 'DRAFT' | 'ACTIVE' | 'ARCHIVED';
@@ -29,6 +30,9 @@ export interface HistoryEntry {
   readonly actorKeyId: string | null;
   readonly createdAt: Date;
 }
+
+/** A history entry as listed: without its ops. */
+export type HistoryEntrySummary = Omit<HistoryEntry, 'forward' | 'inverse'>;
 
 /** A history entry to append after `head`, in a history kept to `depth` entries. */
 export type NewHistoryEntry = Pick<HistoryEntry, 'label' | 'forward' | 'inverse' | 'actorKeyId'> & {
@@ -98,6 +102,15 @@ export interface DraftSession {
   updateHead(update: WorkflowHeadUpdate): Promise<WorkflowRecord>;
 }
 
+/**
+ * A draft step as listed: its config is read on its own (WorkflowStore.readStepConfigs), and
+ * `configBytes` says how large it is (as JSON text) before it is.
+ */
+export type StepHead = Omit<Step, 'config'> & { readonly configBytes: number };
+
+/** A published version without its graph; `graphBytes` says how large the graph is (as JSON text). */
+export type WorkflowVersionHead = Omit<WorkflowVersionRecord, 'graph'> & { readonly graphBytes: number };
+
 /** Durable storage of workflows, their drafts, history and versions, scoped to a workspace. */
 export interface WorkflowStore {
   create(input: { workspaceId: string; name: string; description: string }): Promise<WorkflowRecord>;
@@ -108,11 +121,15 @@ export interface WorkflowStore {
   withDraft<T>(workspaceId: string, id: string, fn: (session: DraftSession) => Promise<T>): Promise<T>;
   /** The whole draft graph, read without locking (a snapshot for validation). */
   loadGraph(workflowId: string): Promise<Graph>;
-  listSteps(workflowId: string, page: PageRequest): Promise<Page<Step>>;
+  listSteps(workflowId: string, page: PageRequest): Promise<Page<StepHead>>;
+  /** Configs of these draft steps, by id. */
+  readStepConfigs(workflowId: string, stepIds: readonly string[]): Promise<Map<string, JsonObject>>;
   getSteps(workflowId: string, ids: readonly string[]): Promise<Step[]>;
   listEdges(workflowId: string, page: PageRequest): Promise<Page<Edge>>;
-  listHistory(workflowId: string, page: PageRequest): Promise<Page<HistoryEntry>>;
+  listHistory(workflowId: string, page: PageRequest): Promise<Page<HistoryEntrySummary>>;
   hasHistoryEntry(workflowId: string, seq: number): Promise<boolean>;
   getVersion(workflowId: string, version: number): Promise<WorkflowVersionRecord | undefined>;
-  listVersions(workflowId: string, page: PageRequest): Promise<Page<Omit<WorkflowVersionRecord, 'graph'>>>;
+  getVersionHead(workflowId: string, version: number): Promise<WorkflowVersionHead | undefined>;
+  readVersionGraph(workflowId: string, version: number): Promise<Graph | undefined>;
+  listVersions(workflowId: string, page: PageRequest): Promise<Page<WorkflowVersionHead>>;
 }

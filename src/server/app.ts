@@ -14,6 +14,7 @@ import { createErrorFormatter } from '../graphql/error-mapping.js';
 import { createSchema } from '../graphql/schema.js';
 import { ActionTypeResolver } from '../graphql/action-type/action-type.resolver.js';
 import { ApiKeyResolver } from '../graphql/api-key/api-key.resolver.js';
+import { StepResolver, WorkflowVersionResolver } from '../graphql/workflow/step.resolver.js';
 import { WorkflowResolver } from '../graphql/workflow/workflow.resolver.js';
 import { ApiKeyRepository } from '../persistence/api-key.repository.js';
 import { openDatabase, type Database } from '../persistence/database.js';
@@ -40,7 +41,8 @@ import { RealtimeService } from '../realtime/realtime.service.js';
 import { SubscriptionSources } from '../graphql/subscription/subscription-sources.js';
 import { SubscriptionResolver } from '../graphql/subscription/subscription.resolver.js';
 import { startGraphQLWs } from '../graphql/graphql-ws.server.js';
-import { createGraphQLHardening, graphqlHttpErrorHandler, withRequestErrors } from '../graphql/hardening/index.js';
+import { LargeValues, type LargeValueSource } from '../graphql/common/large-values.loader.js';
+import { createGraphQLHardening, graphqlHttpErrorHandler, ResponseBudget, withRequestErrors } from '../graphql/hardening/index.js';
 import { createPlaygroundRouter, isPlaygroundEnabled } from '../http/playground/index.js';
 import { WorkflowEditingService } from '../services/workflow-editing.service.js';
 // [webhooks] issue 5: webhook and inbound-channel endpoints.
@@ -220,6 +222,8 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
     };
     const schema = await createSchema([
       new WorkflowResolver({ editing, store: workflowStore, catalog: registry, maxPageSize: config.MAX_PAGE_SIZE }),
+      new StepResolver(),
+      new WorkflowVersionResolver(),
       new WorkflowRunsResolver(instanceDeps),
       new InstanceResolver(instanceDeps),
       new ActionTypeResolver(registry),
@@ -228,9 +232,15 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       new WebhookResolver({ webhooks }), // [webhooks]
     ]);
     const live = new SubscriptionSources({ realtime, runs: runStore, workflows: workflowStore });
+    const largeValueSource: LargeValueSource = {
+      stepConfigs: (workflowId, stepIds) => workflowStore.readStepConfigs(workflowId, stepIds),
+      versionGraph: (workflowId, version) => workflowStore.readVersionGraph(workflowId, version),
+      instanceInputs: (ids) => runStore.readInputs(ids),
+    };
 
     // --- GraphQL hardening (issue 5): limits, introspection, CSRF, masking; shared with graphql-ws ---
     const hardening = createGraphQLHardening(config);
+    const newLargeValues = () => new LargeValues(largeValueSource, new ResponseBudget(hardening.maxResponseBytes));
     const formatError = withRequestErrors(createErrorFormatter(logger), { hideSuggestions: !hardening.introspection });
     const app = express();
     const httpServer = createServer(app);
@@ -241,7 +251,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       // main.ts owns SIGINT/SIGTERM and stops everything in order; Apollo's own handler raced it.
       stopOnTerminationSignals: false,
       // Apollo's default landing page loads from a CDN; the playground below replaces it.
-      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), ...hardening.apolloPlugins],
     });
     // --- end GraphQL hardening ---
     await apollo.start();
@@ -290,7 +300,11 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           try {
-            return { actor: await apiKeys.authenticate(req.headers.authorization, { clientAddress: clientAddress(req) }), live };
+            return {
+              actor: await apiKeys.authenticate(req.headers.authorization, { clientAddress: clientAddress(req) }),
+              live,
+              largeValues: newLargeValues(),
+            };
           } catch (err) {
             if (err instanceof AppError && err.code === ErrorCode.RATE_LIMITED) {
               throw new GraphQLError(err.message, {
@@ -337,6 +351,8 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           maxPayloadBytes: hardening.maxBodyBytes,
           clientAddress,
           keyRecheckMs: config.REALTIME_POLL_MS,
+          operationCheck: hardening.operationCheck,
+          newLargeValues,
         })
       : undefined;
     const unsubscribeRevocations = realtime.onKeyRevoked((n) => void ws?.closeSocketsOfKey(n.apiKeyId));

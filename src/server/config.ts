@@ -139,15 +139,21 @@ const envSchema = z.object({
   GRAPHQL_MAX_ALIASES: int(0, 100_000).default(30),
   /**
    * Highest estimated cost of one GraphQL operation: each field costs 1 (2 with a selection), nested
-   * fields weigh 1.5x per level, and a literal `first` multiplies its subtree.
+   * fields weigh 1.5x per level, and a list's page size multiplies its subtree, whether `first` is
+   * written in the document, given as a variable or left to its default.
    */
-  GRAPHQL_MAX_COST: int(1, 1_000_000_000).default(50_000),
+  GRAPHQL_MAX_COST: int(1, 1_000_000_000).default(100_000),
   /** Most directives in one GraphQL operation. */
   GRAPHQL_MAX_DIRECTIVES: int(0, 100_000).default(50),
   /** Most lexical tokens in one GraphQL document; parsing stops past it. */
   GRAPHQL_MAX_TOKENS: int(100, 10_000_000).default(10_000),
   /** Largest GraphQL request body (HTTP) or message (WebSocket), in bytes. */
   GRAPHQL_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  /**
+   * Largest answer of one GraphQL execution (an operation, or one event of a subscription), as
+   * JSON bytes. The ceiling keeps well below the longest string V8 can build.
+   */
+  GRAPHQL_MAX_RESPONSE_BYTES: int(1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),
   /** Schema introspection over HTTP and WebSocket. Unset: on, except when NODE_ENV=production. */
   GRAPHQL_INTROSPECTION: bool.optional(),
   /** The GraphiQL playground at GET /graphql from a browser. Unset: on, except when NODE_ENV=production. */

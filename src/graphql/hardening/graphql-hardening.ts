@@ -1,5 +1,11 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import { NoSchemaIntrospectionCustomRule, type ParseOptions, type ValidationRule } from 'graphql';
 import type { Config } from '../../server/config.js';
+import type { GraphQLContext } from '../context.js';
+import { checkArgumentInput } from './argument-input.check.js';
+import { checkOperationCost } from './operation-cost.check.js';
+import { operationGuardPlugin, type OperationCheck } from './operation-guard.plugin.js';
+import { responseSizePlugin } from './response-size.plugin.js';
 import { NoSubscriptionOverHttpRule } from './http-subscription.rule.js';
 import { queryLimitRules, type QueryLimits } from './query-limit.rules.js';
 
@@ -10,6 +16,8 @@ export interface GraphQLHardening {
   readonly introspection: boolean;
   /** Largest request body (HTTP) or message (WebSocket), in bytes. */
   readonly maxBodyBytes: number;
+  /** Largest answer of one execution (an operation, or one event of a subscription), in bytes. */
+  readonly maxResponseBytes: number;
   /**
    * Every rule to run after graphql-js's `specifiedRules`: the query limits and, when introspection
    * is off, graphql-js's NoSchemaIntrospection rule. For graphql-ws, which has no switch of its own.
@@ -17,8 +25,17 @@ export interface GraphQLHardening {
   readonly validationRules: readonly ValidationRule[];
   /** Parser options (the token limit), for Apollo's `parseOptions` and graphql-ws's `parse`. */
   readonly parseOptions: ParseOptions;
+  /**
+   * What each operation is checked for once its variables are known, on both transports: its cost
+   * (page sizes given as variables or left to their default count too), then the input rule over
+   * every argument. Validation cannot do either: it sees no variables and its outcome is cached per
+   * document.
+   */
+  readonly operationCheck: OperationCheck;
   /** Options to spread into `new ApolloServer({ ... })`. */
   readonly apollo: ApolloHardeningOptions;
+  /** Plugins to add to Apollo's: `operationCheck`, and the response size limit, over HTTP. */
+  readonly apolloPlugins: readonly ApolloServerPlugin<GraphQLContext>[];
 }
 
 /** The subset of Apollo Server's options the hardening decides. */
@@ -46,7 +63,9 @@ type HardeningConfig = Pick<
   | 'GRAPHQL_MAX_DIRECTIVES'
   | 'GRAPHQL_MAX_TOKENS'
   | 'GRAPHQL_MAX_BODY_BYTES'
+  | 'GRAPHQL_MAX_RESPONSE_BYTES'
   | 'GRAPHQL_INTROSPECTION'
+  | 'MAX_PAGE_SIZE'
 >;
 
 /** Resolves the protections from configuration. */
@@ -61,12 +80,17 @@ export function createGraphQLHardening(config: HardeningConfig): GraphQLHardenin
   const introspection = config.GRAPHQL_INTROSPECTION ?? config.NODE_ENV !== 'production';
   const limitRules = queryLimitRules(limits);
   const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
+  const costLimits = { maxCost: limits.maxCost, maxPageSize: config.MAX_PAGE_SIZE };
+  const operationCheck: OperationCheck = (request) => checkOperationCost(request, costLimits) ?? checkArgumentInput(request);
   return {
     limits,
     introspection,
     maxBodyBytes: config.GRAPHQL_MAX_BODY_BYTES,
+    maxResponseBytes: config.GRAPHQL_MAX_RESPONSE_BYTES,
     validationRules: introspection ? limitRules : [...limitRules, NoSchemaIntrospectionCustomRule],
     parseOptions,
+    operationCheck,
+    apolloPlugins: [operationGuardPlugin(operationCheck), responseSizePlugin()],
     apollo: {
       introspection,
       validationRules: [...limitRules, NoSubscriptionOverHttpRule],

@@ -2,5 +2,11 @@ export { createGraphQLHardening, type ApolloHardeningOptions, type GraphQLHarden
 export { graphqlHttpErrorHandler } from './http-error.handler.js';
 export { NoSubscriptionOverHttpRule } from './http-subscription.rule.js';
 export { prepareOperation, type OperationPayload, type PrepareOperationOptions } from './operation.prepare.js';
-export { queryLimitRules, type QueryLimit, type QueryLimits } from './query-limit.rules.js';
+export { costRule, queryLimitRules, type QueryLimit, type QueryLimits } from './query-limit.rules.js';
 export { withRequestErrors, type ErrorFormatter, type RequestErrorOptions } from './request-error.formatter.js';
+export { checkArgumentInput } from './argument-input.check.js';
+export { runningOperation, type OperationRequest, type RunningOperation } from './operation-nodes.js';
+export { operationGuardPlugin, refusalError, type OperationCheck } from './operation-guard.plugin.js';
+export { checkOperationCost, type CostLimits } from './operation-cost.check.js';
+export { fitsResponse, ResponseBudget, responseTooLarge } from './response-budget.js';
+export { responseSizePlugin } from './response-size.plugin.js';

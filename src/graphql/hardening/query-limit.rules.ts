@@ -7,7 +7,8 @@ import { limitExceeded } from '../../domain/errors.js';
 
 /**
  * What one GraphQL operation may ask for; each comes from configuration (`GRAPHQL_MAX_*`).
- * Depth, aliases, cost and directives are checked by validation rules; tokens while parsing.
+ * Depth, aliases and directives are checked by validation rules; tokens while parsing; cost once
+ * the variables are known (operation-cost.check.ts).
  */
 export interface QueryLimits {
   readonly maxDepth: number;
@@ -29,7 +30,7 @@ type RejectHandler = (context: ValidationContext | null, error: GraphQLError) =>
  * formatter (graphql/error-mapping.ts) shows it as `{ code: 'LIMIT_EXCEEDED', limit, max }`, over
  * HTTP and WebSocket alike.
  */
-function reportAs(limit: QueryLimit, max: number): { propagateOnRejection: false; onReject: RejectHandler[] } {
+export function reportAs(limit: QueryLimit, max: number): { propagateOnRejection: false; onReject: RejectHandler[] } {
   return {
     propagateOnRejection: false,
     onReject: [
@@ -42,16 +43,19 @@ function reportAs(limit: QueryLimit, max: number): { propagateOnRejection: false
 }
 
 /**
- * The query limits as graphql-js validation rules, for Apollo's `validationRules` and graphql-ws's
- * `validate`. Each rule walks fragments once (a spread of a fragment already seen reuses its count),
- * so fragment cycles, which graphql-js's own NoFragmentCycles rule refuses, cannot make them loop.
- * `__schema` (introspection) is not counted toward depth or cost.
+ * The query limits that depend on the document alone, as graphql-js validation rules, for Apollo's
+ * `validationRules` and graphql-ws's `validate`. Each rule walks fragments once (a spread of a
+ * fragment already seen reuses its count), so fragment cycles, which graphql-js's own
+ * NoFragmentCycles rule refuses, cannot make them loop. `__schema` (introspection) is not counted
+ * toward depth. Cost depends on the variables too: see operation-cost.check.ts.
  */
 export function queryLimitRules(limits: QueryLimits): ValidationRule[] {
   return [
     maxDepthRule({ n: limits.maxDepth, ...reportAs('maxDepth', limits.maxDepth) }),
     maxAliasesRule({ n: limits.maxAliases, ...reportAs('maxAliases', limits.maxAliases) }),
-    costLimitRule({ maxCost: limits.maxCost, ...reportAs('maxCost', limits.maxCost) }),
     maxDirectivesRule({ n: limits.maxDirectives, ...reportAs('maxDirectives', limits.maxDirectives) }),
   ];
 }
+
+/** GraphQL Armor's cost rule with our limit and our way of reporting it. */
+export const costRule = (maxCost: number): ValidationRule => costLimitRule({ maxCost, ...reportAs('maxCost', maxCost) });

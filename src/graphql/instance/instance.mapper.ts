@@ -1,4 +1,4 @@
-import type { InstanceEventRecord, InstanceRecord, StepRunRecord } from '../../ports/run.store.port.js';
+import type { InstanceEventRecord, InstanceHead, InstanceRecord, StepRunRecord } from '../../ports/run.store.port.js';
 import type { IdempotencySource as DomainIdempotencySource } from '../../domain/idempotency.js';
 import { IdempotencySource, InstanceEvent, InstanceStatus, StepRun, StepRunStatus, WorkflowInstance } from './instance.type.js';
 
@@ -18,7 +18,7 @@ const IDEMPOTENCY_SOURCES: Readonly<Record<DomainIdempotencySource, IdempotencyS
   twilio: IdempotencySource.TWILIO,
 };
 
-export const toInstance = (r: InstanceRecord): WorkflowInstance =>
+export const toInstance = (r: InstanceRecord | InstanceHead): WorkflowInstance =>
   Object.assign(new WorkflowInstance(), {
     ...r,
     status: r.status as InstanceStatus,

@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { WorkflowRunner } from '../../engine/workflow-runner.js';
 import { badInput, notFound } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
@@ -8,6 +9,7 @@ import type { WorkflowStore } from '../../ports/workflow.store.port.js';
 import { toConnection, type ConnectionShape } from '../common/connection.type.js';
 import { PageArgs } from '../common/page.args.js';
 import { pageRequest } from '../common/paging.js';
+import { selects } from '../common/selection.js';
 import { JSONScalar } from '../common/scalars.js';
 import type { GraphQLContext } from '../context.js';
 import { Workflow } from '../workflow/workflow.type.js';
@@ -96,20 +98,39 @@ export class InstanceResolver {
     @Arg('status', () => InstanceStatus, { nullable: true }) status: InstanceStatus | undefined,
     @Args(() => PageArgs) page: PageArgs,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<ConnectionShape<WorkflowInstance>> {
-    if (!(await this.deps.workflows.get(ctx.actor.workspaceId, workflowId))) throw notFound('Workflow', workflowId);
-    const result = await this.deps.runs.listInstances(
-      ctx.actor.workspaceId,
-      { workflowId, ...(status ? { status } : {}) },
-      pageRequest(page, this.deps.maxPageSize),
-    );
-    return toConnection(result, toInstance);
+    const listing = (async () => {
+      if (!(await this.deps.workflows.get(ctx.actor.workspaceId, workflowId))) throw notFound('Workflow', workflowId);
+      return this.deps.runs.listInstances(
+        ctx.actor.workspaceId,
+        { workflowId, ...(status ? { status } : {}) },
+        pageRequest(page, this.deps.maxPageSize),
+      );
+    })();
+    // The page's inputs are read together, once weighed, when the answer asks for them (begun
+    // before the first await: see LargeValues).
+    const inputs = selects(info, ['edges', 'node', 'input'])
+      ? ctx.largeValues.instanceInputs(listing.then((p) => p.items.map((i) => i.node)))
+      : undefined;
+    const [result, inputsById] = await Promise.all([listing, inputs]);
+    return toConnection(result, (r) => Object.assign(toInstance(r), { input: inputsById?.get(r.id) }));
   }
 
   @Query(() => InstanceCounts, { description: 'How many instances of a workflow are in each status.' })
   async instanceCounts(@Arg('workflowId', () => ID) workflowId: string, @Ctx() ctx: GraphQLContext): Promise<InstanceCounts> {
     if (!(await this.deps.workflows.get(ctx.actor.workspaceId, workflowId))) throw notFound('Workflow', workflowId);
     return countsOf(this.deps.runs, workflowId);
+  }
+
+  @FieldResolver(() => JSONScalar, { description: 'The trigger input.' })
+  async input(@Root() instance: WorkflowInstance, @Ctx() ctx: GraphQLContext): Promise<JsonValue> {
+    if (instance.input !== undefined) return instance.input;
+    // A page reads its inputs with the page when its selection asks for them; this is for the rest.
+    const listed = Promise.resolve([{ id: instance.id, inputBytes: instance.inputBytes ?? 0 }]);
+    const input = (await ctx.largeValues.instanceInputs(listed)).get(instance.id);
+    if (input === undefined) throw new Error(`the input of instance '${instance.id}' vanished while it was read`);
+    return input;
   }
 
   @FieldResolver(() => [StepRun], { description: 'Step runs in the order they were scheduled.' })

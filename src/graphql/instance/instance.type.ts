@@ -153,8 +153,11 @@ export class WorkflowInstance {
   @Field(() => String, { description: 'The status as a dashboard shows it: "In progress", "Waiting", "Completed"...' })
   statusLabel!: string;
 
-  @Field(() => JSONScalar, { description: 'The trigger input.' })
-  input!: JsonValue;
+  /** Set when the input is at hand (one instance); otherwise read when asked for (InstanceResolver.input). */
+  input?: JsonValue;
+
+  /** Size of the input as stored, to weigh it before it is read. */
+  inputBytes?: number;
 
   @Field(() => String, { nullable: true, description: 'The key as its source gave it.' })
   idempotencyKey!: string | null;

@@ -1,5 +1,12 @@
 import type { Step as DomainStep } from '../../domain/graph.js';
-import type { HistoryEntry as StoredEntry, WorkflowRecord, WorkflowVersionRecord } from '../../ports/workflow.store.port.js';
+import type { JsonObject } from '../../domain/json.js';
+import type {
+  HistoryEntrySummary as StoredEntry,
+  StepHead,
+  WorkflowRecord,
+  WorkflowVersionHead,
+  WorkflowVersionRecord,
+} from '../../ports/workflow.store.port.js';
 import { HistoryEntry, Step, Workflow, WorkflowStatus, WorkflowVersion } from './workflow.type.js';
 
 export const toWorkflow = (r: WorkflowRecord): Workflow =>
@@ -7,6 +14,18 @@ export const toWorkflow = (r: WorkflowRecord): Workflow =>
 
 export const toStep = (s: DomainStep): Step =>
   Object.assign(new Step(), { ...s, position: { x: s.position.x, y: s.position.y } });
+
+/** A draft step as listed, with its config when it was read with the page. */
+export const toStepOfDraft = (workflowId: string, s: StepHead, config: JsonObject | undefined): Step =>
+  Object.assign(new Step(), {
+    id: s.id,
+    type: s.type,
+    name: s.name,
+    position: { x: s.position.x, y: s.position.y },
+    workflowId,
+    configBytes: s.configBytes,
+    config,
+  });
 
 export const toHistoryEntry = (e: StoredEntry, head: number): HistoryEntry =>
   Object.assign(new HistoryEntry(), {
@@ -17,6 +36,17 @@ export const toHistoryEntry = (e: StoredEntry, head: number): HistoryEntry =>
     createdAt: e.createdAt,
   });
 
+/** A version whose graph is read when asked for. */
+export const toVersionHead = (v: WorkflowVersionHead): WorkflowVersion =>
+  Object.assign(new WorkflowVersion(), {
+    workflowId: v.workflowId,
+    version: v.version,
+    draftRevision: v.draftRevision,
+    createdAt: v.createdAt,
+    graphBytes: v.graphBytes,
+  });
+
+/** A version with its graph at hand. */
 export const toVersion = (v: WorkflowVersionRecord): WorkflowVersion =>
   Object.assign(new WorkflowVersion(), {
     workflowId: v.workflowId,

@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { notFound } from '../../domain/errors.js';
 import type { StepTypeCatalog } from '../../domain/step-type-catalog.js';
 import type { WorkflowStore } from '../../ports/workflow.store.port.js';
@@ -7,6 +8,7 @@ import type { GraphQLContext } from '../context.js';
 import { toConnection, type ConnectionShape } from '../common/connection.type.js';
 import { PageArgs } from '../common/page.args.js';
 import { pageRequest } from '../common/paging.js';
+import { selects } from '../common/selection.js';
 import {
   addStepCommand,
   connectCommand,
@@ -28,7 +30,7 @@ import {
   UpdateStepInput,
   UpdateWorkflowInput,
 } from './workflow.input.js';
-import { toHistoryEntry, toStep, toVersion, toWorkflow } from './workflow.mapper.js';
+import { toHistoryEntry, toStep, toStepOfDraft, toVersion, toVersionHead, toWorkflow } from './workflow.mapper.js';
 import {
   Edge,
   EditResult,
@@ -89,14 +91,27 @@ export class WorkflowResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<WorkflowVersion> {
     await this.owned(ctx, workflowId);
-    const v = await this.deps.store.getVersion(workflowId, version);
+    const v = await this.deps.store.getVersionHead(workflowId, version);
     if (!v) throw notFound('Version', String(version));
-    return toVersion(v);
+    return toVersionHead(v);
   }
 
   @FieldResolver(() => StepConnection, { description: 'The draft steps, in the order they were added.' })
-  async steps(@Root() wf: Workflow, @Args(() => PageArgs) page: PageArgs): Promise<ConnectionShape<Step>> {
-    return toConnection(await this.deps.store.listSteps(wf.id, pageRequest(page, this.deps.maxPageSize)), toStep);
+  async steps(
+    @Root() wf: Workflow,
+    @Args(() => PageArgs) page: PageArgs,
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<ConnectionShape<Step>> {
+    const listing = this.deps.store.listSteps(wf.id, pageRequest(page, this.deps.maxPageSize));
+    // The page's configs are read together, once weighed, when the answer asks for them: a page
+    // that would not fit is refused here with one error, before any config is read. Begun before
+    // the first await, so that sibling aliases are weighed together (see LargeValues).
+    const configs = selects(info, ['edges', 'node', 'config'])
+      ? ctx.largeValues.stepConfigs(wf.id, listing.then((p) => p.items.map((i) => i.node)))
+      : undefined;
+    const [result, configsById] = await Promise.all([listing, configs]);
+    return toConnection(result, (s) => toStepOfDraft(wf.id, s, configsById?.get(s.id)));
   }
 
   @FieldResolver(() => Step, { nullable: true, description: 'One draft step by id.' })

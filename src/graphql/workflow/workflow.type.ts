@@ -1,7 +1,6 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { JsonObject } from '../../domain/json.js';
 import { connectionOf } from '../common/connection.type.js';
-import { JSONObjectScalar } from '../common/scalars.js';
 
 export enum WorkflowStatus {
   DRAFT = 'DRAFT',
@@ -33,8 +32,13 @@ export class Step {
   @Field(() => String)
   name!: string;
 
-  @Field(() => JSONObjectScalar)
-  config!: JsonObject;
+  /** Set when the config is at hand (a version's graph, a single step); otherwise read when asked for (StepResolver.config). */
+  config?: JsonObject;
+
+  /** The draft's workflow, for reading the config when it is not at hand, and the config's stored size. */
+  workflowId?: string;
+
+  configBytes?: number;
 
   @Field(() => Position)
   position!: Position;
@@ -99,11 +103,13 @@ export class WorkflowVersion {
   @Field(() => Date)
   createdAt!: Date;
 
-  @Field(() => [Step])
-  steps!: Step[];
+  /** Set when the graph is at hand (just published); otherwise read when asked for (WorkflowVersionResolver). */
+  steps?: Step[];
 
-  @Field(() => [Edge])
-  edges!: Edge[];
+  edges?: Edge[];
+
+  /** Size of the graph as stored, to weigh it before it is read. */
+  graphBytes?: number;
 }
 
 @ObjectType({ description: 'A workflow: its draft graph with undo/redo history, and its published versions.' })

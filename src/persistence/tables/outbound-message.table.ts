@@ -29,7 +29,7 @@ export const outboundMessages = pgTable(
     status: text('status', { enum: OUTBOUND_MESSAGE_STATUSES }).notNull(),
     error: text('error'),
     idempotencyKey: text('idempotency_key').notNull().unique(),
-    // Millisecond precision so a JS Date in a pagination cursor compares equal to the stored value.
+    // Millisecond precision, as a JS Date holds it: a record read back compares equal to the stored value.
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },

@@ -21,6 +21,10 @@ export const workflowInstances = pgTable(
     version: integer('version').notNull(),
     status: text('status', { enum: INSTANCE_STATUSES }).notNull(),
     input: jsonb('input').$type<JsonValue>().notNull(),
+    /** Bytes of the input as JSON text, kept by Postgres: weighed against the response budget before inputs are read. */
+    inputBytes: integer('input_bytes')
+      .notNull()
+      .generatedAlwaysAs(sql`octet_length(input::text)`),
     idempotencyKey: text('idempotency_key'),
     /** Who gave the key: keys are unique per workflow and source. Set exactly when the key is. */
     idempotencySource: text('idempotency_source', { enum: IDEMPOTENCY_SOURCES }),

@@ -1,4 +1,5 @@
-import { doublePrecision, jsonb, pgTable, primaryKey, text, uuid, bigserial } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigserial, doublePrecision, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import type { JsonObject } from '../../domain/json.js';
 import { workflows } from './workflow.table.js';
 
@@ -15,6 +16,13 @@ export const workflowSteps = pgTable(
     type: text('type').notNull(),
     name: text('name').notNull(),
     config: jsonb('config').$type<JsonObject>().notNull(),
+    /**
+     * Bytes of the config as JSON text, kept by Postgres: a page's configs are weighed against the
+     * response budget before they are read.
+     */
+    configBytes: integer('config_bytes')
+      .notNull()
+      .generatedAlwaysAs(sql`octet_length(config::text)`),
     positionX: doublePrecision('position_x').notNull().default(0),
     positionY: doublePrecision('position_y').notNull().default(0),
   },

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { integer, jsonb, pgTable, primaryKey, timestamp, uuid } from 'drizzle-orm/pg-core';
 import type { Graph } from '../../domain/graph.js';
 import { workflows } from './workflow.table.js';
@@ -11,6 +12,10 @@ export const workflowVersions = pgTable(
       .references(() => workflows.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     graph: jsonb('graph').$type<Graph>().notNull(),
+    /** Bytes of the graph as JSON text, kept by Postgres: weighed against the response budget before the graph is read. */
+    graphBytes: integer('graph_bytes')
+      .notNull()
+      .generatedAlwaysAs(sql`octet_length(graph::text)`),
     /** The draft revision that was published. */
     draftRevision: integer('draft_revision').notNull(),
     publishedBy: uuid('published_by'),
