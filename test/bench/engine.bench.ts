@@ -12,16 +12,19 @@ import { PostgresBackend } from '@agendajs/postgres-backend';
 import { Agenda, InMemoryNotificationChannel } from 'agenda';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { App } from '../../src/server/app.js';
 import { loadConfig, type Config } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { createStepScheduler } from '../../src/scheduler/create-step-scheduler.js';
 import { startDbosPeer, type DbosSetup } from './dbos-peer.js';
 import {
   BenchClient,
+  chainStepId,
   chainTimings,
   createPublishedChain,
   deleteOutboundMessages,
   dropSchedulerTable,
+  instanceCounts,
   mapBounded,
   round,
   since,
@@ -342,8 +345,40 @@ interface ChainSamples {
  */
 const CHAIN_POLL_MS = 50;
 
+/**
+ * A completed chain's gaps and periods (see chainTimings) from its event log, to the microsecond:
+ * a step's `start` and `succeed` events carry the database's clock at their commit, where the
+ * step runs' `startedAt`/`finishedAt` over the API have whole milliseconds, too coarse for steps
+ * a millisecond or two apart (DBOS's are timed with performance.now()).
+ */
+async function chainTimingsFromLog(app: App, instanceId: string, length: number): Promise<{ gaps: number[]; periods: number[] }> {
+  const rows = await app.database.sql<{ step_id: string; event: string; ms: string }[]>`
+    select step_id, event, (extract(epoch from at) * 1000)::text as ms from instance_events
+    where instance_id = ${instanceId} and entity = 'STEP' and event in ('start', 'succeed') order by seq`;
+  const started = new Map<string, number>();
+  const finished = new Map<string, number>();
+  for (const r of rows) {
+    const at = Number(r.ms);
+    if (r.event === 'start') started.set(r.step_id, started.get(r.step_id) ?? at);
+    else finished.set(r.step_id, at);
+  }
+  const gaps: number[] = [];
+  const periods: number[] = [];
+  for (let i = 1; i < length; i++) {
+    const a = chainStepId(i - 1);
+    const b = chainStepId(i);
+    const aStart = started.get(a);
+    const aEnd = finished.get(a);
+    const bStart = started.get(b);
+    if (aStart === undefined || aEnd === undefined || bStart === undefined) throw new Error(`step ${a} or ${b} has no start or finish in the log`);
+    gaps.push(bStart - aEnd);
+    periods.push(bStart - aStart);
+  }
+  return { gaps, periods };
+}
+
 /** `runs` sequential runs of a chain of `length` steps (each started after the previous completed). */
-async function runChain(args: { client: BenchClient; workflowId: string; length: number; runs: number }): Promise<ChainSamples> {
+async function runChain(args: { client: BenchClient; workflowId: string; length: number; runs: number; app?: App }): Promise<ChainSamples> {
   const { client, workflowId, length, runs } = args;
   const gaps: number[] = [];
   const periods: number[] = [];
@@ -351,7 +386,7 @@ async function runChain(args: { client: BenchClient; workflowId: string; length:
   for (let i = 0; i < runs; i++) {
     const id = await startInstance(client, workflowId);
     await waitForInstance(client, id, { intervalMs: CHAIN_POLL_MS, timeoutMs: 10 * 60_000 });
-    const t = chainTimings(await stepRunsOf(client, id), length);
+    const t = args.app ? await chainTimingsFromLog(args.app, id, length) : chainTimings(await stepRunsOf(client, id), length);
     gaps.push(...t.gaps);
     periods.push(...t.periods);
   }
@@ -541,14 +576,14 @@ async function measureAgainstDbos(args: {
   const peer = await startDbosPeer({ databaseUrl: app.database.url, adminSql: app.database.sql, poolSize: settings.DATABASE_POOL_SIZE, log });
   try {
     log(`  system database ${peer.setup.systemDatabase}, DBOS ${peer.setup.version}; warming up each side with ${LATENCY_WARMUP} runs of the ${length}-step chain`);
-    await runChain({ client, workflowId: chainWorkflowId, length, runs: LATENCY_WARMUP });
+    await runChain({ client, workflowId: chainWorkflowId, length, runs: LATENCY_WARMUP, app: options.app });
     await peer.runChain({ runs: LATENCY_WARMUP, length });
     log(`  ${sizes.dbosChainInstances} sequential runs of the ${length}-step chain on each side (ours ${firstHalf}, DBOS ${firstHalf}, DBOS ${secondHalf}, ours ${secondHalf})`);
-    const oursChainRuns = [await runChain({ client, workflowId: chainWorkflowId, length, runs: firstHalf })];
+    const oursChainRuns = [await runChain({ client, workflowId: chainWorkflowId, length, runs: firstHalf, app: options.app })];
     const dbosChainRuns = [await peer.runChain({ runs: firstHalf, length })];
     if (secondHalf > 0) {
       dbosChainRuns.push(await peer.runChain({ runs: secondHalf, length }));
-      oursChainRuns.push(await runChain({ client, workflowId: chainWorkflowId, length, runs: secondHalf }));
+      oursChainRuns.push(await runChain({ client, workflowId: chainWorkflowId, length, runs: secondHalf, app: options.app }));
     }
     const oursChain = chainPeriodFigures(
       "ours through the API: trigger.manual then sms.send steps (sandbox), from the step runs' startedAt / finishedAt",
@@ -632,13 +667,15 @@ async function runManyInstances(args: {
 }): Promise<ManyInstancesFigures> {
   const { client, workflowId, instances, sizes, log } = args;
   const steps = instances * sizes.throughputSteps;
+  // Parts share their workflows: count only the instances this run completes.
+  const before = (await instanceCounts(client, workflowId)).completed;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await startMany(client, workflowId, instances, sizes.startConcurrency);
   const startPhaseMs = since(t0);
   log(`  all started after ${round(startPhaseMs / 1000)} s`);
   await waitForCounts(client, workflowId, {
-    done: (c) => c.completed >= instances,
+    done: (c) => c.completed >= before + instances,
     intervalMs: 100,
     timeoutMs: 30 * 60_000,
     what: 'throughput',
