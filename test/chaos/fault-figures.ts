@@ -8,13 +8,31 @@ const stepKey = (e: Pick<EventRow, 'instanceId' | 'stepId'>): string => `${e.ins
  * Calls `sender` had sent by `at` whose step had no outcome committed by then: their answer was
  * lost with the process, so re-sending them is expected (and only them).
  */
-export function callsInFlightAt(options: { calls: readonly ReceivedCall[]; events: readonly EventRow[]; sender: string; at: number }): ReceivedCall[] {
+export function callsInFlightAt(options: {
+  calls: readonly ReceivedCall[];
+  events: readonly EventRow[];
+  sender: string;
+  at: number;
+  /**
+   * Calls of no known sender that arrived after `at` but by this time count as the victim's: the
+   * receiver names a call's sender when it gets to the new connection, and a process killed
+   * before then is gone from /proc, so a call it had already sent arrives unnamed. (Only for a
+   * sender that was killed at `at`: it sends nothing after it.)
+   */
+  orphansUntil?: number;
+  /** The sender died at `at` (a kill, an exit), rather than paused. */
+  died?: boolean;
+}): ReceivedCall[] {
   const outcomes = new Map<string, number[]>();
   for (const e of options.events) {
     if (e.entity === 'STEP' && OUTCOMES.has(e.event)) outcomes.set(stepKey(e), [...(outcomes.get(stepKey(e)) ?? []), e.at]);
   }
+  const orphansUntil = options.orphansUntil ?? options.at;
   return options.calls.filter((c) => {
-    if (c.sender !== options.sender || c.at > options.at) return false;
+    // A process that died at `at` sends nothing afterwards: its calls arriving later left before.
+    const victims = c.sender === options.sender && (options.died === true || c.at <= options.at);
+    const orphan = c.sender === undefined && c.at > options.at && c.at <= orphansUntil;
+    if (!victims && !orphan) return false;
     const committed = (outcomes.get(expectedKey(c)) ?? []).find((t) => t >= c.at);
     return committed === undefined || committed > options.at;
   });

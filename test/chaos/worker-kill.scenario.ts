@@ -44,7 +44,11 @@ export async function workerKill(options: { size: number }): Promise<ScenarioRes
     await starting;
     const end = await rig.reader.waitForEnded(workflowId, options.size, endDeadlineMs(options.size));
     const { figures, events, calls } = await measure(rig, workflowId, { instances: options.size, startedAt });
-    const cut = kills.map((k) => ({ at: k.at, calls: callsInFlightAt({ calls, events, sender: k.victim, at: k.at }) }));
+    // A call arriving unnamed after a kill was sent by its victim before it died (see callsInFlightAt).
+    const cut = kills.map((k, i) => ({
+      at: k.at,
+      calls: callsInFlightAt({ calls, events, sender: k.victim, at: k.at, died: true, orphansUntil: kills[i + 1]?.at ?? Number.POSITIVE_INFINITY }),
+    }));
     const inFlight = cut.flatMap((k) => k.calls);
     const taken = takeovers(events, cut.map((k) => ({ at: k.at, keys: new Set(k.calls.map(expectedKey)) })));
     const handBackMax = maxOf(taken.map((t) => t.handBackMs));
