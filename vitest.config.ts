@@ -10,6 +10,12 @@ const require = createRequire(import.meta.url);
  * processes nor theirs compete for the machine's cores or the Postgres server's connections.
  */
 const MULTI_PROCESS = ['test/chaos/**/*.test.ts', 'test/integration/multi-worker.test.ts'];
+/**
+ * The security tests assert that the server stays responsive under attack (a probe's latency),
+ * so they run one file at a time after the rest: beside another test file, the two cores are the
+ * other file's too, and the probe would measure that file, not the attack.
+ */
+const SECURITY = ['test/security/**/*.test.ts'];
 
 // SWC instead of esbuild: type-graphql needs emitDecoratorMetadata, which esbuild drops.
 export default defineConfig({
@@ -28,8 +34,9 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...MULTI_PROCESS] } },
-      { extends: true, test: { name: 'multi-process', include: MULTI_PROCESS, fileParallelism: false, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...MULTI_PROCESS, ...SECURITY] } },
+      { extends: true, test: { name: 'security', include: SECURITY, fileParallelism: false, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'multi-process', include: MULTI_PROCESS, fileParallelism: false, sequence: { groupOrder: 2 } } },
     ],
   },
 });
