@@ -43,8 +43,14 @@ export interface ActionInvocation {
   readonly attempt: number;
   /** True when this run follows a `wait` result of the same step. */
   readonly resumedAfterWait: boolean;
-  /** Aborted when the engine gives up on the attempt (timeout, shutdown). */
+  /** Aborted when the engine gives up on the attempt (timeout, shutdown, lease lost). */
   readonly signal: AbortSignal;
+  /**
+   * Throws when this attempt may no longer act on the world (its lease ran out or was taken over).
+   * Pass it as `beforeSend` to every port call that has an effect outside the engine; defaults to
+   * a check of `signal` alone.
+   */
+  readonly beforeSideEffect?: () => void;
   readonly services: ActionServices;
 }
 
@@ -61,6 +67,11 @@ export interface ActionContext<C> {
   readonly attempt: number;
   readonly resumedAfterWait: boolean;
   readonly signal: AbortSignal;
+  /**
+   * Throws when this attempt may no longer act on the world (its lease is gone). Pass it on as
+   * `beforeSend` to the ports that send (HTTP, messaging), which call it right before they do.
+   */
+  readonly beforeSideEffect: () => void;
   readonly services: ActionServices;
   /** `${instanceId}:${stepId}`: the same for every attempt, so providers can drop repeats. */
   readonly idempotencyKey: string;
@@ -181,6 +192,7 @@ export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefin
         attempt: invocation.attempt,
         resumedAfterWait: invocation.resumedAfterWait,
         signal: invocation.signal,
+        beforeSideEffect: invocation.beforeSideEffect ?? (() => invocation.signal.throwIfAborted()),
         services: invocation.services,
         idempotencyKey: `${instanceId}:${invocation.stepId}`,
         render: (template) => renderTemplate(template, context),

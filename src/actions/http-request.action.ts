@@ -3,7 +3,8 @@ import { NEXT_PORT } from '../domain/graph.js';
 import type { JsonValue } from '../domain/json.js';
 import { retryOverrideSchema } from '../domain/retry-policy.js';
 import { isTemplate } from '../domain/template.js';
-import { HTTP_METHODS } from '../ports/http-client.port.js';
+import { HTTP_METHODS, type HttpResponse } from '../ports/http-client.port.js';
+import { isStorableString } from '../domain/storable-json.js';
 import { defineAction } from './action-definition.js';
 import { ActionError, fatal } from './action-error.js';
 import { templateJson, templateString } from './config-fields.js';
@@ -76,14 +77,38 @@ const httpRequestConfigSchema = z
 const isJsonContentType = (contentType: string | undefined): boolean =>
   contentType !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim());
 
-const parseBody = (body: string, contentType: string | undefined, truncated: boolean): JsonValue => {
+/** Deepest JSON answer kept parsed; a deeper one stays text (as deep as webhook bodies may be). */
+const MAX_PARSED_DEPTH = 128;
+
+/** True when `value` nests no deeper than `max` and holds no string Postgres cannot store. */
+const isStorableTree = (value: JsonValue, max: number): boolean => {
+  const stack: { v: JsonValue; depth: number }[] = [{ v: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (!isStorableString(v)) return false;
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= max) return false;
+      for (const [key, item] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
+        if (typeof key === 'string' && !isStorableString(key)) return false;
+        stack.push({ v: item, depth: depth + 1 });
+      }
+    }
+  }
+  return true;
+};
+
+const parseBody = (response: HttpResponse): JsonValue => {
   // A cut-off JSON document cannot parse; keep it as text.
-  if (truncated || !isJsonContentType(contentType)) return body;
+  if (response.truncated || response.bodyEncoding !== 'utf8' || !isJsonContentType(response.headers['content-type'])) {
+    return response.body;
+  }
   try {
-    const parsed: JsonValue = JSON.parse(body);
-    return parsed;
+    const parsed: JsonValue = JSON.parse(response.body);
+    // JSON may spell NUL or a lone surrogate as an escape: the text is storable, the parsed value not.
+    return isStorableTree(parsed, MAX_PARSED_DEPTH) ? parsed : response.body;
   } catch {
-    return body;
+    return response.body;
   }
 };
 
@@ -100,7 +125,7 @@ const isRetryableStatus = (status: number): boolean => {
 
 /**
  * Calls an HTTP endpoint through the `HttpClient` port (which applies SSRF protection). 2xx
- * continues on `next` with `{ status, headers, body, truncated }`, `body` parsed when the response
+ * continues on `next` with `{ status, headers, body, bodyEncoding, truncated }`, `body` parsed when the response
  * is JSON; anything else fails the step.
  */
 export const httpRequestAction = defineAction({
@@ -140,6 +165,8 @@ export const httpRequestAction = defineAction({
       timeoutMs: config.timeoutMs,
       maxResponseBytes: config.maxResponseBytes,
       signal: ctx.signal,
+      idempotencyKey: ctx.idempotencyKey,
+      beforeSend: ctx.beforeSideEffect,
     });
 
     if (response.status < 200 || response.status >= 300) {
@@ -154,7 +181,8 @@ export const httpRequestAction = defineAction({
       output: {
         status: response.status,
         headers: { ...response.headers },
-        body: parseBody(response.body, response.headers['content-type'], response.truncated),
+        body: parseBody(response),
+        bodyEncoding: response.bodyEncoding,
         truncated: response.truncated,
       },
     };

@@ -40,6 +40,7 @@ export const instagramLikeMessageAction = defineAction({
       instanceId: ctx.instanceId,
       stepId: ctx.stepId,
       idempotencyKey: ctx.idempotencyKey,
+      beforeSend: ctx.beforeSideEffect,
     });
     return { kind: 'continue', port: NEXT_PORT, output: { messageId } };
   },

@@ -55,6 +55,7 @@ export const defineSendMessageAction = (options: SendMessageActionOptions): Acti
         instanceId: ctx.instanceId,
         stepId: ctx.stepId,
         idempotencyKey: ctx.idempotencyKey,
+        beforeSend: ctx.beforeSideEffect,
       });
       return { kind: 'continue', port: NEXT_PORT, output: { providerMessageId: sent.providerMessageId, to, text } };
     },

@@ -14,6 +14,18 @@ export interface HttpRequest {
   /** Bytes of body to read at most; the rest is dropped and `truncated` set. */
   readonly maxResponseBytes: number;
   readonly signal?: AbortSignal;
+  /**
+   * Stable for one step of one run across re-sends (retries, takeovers, restarts). The client
+   * sends it in its configured idempotency header, unless the request sets that header itself,
+   * so the receiver can drop a repeat.
+   */
+  readonly idempotencyKey?: string;
+  /**
+   * Called right before each request goes out (every redirect hop too); when it throws, nothing
+   * is sent and the request rejects with that error. The engine uses it to stop an attempt whose
+   * lease is gone from sending.
+   */
+  readonly beforeSend?: () => void;
 }
 
 /** The response as read, whatever its status. */
@@ -21,8 +33,13 @@ export interface HttpResponse {
   readonly status: number;
   /** Header names in lower case. */
   readonly headers: Readonly<Record<string, string>>;
-  /** The body decoded as UTF-8, at most `maxResponseBytes` of it. */
+  /**
+   * At most `maxResponseBytes` of the body: as text when the bytes are valid UTF-8 without NUL
+   * characters (`bodyEncoding: 'utf8'`), otherwise base64 of the bytes (`'base64'`), so that any
+   * answer can be stored as it came.
+   */
   readonly body: string;
+  readonly bodyEncoding: 'utf8' | 'base64';
   readonly truncated: boolean;
 }
 

@@ -11,6 +11,11 @@ export interface ProviderCallOrigin {
    * effect twice for one key (pass it to the vendor API, or remember it).
    */
   readonly idempotencyKey: string;
+  /**
+   * Called right before the vendor is contacted; when it throws, the provider must not send and
+   * must treat the message as not sent (the engine uses it to stop an attempt whose lease is gone).
+   */
+  readonly beforeSend?: () => void;
 }
 
 /** One outgoing text message. */

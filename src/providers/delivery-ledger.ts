@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.port.js';
+import type { ProviderCallOrigin } from '../ports/messaging-provider.port.js';
 import type {
   NewOutboundMessage,
   OutboundMessageRecord,
@@ -54,14 +55,30 @@ export class DeliveryLedger {
    * Claims the key, runs `send` (which resolves with the vendor's message id, or null when it
    * returns none) and records the outcome. `send` should reject with a {@link ProviderFailure}
    * whose `delivery` says whether the vendor can have acted; any other error counts as uncertain.
+   * `beforeSend` (the caller's {@link ProviderCallOrigin.beforeSend}) runs between the claim and
+   * the vendor call; when it throws, the claim is released and nothing is sent.
    */
-  async deliverOnce(draft: DeliveryDraft, send: () => Promise<string | null>): Promise<OutboundMessageRecord> {
+  async deliverOnce(
+    draft: DeliveryDraft,
+    send: () => Promise<string | null>,
+    beforeSend?: () => void,
+  ): Promise<OutboundMessageRecord> {
     const id = randomUUID();
     const { record, duplicate } = await this.store.record({ ...draft, id, status: 'sending', providerMessageId: null });
     if (duplicate) return this.settleDuplicate(record);
 
     let providerMessageId: string | null;
     try {
+      try {
+        beforeSend?.();
+      } catch (err) {
+        throw new ProviderFailure(err instanceof Error ? err.message : String(err), {
+          code: ProviderFailureCode.ABORTED,
+          retryable: true,
+          delivery: 'not-sent',
+          cause: err,
+        });
+      }
       providerMessageId = await send();
     } catch (err) {
       throw await this.settleFailure(id, err);
@@ -70,8 +87,13 @@ export class DeliveryLedger {
     return sent ?? { ...record, status: 'sent', providerMessageId };
   }
 
-  /** Records a delivery that needs no vendor call (the sandbox) as `sent`, once per key. */
-  async recordSent(draft: DeliveryDraft, providerMessageIdOf: (id: string) => string): Promise<OutboundMessageRecord> {
+  /** Records a delivery that needs no vendor call (the sandbox) as `sent`, once per key; `beforeSend` runs first. */
+  async recordSent(
+    draft: DeliveryDraft,
+    providerMessageIdOf: (id: string) => string,
+    beforeSend?: () => void,
+  ): Promise<OutboundMessageRecord> {
+    beforeSend?.();
     const id = randomUUID();
     const { record, duplicate } = await this.store.record({
       ...draft,

@@ -101,6 +101,7 @@ export class MetaMessagingProvider implements MessagingProvider {
         const response = await this.post({ recipient: { id: message.to }, message: { text: message.text } });
         return successSchema.safeParse(response.json).data?.message_id ?? null;
       },
+      message.beforeSend,
     );
     return { providerMessageId: record.providerMessageId ?? `meta-${record.id}` };
   }
@@ -123,6 +124,7 @@ export class MetaMessagingProvider implements MessagingProvider {
         });
         return null;
       },
+      request.beforeSend,
     );
   }
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
@@ -11,6 +12,8 @@ import { ProviderFailure, ProviderFailureCode } from './provider-failure.js';
 export const DEFAULT_MAX_REDIRECTS = 5;
 /** Default of {@link SafeHttpClientOptions.userAgent}. */
 export const DEFAULT_USER_AGENT = 'workflow-builder';
+/** Default of {@link SafeHttpClientOptions.idempotencyHeader}. */
+export const DEFAULT_IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
 /** Options of a {@link SafeHttpClient}. */
 export interface SafeHttpClientOptions extends AddressPolicyOptions {
@@ -23,6 +26,11 @@ export interface SafeHttpClientOptions extends AddressPolicyOptions {
   readonly userAgent?: string;
   /** Resolves names to addresses; defaults to the system resolver. Tests inject a fake. */
   readonly resolve?: HostResolver;
+  /**
+   * The header that carries a request's `idempotencyKey`; defaults to
+   * {@link DEFAULT_IDEMPOTENCY_HEADER}. `null` sends no key.
+   */
+  readonly idempotencyHeader?: string | null;
 }
 
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -64,6 +72,7 @@ export class SafeHttpClient implements HttpClient {
   private readonly resolve: HostResolver;
   private readonly maxRedirects: number;
   private readonly userAgent: string;
+  private readonly idempotencyHeader: string | null;
   // Own agents without keep-alive: a pooled socket is never shared with a client of another policy.
   private readonly httpAgent = new http.Agent({ keepAlive: false });
   private readonly httpsAgent = new https.Agent({ keepAlive: false });
@@ -73,6 +82,8 @@ export class SafeHttpClient implements HttpClient {
     this.resolve = options.resolve ?? systemResolver;
     this.maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+    const header = options.idempotencyHeader === undefined ? DEFAULT_IDEMPOTENCY_HEADER : options.idempotencyHeader;
+    this.idempotencyHeader = header === null ? null : header.toLowerCase();
   }
 
   async request(request: HttpRequest): Promise<HttpResponse> {
@@ -81,10 +92,11 @@ export class SafeHttpClient implements HttpClient {
       let hop: Hop = {
         url: httpUrl(request.url),
         method: request.method,
-        headers: this.initialHeaders(request.headers),
+        headers: this.initialHeaders(request),
         body: request.body,
       };
       for (let redirects = 0; ; redirects++) {
+        request.beforeSend?.();
         const response = await this.send(hop, deadline.signal);
         const next = redirects < this.maxRedirects ? nextHop(hop, response) : undefined;
         if (next === undefined) return await readResponse(response, request.maxResponseBytes, deadline.signal);
@@ -98,11 +110,15 @@ export class SafeHttpClient implements HttpClient {
     }
   }
 
-  private initialHeaders(given: Readonly<Record<string, string>>): Record<string, string> {
+  private initialHeaders(request: HttpRequest): Record<string, string> {
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(given)) headers[name.toLowerCase()] = value;
+    for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
     for (const name of HOP_HEADERS) delete headers[name];
     headers['user-agent'] ??= this.userAgent;
+    // A key the step sets itself (a template of its own) wins over the engine's.
+    if (this.idempotencyHeader !== null && request.idempotencyKey !== undefined) {
+      headers[this.idempotencyHeader] ??= request.idempotencyKey;
+    }
     return headers;
   }
 
@@ -226,7 +242,23 @@ async function readResponse(response: IncomingMessage, maxBytes: number, signal:
     signal.removeEventListener('abort', onAbort);
     response.destroy();
   }
-  return { status: response.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8'), truncated };
+  return { status: response.statusCode ?? 0, headers, ...encodeBody(Buffer.concat(chunks), truncated), truncated };
+}
+
+/**
+ * Text when the bytes are UTF-8 without NUL characters, base64 of them otherwise: Postgres stores
+ * no NUL, and decoding invalid bytes would replace them, so either would lose what was sent. A
+ * body cut at the size limit may end inside a character; those last bytes (at most three) are
+ * dropped from the text rather than the whole body turned into base64.
+ */
+function encodeBody(bytes: Buffer, truncated: boolean): Pick<HttpResponse, 'body' | 'bodyEncoding'> {
+  if (!bytes.includes(0)) {
+    for (let cut = 0; cut <= (truncated ? 3 : 0) && cut <= bytes.length; cut++) {
+      const text = bytes.subarray(0, bytes.length - cut);
+      if (isUtf8(text)) return { body: text.toString('utf8'), bodyEncoding: 'utf8' };
+    }
+  }
+  return { body: bytes.toString('base64'), bodyEncoding: 'base64' };
 }
 
 /** The time limit of a whole exchange (every hop and the body) merged with the caller's signal. */

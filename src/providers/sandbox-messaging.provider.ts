@@ -40,6 +40,7 @@ export class SandboxMessagingProvider implements MessagingProvider {
         provider: 'sandbox',
       },
       sandboxMessageId,
+      message.beforeSend,
     );
     // A record of another provider (the deployment switched to the sandbox between attempts) may carry no id.
     return { providerMessageId: record.providerMessageId ?? sandboxMessageId(record.id) };
@@ -59,6 +60,7 @@ export class SandboxMessagingProvider implements MessagingProvider {
         provider: 'sandbox',
       },
       sandboxMessageId,
+      request.beforeSend,
     );
   }
 }

@@ -95,6 +95,7 @@ export class TwilioMessagingProvider implements MessagingProvider {
         }
         throw twilioFailure(response);
       },
+      message.beforeSend,
     );
     return { providerMessageId: record.providerMessageId ?? `twilio-${record.id}` };
   }

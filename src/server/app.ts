@@ -181,6 +181,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           allowPrivateNetworks: config.HTTP_ALLOW_PRIVATE_NETWORKS,
           allowedHosts: config.HTTP_ALLOWED_HOSTS,
           maxRedirects: config.HTTP_MAX_REDIRECTS,
+          idempotencyHeader: config.HTTP_IDEMPOTENCY_HEADER === 'none' ? null : config.HTTP_IDEMPOTENCY_HEADER,
         }),
         clock,
       },

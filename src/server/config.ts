@@ -93,6 +93,14 @@ const envSchema = z.object({
     .default('')
     .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean)),
   HTTP_MAX_REDIRECTS: int(0, 20).default(5),
+  /**
+   * The header in which http.request steps send their idempotency key (the same for every re-send
+   * of one step of one run). `none` sends no key.
+   */
+  HTTP_IDEMPOTENCY_HEADER: z
+    .string()
+    .regex(/^(none|[!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/, 'must be a header name, or none')
+    .default('Idempotency-Key'),
   /** Twilio carries SMS and WhatsApp when both are set; otherwise the sandbox records them. */
   TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
   TWILIO_AUTH_TOKEN: z.string().min(1).optional(),

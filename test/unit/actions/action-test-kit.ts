@@ -61,7 +61,7 @@ export const makeKit = (options: { now?: string; http?: FakeHttpClient } = {}): 
     whatsapp: new FakeMessagingProvider(false),
     sms: new FakeMessagingProvider(false),
   };
-  const http = options.http ?? new FakeHttpClient(() => ({ status: 200, headers: {}, body: '', truncated: false }));
+  const http = options.http ?? new FakeHttpClient(() => ({ status: 200, headers: {}, body: '', bodyEncoding: 'utf8', truncated: false }));
   return {
     providers,
     http,

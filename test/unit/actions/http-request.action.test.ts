@@ -4,7 +4,7 @@ import type { HttpResponse } from '../../../src/ports/http-client.port.js';
 import { FakeHttpClient, makeContext, makeKit, runStep } from './action-test-kit.js';
 
 const respond = (response: Partial<HttpResponse>) =>
-  new FakeHttpClient(() => ({ status: 200, headers: {}, body: '', truncated: false, ...response }));
+  new FakeHttpClient(() => ({ status: 200, headers: {}, body: '', bodyEncoding: 'utf8' as const, truncated: false, ...response }));
 
 describe('http.request', () => {
   it('renders url, headers and a JSON body and sends them', async () => {
@@ -29,6 +29,8 @@ describe('http.request', () => {
       headers: { Authorization: 'Bearer t0k', 'content-type': 'application/json' },
       timeoutMs: 5000,
       maxResponseBytes: 1024 * 1024,
+      // The same for every attempt of this step of this run: the client sends it as Idempotency-Key.
+      idempotencyKey: 'inst-1:step1',
     });
     expect(JSON.parse(request?.body ?? '')).toEqual({ name: 'Ann', tags: ['vip'], n: 1 });
     expect(request?.signal).toBeInstanceOf(AbortSignal);
@@ -39,6 +41,7 @@ describe('http.request', () => {
         status: 201,
         headers: { 'content-type': 'application/json; charset=utf-8' },
         body: { id: 7 },
+        bodyEncoding: 'utf8',
         truncated: false,
       },
     });

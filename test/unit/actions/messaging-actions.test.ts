@@ -28,6 +28,7 @@ describe.each([
         instanceId: 'inst-1',
         stepId: 'reply',
         idempotencyKey: 'inst-1:reply',
+        beforeSend: expect.any(Function),
       },
     ]);
     expect(result).toEqual({
@@ -79,7 +80,7 @@ describe('instagram.likeMessage', () => {
       { kit, context: makeContext(trigger), stepId: 'like' },
     );
     expect(kit.providers.instagram.liked).toEqual([
-      { channel: 'instagram', messageId: 'mid-9', instanceId: 'inst-1', stepId: 'like', idempotencyKey: 'inst-1:like' },
+      { channel: 'instagram', messageId: 'mid-9', instanceId: 'inst-1', stepId: 'like', idempotencyKey: 'inst-1:like', beforeSend: expect.any(Function) },
     ]);
     expect(result).toEqual({ kind: 'continue', port: 'next', output: { messageId: 'mid-9' } });
   });
