@@ -25,6 +25,8 @@ export type StepRunEvent =
   | 'wait'
   /** The worker running it vanished (its lease expired); it runs again. */
   | 'lose'
+  /** A stopping worker handed it back unfinished; another worker runs it again at once. */
+  | 'release'
   | 'cancel'
   /** `retryInstance` schedules a failed step again. */
   | 'reschedule';
@@ -46,6 +48,7 @@ const STEP_TABLE: Readonly<Record<StepRunEvent, Partial<Record<StepRunStatus, St
   retry: { RUNNING: 'RETRYING' },
   wait: { RUNNING: 'SCHEDULED' },
   lose: { RUNNING: 'RETRYING' },
+  release: { RUNNING: 'RETRYING' },
   cancel: { SCHEDULED: 'CANCELLED', RETRYING: 'CANCELLED', RUNNING: 'CANCELLED' },
   reschedule: { FAILED: 'SCHEDULED' },
 };

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { ActionServices } from '../actions/action-definition.js';
 import type { ActionRegistry } from '../actions/action-registry.js';
 import type { Clock } from '../ports/clock.port.js';
-import type { InstanceEventRecord, RunStore } from '../ports/run.store.port.js';
+import type { RunCommandStore } from '../ports/run-command.store.port.js';
+import type { InstanceEventRecord } from '../ports/run-records.js';
 import type { StepScheduler } from '../ports/step-scheduler.port.js';
 import type { VersionCache } from './version-cache.js';
 
@@ -19,7 +20,7 @@ export type RunEventListener = (events: readonly InstanceEventRecord[]) => void;
 
 /** What the engine works with, all behind ports except the action registry. */
 export interface EngineDeps {
-  readonly runs: RunStore;
+  readonly runs: RunCommandStore;
   readonly versions: VersionCache;
   readonly registry: ActionRegistry;
   readonly scheduler: StepScheduler;
@@ -27,5 +28,10 @@ export interface EngineDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly timings: EngineTimings;
+  /**
+   * This worker process's name, unique among the workers of a deployment: the owner of the leases
+   * it takes, recorded in its step start events.
+   */
+  readonly workerName: string;
   readonly onEvents?: RunEventListener;
 }

@@ -1,54 +1,122 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { ActionResult } from '../actions/action-definition.js';
 import { ActionError, toActionError } from '../actions/action-error.js';
 import type { JsonValue } from '../domain/json.js';
 import { nextRetryDelay } from '../domain/retry-policy.js';
-import { isRunnableStep, isTerminalInstance } from '../domain/run-state-machine.js';
 import type { RunContext } from '../domain/run-context.js';
-import type { InstanceRecord, RunChange, StepRunRecord } from '../ports/run.store.port.js';
+import { isRunnableStep, isTerminalInstance } from '../domain/run-state-machine.js';
+import type { InstanceRecord, LeaseClaim, RunChange, StepRunRecord } from '../ports/run-records.js';
+import type { DeliveredJob } from '../ports/step-scheduler.port.js';
+import { AttemptLease } from './attempt-lease.js';
 import type { CompiledVersion } from './compiled-version.js';
 import type { EngineDeps } from './engine-deps.js';
-import { HandoffCache } from './handoff-cache.js';
+import { countedAttempts, planFailure, planHandBack, planResult, type ClaimedAttempt, type OutcomePlan } from './step-outcome.js';
 import { instanceMove, stepMove } from './transitions.js';
 
 /** A job that arrives this much before its due time is put back rather than run early. */
 const EARLY_TOLERANCE_MS = 20;
-/** A worker that vanished this often while running one step fails it: the step itself may crash workers. */
-export const MAX_LOST_WORKERS = 3;
+/** A store rejection without `retryable: false` is taken as transient (see PortFailure). */
+const isRetryable = (err: unknown): boolean =>
+  !(typeof err === 'object' && err !== null && 'retryable' in err && err.retryable === false);
+/** First pause before an outcome commit that failed for want of the database is tried again. */
+const COMMIT_RETRY_MS = 100;
+
+/** A step this worker holds the lease of, ready to run. */
+interface Claimed extends ClaimedAttempt {
+  readonly version: CompiledVersion;
+  /** When the claim was sent, on the monotonic clock the lease is counted on. */
+  readonly claimedAt: number;
+  /** Outputs of the steps this worker ran for the instance just before, by step id. */
+  readonly outputs: ReadonlyMap<string, JsonValue>;
+}
+
+/** An attempt in flight, as a drain sees it. */
+interface InFlight {
+  readonly claimed: Claimed;
+  readonly lease: AttemptLease;
+  readonly abort: AbortController;
+  /** Resolves when the attempt has committed its outcome, or given up. */
+  readonly done: Promise<void>;
+  handedBack: boolean;
+}
+
+/** What {@link StepExecutor.drain} did. */
+export interface DrainResult {
+  /** Attempts that finished within the grace. */
+  readonly finished: number;
+  /** Attempts handed back for another worker to run again. */
+  readonly handedBack: number;
+}
 
 /**
- * Runs one step job: loads the step run, claims it with a compare-and-set (so a job delivered
- * twice runs the step once), runs the action outside any transaction while extending its lease,
- * then commits the outcome and schedules what comes next.
+ * Runs steps. A job names a step run; the executor reads it as stored, claims it (a fenced
+ * compare-and-set that takes its lease, so a job delivered twice runs the step once and a stale
+ * copy can start nothing), runs the action outside any transaction while the lease is extended,
+ * and commits the outcome. When the next step is due now, the same commit creates it already
+ * claimed by this worker, which runs it at once: a chain of steps costs one commit per step and
+ * no job. Waits, retries and a stopping worker's hand-overs go through the scheduler.
  */
 export class StepExecutor {
-  /** Next steps this worker scheduled, so their start need not read back what it just wrote. */
-  private readonly handoffs: HandoffCache;
+  private readonly inFlight = new Set<InFlight>();
+  private draining = false;
+  private readonly claim: LeaseClaim;
 
   constructor(private readonly deps: EngineDeps) {
-    this.handoffs = new HandoffCache({ maxEntries: 10_000, maxAgeMs: 30_000, now: () => deps.clock.now().getTime() });
+    this.claim = { owner: deps.workerName, leaseMs: deps.timings.leaseMs };
   }
 
-  async execute(stepRunId: string): Promise<void> {
-    const { runs, clock } = this.deps;
-    const loaded = this.handoffs.take(stepRunId) ?? (await runs.loadForExecution(stepRunId));
+  /**
+   * Runs the step run a job names, then every step after it that this worker claims in turn.
+   * Once the first claim has committed, the job is done (`job.delivered()`): from then on the
+   * step's lease, not the job's lock, says who runs it.
+   */
+  async execute(stepRunId: string, job?: DeliveredJob): Promise<void> {
+    const loaded = await this.deps.runs.loadForExecution(stepRunId);
     if (!loaded) return;
+    let claimed = await this.claimLoaded(loaded);
+    if (claimed && job) {
+      await job.delivered().catch((err: unknown) => this.deps.logger.warn({ err, stepRunId }, 'could not mark a step job delivered'));
+    }
+    while (claimed) claimed = await this.run(claimed);
+  }
+
+  /**
+   * Stops chaining (each next step goes to the scheduler), waits up to `graceMs` for the running
+   * attempts, then hands the unfinished ones back at once: they are due again for another worker,
+   * and whatever this process's attempt does afterwards can no longer be committed (its fence is gone).
+   */
+  async drain(graceMs: number): Promise<DrainResult> {
+    this.draining = true;
+    const running = [...this.inFlight];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(running.map((a) => a.done)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
+    const unfinished = [...this.inFlight];
+    await Promise.all(unfinished.map((a) => this.handBack(a)));
+    return { finished: running.length - unfinished.length, handedBack: unfinished.filter((a) => a.handedBack).length };
+  }
+
+  private async claimLoaded(loaded: { stepRun: StepRunRecord; instance: InstanceRecord }): Promise<Claimed | undefined> {
     const { stepRun, instance } = loaded;
     // Late or repeated delivery: someone else ran it, or the instance ended.
-    if (!isRunnableStep(stepRun.status) || isTerminalInstance(instance.status)) return;
+    if (!isRunnableStep(stepRun.status) || isTerminalInstance(instance.status)) return undefined;
+    const { clock, scheduler, versions } = this.deps;
     const now = clock.now();
-    if (stepRun.dueAt.getTime() - now.getTime() > EARLY_TOLERANCE_MS) {
-      await this.deps.scheduler.enqueue(stepRun.id, stepRun.dueAt);
-      return;
+    if (this.draining || stepRun.dueAt.getTime() - now.getTime() > EARLY_TOLERANCE_MS) {
+      // Not now, or not here: the job goes back to the scheduler.
+      await scheduler.enqueue(stepRun.id, this.draining ? undefined : stepRun.dueAt);
+      return undefined;
     }
-
-    const version = await this.deps.versions.get(instance.workflowId, instance.version);
+    const version = await versions.get(instance.workflowId, instance.version);
     const step = version.step(stepRun.stepId);
-    const definition = step && this.deps.registry.get(step.type);
-    const attempt = stepRun.attempt + 1;
-    const leaseUntil = new Date(now.getTime() + this.deps.timings.leaseMs);
-
-    const started = await this.commit({
+    // The end of a wait resumes the attempt that began it; anything else is a new attempt.
+    const attempt = stepRun.resumed ? Math.max(1, stepRun.attempt) : stepRun.attempt + 1;
+    const claimedAt = performance.now();
+    const change: RunChange = {
       instanceId: instance.id,
       instance:
         instance.status === 'PENDING'
@@ -56,6 +124,7 @@ export class StepExecutor {
           : instance.status === 'WAITING'
             ? { ...instanceMove('WAITING', 'resume'), patch: { currentStepId: stepRun.stepId } }
             : undefined,
+      instanceIs: instance.status === 'RUNNING' ? 'RUNNING' : undefined,
       instancePatch: { currentStepId: stepRun.stepId },
       steps: [
         {
@@ -63,207 +132,141 @@ export class StepExecutor {
           stepId: stepRun.stepId,
           ...stepMove(stepRun.status, 'start'),
           attempt,
+          fence: stepRun.fence,
+          claim: this.claim,
           patch: {
             attempt,
-            leaseUntil,
             startedAt: stepRun.startedAt ?? now,
-            ...(attempt === 1 && step ? { input: step.config } : {}),
+            ...(stepRun.input === null && step ? { input: step.config } : {}),
           },
-          detail: stepRun.resumed ? { resumed: true } : undefined,
+          detail: { worker: this.claim.owner, ...(stepRun.resumed ? { resumed: true } : {}) },
         },
       ],
-    });
-    if (!started) return;
-    const running: StepRunRecord = { ...stepRun, status: 'RUNNING', attempt, leaseUntil };
-    const runningInstance: InstanceRecord = { ...instance, status: 'RUNNING' };
-
-    let result: ActionResult | undefined;
-    let failure: ActionError | undefined;
-    if (!step || !definition) {
-      failure = new ActionError(
-        step ? `Step type '${step.type}' is not available on this server` : `Step '${stepRun.stepId}' is not in the version`,
-        { retryable: false },
-      );
-    } else {
-      const context = await this.context(runningInstance, version, stepRun.stepId);
-      const abort = new AbortController();
-      const stopLease = this.keepLease(running, abort);
-      const timeout = setTimeout(() => abort.abort(new Error('step timed out')), this.deps.timings.stepTimeoutMs);
-      try {
-        result = await definition.run({
-          config: step.config,
-          context,
-          stepId: step.id,
-          attempt,
-          resumedAfterWait: stepRun.resumed,
-          signal: abort.signal,
-          services: this.deps.services,
-        });
-      } catch (err) {
-        failure = toActionError(err);
-      } finally {
-        clearTimeout(timeout);
-        stopLease();
-      }
-    }
-
-    if (failure) {
-      await this.onFailure({ instance: runningInstance, stepRun: running, failure, version });
-    } else if (result) {
-      await this.onResult({ instance: runningInstance, stepRun: running, result, version });
-    }
+    };
+    if (!(await this.commit(change))) return undefined;
+    return {
+      instance: { ...instance, status: 'RUNNING', currentStepId: stepRun.stepId },
+      stepRun: { ...stepRun, status: 'RUNNING', attempt, fence: stepRun.fence + 1, leaseOwner: this.claim.owner },
+      version,
+      claimedAt,
+      outputs: new Map(),
+    };
   }
 
-  private async onResult(args: {
-    instance: InstanceRecord;
-    stepRun: StepRunRecord;
-    result: ActionResult;
-    version: CompiledVersion;
-  }): Promise<void> {
-    const { instance, stepRun, result, version } = args;
-    const now = this.deps.clock.now();
-    const base = { stepRunId: stepRun.id, stepId: stepRun.stepId, attempt: stepRun.attempt };
-
-    if (result.kind === 'wait') {
-      const ok = await this.commit({
-        instanceId: instance.id,
-        instance: { ...instanceMove('RUNNING', 'wait'), detail: { until: result.until.toISOString() } },
-        steps: [
-          {
-            ...base,
-            ...stepMove('RUNNING', 'wait'),
-            patch: { dueAt: result.until, enqueuedAt: now, resumed: true, leaseUntil: null, output: result.output },
-            detail: { until: result.until.toISOString() },
-          },
-        ],
-      });
-      if (ok) await this.deps.scheduler.enqueue(stepRun.id, result.until);
-      return;
-    }
-
-    const output = result.output;
-    const nextStepId = result.kind === 'continue' ? version.target(stepRun.stepId, result.port) : undefined;
-    const done = { ...base, ...stepMove('RUNNING', 'succeed'), patch: { output, leaseUntil: null, finishedAt: now, error: null } };
-    const port = result.kind === 'continue' ? result.port : undefined;
-    const skipped = port ? this.unreachableAfter(version, stepRun.stepId, port) : [];
-
-    if (!nextStepId) {
-      await this.commit({
-        instanceId: instance.id,
-        instance: { ...instanceMove('RUNNING', 'complete'), patch: { finishedAt: now, currentStepId: null } },
-        steps: [{ ...done, detail: port ? { port } : undefined }],
-        newStepRuns: skipped.map((s) => ({ id: randomUUID(), stepId: s.id, stepType: s.type, status: 'SKIPPED' as const, dueAt: now })),
-      });
-      return;
-    }
-    const next = version.step(nextStepId)!;
-    const nextRunId = randomUUID();
-    const ok = await this.commit({
-      instanceId: instance.id,
-      steps: [{ ...done, detail: { port: port! } }],
-      newStepRuns: [
-        ...skipped.map((s) => ({ id: randomUUID(), stepId: s.id, stepType: s.type, status: 'SKIPPED' as const, dueAt: now })),
-        { id: nextRunId, stepId: next.id, stepType: next.type, status: 'SCHEDULED' as const, dueAt: now },
-      ],
-    });
-    if (!ok) return;
-    this.handoffs.put({
-      instance,
-      stepRun: {
-        id: nextRunId,
-        instanceId: instance.id,
-        stepId: next.id,
-        stepType: next.type,
-        status: 'SCHEDULED',
-        attempt: 0,
-        input: null,
-        output: null,
-        error: null,
-        dueAt: now,
-        leaseUntil: null,
-        resumed: false,
-        lostCount: 0,
-        createdAt: now,
-        startedAt: null,
-        finishedAt: null,
-      },
-    });
-    await this.deps.scheduler.enqueue(nextRunId);
-  }
-
-  private async onFailure(args: {
-    instance: InstanceRecord;
-    stepRun: StepRunRecord;
-    failure: ActionError;
-    version: CompiledVersion;
-  }): Promise<void> {
-    const { instance, stepRun, failure, version } = args;
-    const now = this.deps.clock.now();
-    const error = { message: failure.message, retryable: failure.retryable, details: failure.details };
+  /** Runs one claimed attempt and commits its outcome; returns the next step when this worker runs it too. */
+  private async run(claimed: Claimed): Promise<Claimed | undefined> {
+    const { stepRun, version } = claimed;
     const step = version.step(stepRun.stepId);
-    const policy = step && this.deps.registry.get(step.type)?.retryPolicy(step.config);
-    const delay = failure.retryable && policy ? nextRetryDelay(policy, stepRun.attempt, Math.random) : null;
-    const base = { stepRunId: stepRun.id, stepId: stepRun.stepId, attempt: stepRun.attempt };
-
-    if (delay !== null) {
-      const dueAt = new Date(now.getTime() + delay);
-      const ok = await this.commit({
-        instanceId: instance.id,
-        steps: [
-          {
-            ...base,
-            ...stepMove('RUNNING', 'retry'),
-            patch: { error, dueAt, enqueuedAt: now, leaseUntil: null },
-            detail: { reason: failure.message, retryAt: dueAt.toISOString() },
-          },
-        ],
-      });
-      if (ok) await this.deps.scheduler.enqueue(stepRun.id, dueAt);
-      return;
-    }
-    await this.commit({
-      instanceId: instance.id,
-      instance: {
-        ...instanceMove('RUNNING', 'fail'),
-        patch: {
-          finishedAt: now,
-          error: { stepId: stepRun.stepId, attempt: stepRun.attempt, reason: failure.message, details: failure.details },
-        },
-        detail: { stepId: stepRun.stepId, attempt: stepRun.attempt, reason: failure.message },
-      },
-      steps: [
-        {
-          ...base,
-          ...stepMove('RUNNING', 'fail'),
-          patch: { error, leaseUntil: null, finishedAt: now },
-          detail: { reason: failure.message },
-        },
-      ],
+    const definition = step && this.deps.registry.get(step.type);
+    const abort = new AbortController();
+    const lease = new AttemptLease({
+      runs: this.deps.runs,
+      stepRunId: stepRun.id,
+      fence: stepRun.fence,
+      leaseMs: this.deps.timings.leaseMs,
+      claimedAt: claimed.claimedAt,
+      logger: this.deps.logger,
+      onLost: (reason) => abort.abort(new ActionError(`Step attempt stopped: ${reason}`, { retryable: true })),
     });
-  }
-
-  /**
-   * Targets of the ports a branching step did not take whose every incoming edge comes from
-   * those ports: they can no longer run in this instance, so they are recorded as SKIPPED.
-   */
-  private unreachableAfter(version: CompiledVersion, stepId: string, taken: string) {
-    const outgoing = version.outgoing(stepId);
-    if (outgoing.length < 2) return [];
-    const result = [];
-    for (const edge of outgoing) {
-      if (edge.port === taken || edge.to === version.target(stepId, taken)) continue;
-      if (version.incoming(edge.to).every((e) => e.from === stepId && e.port !== taken)) {
-        const s = version.step(edge.to);
-        if (s) result.push(s);
+    let settle: () => void = () => {};
+    const entry: InFlight = { claimed, lease, abort, done: new Promise<void>((resolve) => (settle = resolve)), handedBack: false };
+    this.inFlight.add(entry);
+    try {
+      let result: ActionResult | undefined;
+      let failure: ActionError | undefined;
+      if (!step || !definition) {
+        failure = new ActionError(
+          step ? `Step type '${step.type}' is not available on this server` : `Step '${stepRun.stepId}' is not in the version`,
+          { retryable: false },
+        );
+      } else {
+        lease.start();
+        const timeout = setTimeout(() => abort.abort(new ActionError('step timed out', { retryable: true })), this.deps.timings.stepTimeoutMs);
+        try {
+          const context = await this.context(claimed);
+          result = await definition.run({
+            config: step.config,
+            context,
+            stepId: step.id,
+            attempt: stepRun.attempt,
+            resumedAfterWait: stepRun.resumed,
+            signal: abort.signal,
+            beforeSideEffect: () => lease.assertHeld(),
+            services: this.deps.services,
+          });
+        } catch (err) {
+          failure = toActionError(err);
+        } finally {
+          clearTimeout(timeout);
+          await lease.stop();
+        }
       }
+      // A lease taken over, run out or handed back: another attempt owns the step now, and this
+      // one's outcome cannot be committed (its fence is gone). Nothing to do.
+      const lost = lease.lost;
+      if (lost !== undefined || entry.handedBack) {
+        this.deps.logger.info({ stepRunId: stepRun.id, reason: lost ?? 'handed back' }, 'attempt ended without its lease; its outcome is dropped');
+        return undefined;
+      }
+      const now = this.deps.clock.now();
+      const attempt = { instance: claimed.instance, stepRun };
+      let plan: OutcomePlan;
+      if (failure) {
+        const policy = step && this.deps.registry.get(step.type)?.retryPolicy(step.config);
+        const retryDelayMs = failure.retryable && policy ? nextRetryDelay(policy, countedAttempts(stepRun), Math.random) : null;
+        plan = planFailure({ attempt, failure, retryDelayMs, now });
+      } else {
+        plan = planResult({
+          attempt,
+          version,
+          now,
+          result: result!,
+          chain: this.draining ? undefined : this.claim,
+          newId: randomUUID,
+        });
+      }
+      const claimedAt = performance.now();
+      if (!(await this.commitOutcome(plan.change, lease, attempt))) return undefined;
+      if (plan.enqueue) await this.deps.scheduler.enqueue(plan.enqueue.stepRunId, plan.enqueue.at);
+      if (!plan.next) return undefined;
+      const outputs = new Map(claimed.outputs);
+      if (result) outputs.set(stepRun.stepId, plan.change.steps?.[0]?.patch?.output ?? null);
+      return { ...plan.next, version, claimedAt, outputs };
+    } finally {
+      this.inFlight.delete(entry);
+      settle();
     }
-    return result;
   }
 
-  private async context(instance: InstanceRecord, version: CompiledVersion, stepId: string): Promise<RunContext> {
-    const outputs = await this.deps.runs.outputsOf(instance.id, version.referencedSteps(stepId));
+  /** A drain's hand-back of an attempt that did not finish within the grace. */
+  private async handBack(entry: InFlight): Promise<void> {
+    entry.lease.release('the worker is stopping');
+    const plan = planHandBack({
+      attempt: entry.claimed,
+      now: this.deps.clock.now(),
+      worker: this.claim.owner,
+    });
+    try {
+      if (await this.commit(plan.change)) {
+        entry.handedBack = true;
+        await this.deps.scheduler.handBack(entry.claimed.stepRun.id);
+      }
+    } catch (err) {
+      // The sweep takes the step over once its lease runs out.
+      this.deps.logger.warn({ err, stepRunId: entry.claimed.stepRun.id }, 'could not hand a step back');
+    }
+  }
+
+  private async context(claimed: Claimed): Promise<RunContext> {
+    const { instance, version, stepRun, outputs: known } = claimed;
+    const referenced = version.referencedSteps(stepRun.stepId);
+    const missing = referenced.filter((id) => !known.has(id));
+    const read = missing.length > 0 ? await this.deps.runs.outputsOf(instance.id, missing) : {};
     const steps: Record<string, { output: JsonValue }> = {};
-    for (const [id, output] of Object.entries(outputs)) steps[id] = { output };
+    for (const id of referenced) {
+      if (known.has(id)) steps[id] = { output: known.get(id)! };
+      else if (id in read) steps[id] = { output: read[id]! };
+    }
     return {
       trigger: instance.input,
       steps,
@@ -276,20 +279,42 @@ export class StepExecutor {
     };
   }
 
-  /** Extends the lease while the action runs; aborts the action if the step was taken away. */
-  private keepLease(stepRun: StepRunRecord, abort: AbortController): () => void {
-    const { leaseMs } = this.deps.timings;
-    const timer = setInterval(() => {
-      const until = new Date(this.deps.clock.now().getTime() + leaseMs);
-      this.deps.runs.extendLease(stepRun.id, stepRun.attempt, until).then(
-        (held) => {
-          if (!held) abort.abort(new Error('step was cancelled or taken over'));
-        },
-        (err: unknown) => this.deps.logger.warn({ err, stepRunId: stepRun.id }, 'could not extend step lease'),
-      );
-    }, Math.max(50, Math.floor(leaseMs / 3)));
-    timer.unref();
-    return () => clearInterval(timer);
+  /**
+   * Commits an attempt's outcome. When the store cannot be reached (a database restart, a network
+   * blip) it tries again until the attempt's lease runs out, so a short outage does not leave the
+   * step for the sweep; once the lease is gone the fence would refuse the write anyway. When the
+   * store refuses the outcome itself, the step fails with that reason instead of being run again.
+   */
+  private async commitOutcome(change: RunChange, lease: AttemptLease, attempt: ClaimedAttempt): Promise<boolean> {
+    for (let pause = COMMIT_RETRY_MS; ; pause = Math.min(pause * 2, 1_000)) {
+      try {
+        return await this.commit(change);
+      } catch (err) {
+        if (!isRetryable(err)) return this.failUnstorable(attempt, err);
+        if (lease.lost !== undefined) {
+          this.deps.logger.warn({ err, instanceId: change.instanceId }, 'could not commit a step outcome before its lease ran out');
+          return false;
+        }
+        this.deps.logger.warn({ err, instanceId: change.instanceId }, 'could not commit a step outcome; trying again');
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
+  /** The outcome could not be stored: the step fails with that reason (never retried, never lost). */
+  private async failUnstorable(attempt: ClaimedAttempt, err: unknown): Promise<boolean> {
+    this.deps.logger.error({ err, stepRunId: attempt.stepRun.id }, 'a step outcome could not be stored; failing the step');
+    const failure = new ActionError(`The step's outcome could not be stored: ${err instanceof Error ? err.message : String(err)}`, {
+      retryable: false,
+      details: { reason: 'outcome_not_storable' },
+    });
+    const plan = planFailure({ attempt, failure, retryDelayMs: null, now: this.deps.clock.now() });
+    try {
+      await this.commit(plan.change);
+    } catch (again) {
+      this.deps.logger.error({ err: again, stepRunId: attempt.stepRun.id }, 'could not record the failure either; the sweep takes the step over');
+    }
+    return false;
   }
 
   private async commit(change: RunChange): Promise<boolean> {
@@ -302,4 +327,3 @@ export class StepExecutor {
     return true;
   }
 }
-

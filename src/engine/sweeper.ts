@@ -1,9 +1,10 @@
+import type { RunSweepStore } from '../ports/run-sweep.store.port.js';
 import type { EngineDeps } from './engine-deps.js';
-import { MAX_LOST_WORKERS } from './step-executor.js';
-import { instanceMove, stepMove } from './transitions.js';
+import { planLost } from './step-outcome.js';
 
 export interface SweeperOptions {
   readonly deps: EngineDeps;
+  readonly sweep: RunSweepStore;
   readonly intervalMs: number;
   /** Due work is re-enqueued only once this long overdue and this long since it was last enqueued. */
   readonly graceMs: number;
@@ -41,9 +42,9 @@ export class Sweeper {
 
   /** One pass; returns how many step runs it re-enqueued and recovered. */
   async sweep(): Promise<{ requeued: number; recovered: number }> {
-    const { deps, graceMs } = this.options;
+    const { deps, sweep, graceMs } = this.options;
     const now = deps.clock.now();
-    const overdue = await deps.runs.claimOverdue({
+    const overdue = await sweep.claimOverdue({
       dueBefore: new Date(now.getTime() - graceMs),
       enqueuedBefore: new Date(now.getTime() - graceMs),
       limit: BATCH,
@@ -51,49 +52,21 @@ export class Sweeper {
     for (const run of overdue) await deps.scheduler.enqueue(run.id);
     if (overdue.length > 0) deps.logger.warn({ count: overdue.length }, 're-enqueued due steps that had no job');
 
-    let recovered = 0;
-    for (const run of await deps.runs.expiredLeases({ now, limit: BATCH })) {
-      const lost = run.lostCount + 1;
-      const reason = `the worker running this step stopped responding (${lost} time${lost === 1 ? '' : 's'})`;
-      const base = { stepRunId: run.id, stepId: run.stepId, attempt: run.attempt };
-      if (lost >= MAX_LOST_WORKERS) {
-        const result = await deps.runs.commit({
-          instanceId: run.instanceId,
-          instance: {
-            ...instanceMove('RUNNING', 'fail'),
-            patch: { finishedAt: now, error: { stepId: run.stepId, attempt: run.attempt, reason } },
-            detail: { stepId: run.stepId, attempt: run.attempt, reason },
-          },
-          steps: [
-            {
-              ...base,
-              ...stepMove('RUNNING', 'fail'),
-              patch: { lostCount: lost, leaseUntil: null, finishedAt: now, error: { message: reason, retryable: false } },
-              detail: { reason },
-            },
-          ],
-        });
-        if (result.ok) deps.onEvents?.(result.events);
-        continue;
-      }
-      // A lost worker does not use up an attempt: the step did not fail, its process did.
-      const result = await deps.runs.commit({
-        instanceId: run.instanceId,
-        steps: [
-          {
-            ...base,
-            ...stepMove('RUNNING', 'lose'),
-            patch: { lostCount: lost, leaseUntil: null, dueAt: now, enqueuedAt: now, attempt: run.attempt - 1 },
-            detail: { reason },
-          },
-        ],
-      });
-      if (result.ok) {
-        recovered++;
+    // Fenced on the lease this pass saw, and applied only if it has run out by the database's
+    // clock: of two sweeps that read it, one hands it back; a new attempt is never taken away.
+    // All at once: a dead worker's steps wait for the slowest of them, not for their sum.
+    const handedBack = await Promise.all(
+      (await sweep.expiredLeases({ limit: BATCH })).map(async (run) => {
+        const plan = planLost({ stepRun: run, now: deps.clock.now() });
+        const result = await deps.runs.commit(plan.change);
+        if (!result.ok) return false;
         deps.onEvents?.(result.events);
-        await deps.scheduler.enqueue(run.id);
-      }
-    }
+        if (!plan.enqueue) return false;
+        await deps.scheduler.enqueue(plan.enqueue.stepRunId);
+        return true;
+      }),
+    );
+    const recovered = handedBack.filter(Boolean).length;
     return { requeued: overdue.length, recovered };
   }
 }

@@ -3,13 +3,15 @@ import { AppError, ErrorCode, badInput, invalidState, notFound } from '../domain
 import { MAX_IDEMPOTENCY_KEY_CHARS, type IdempotencyClaim } from '../domain/idempotency.js';
 import type { JsonValue } from '../domain/json.js';
 import { jsonByteLength } from '../domain/json-size.js';
-import type { InstanceRecord, RunChange } from '../ports/run.store.port.js';
+import type { RunQueryStore } from '../ports/run-query.store.port.js';
+import type { InstanceRecord, RunChange } from '../ports/run-records.js';
 import type { WorkflowStore } from '../ports/workflow.store.port.js';
 import type { EngineDeps } from './engine-deps.js';
 import { instanceMove, stepMove } from './transitions.js';
 
 export interface WorkflowRunnerOptions {
   readonly deps: EngineDeps;
+  readonly queries: Pick<RunQueryStore, 'getInstance' | 'activeStepRuns' | 'failedStepRun'>;
   readonly workflows: WorkflowStore;
   /** Largest trigger input accepted, as bytes of JSON. */
   readonly maxInputBytes: number;
@@ -81,7 +83,7 @@ export class WorkflowRunner {
       if (!['PENDING', 'RUNNING', 'WAITING'].includes(instance.status)) {
         throw invalidState(`A ${instance.status.toLowerCase()} instance cannot be cancelled`, { status: instance.status });
       }
-      const active = await deps.runs.activeStepRuns(instance.id);
+      const active = await this.options.queries.activeStepRuns(instance.id);
       const now = deps.clock.now();
       const change: RunChange = {
         instanceId: instance.id,
@@ -114,7 +116,7 @@ export class WorkflowRunner {
         status: instance.status,
       });
     }
-    const failed = await deps.runs.failedStepRun(instance.id);
+    const failed = await this.options.queries.failedStepRun(instance.id);
     if (!failed) throw invalidState('The instance has no failed step to retry');
     const now = deps.clock.now();
     const result = await deps.runs.commit({
@@ -129,7 +131,7 @@ export class WorkflowRunner {
           stepId: failed.stepId,
           ...stepMove('FAILED', 'reschedule'),
           attempt: 0,
-          patch: { attempt: 0, error: null, dueAt: now, enqueuedAt: now, finishedAt: null, lostCount: 0 },
+          patch: { attempt: 0, error: null, dueAt: now, enqueuedAt: now, finishedAt: null, lostCount: 0, handbackCount: 0 },
         },
       ],
     });
@@ -140,7 +142,7 @@ export class WorkflowRunner {
   }
 
   private async get(actor: RunActor, id: string): Promise<InstanceRecord> {
-    const instance = await this.options.deps.runs.getInstance(actor.workspaceId, id);
+    const instance = await this.options.queries.getInstance(actor.workspaceId, id);
     if (!instance) throw notFound('Instance', id);
     return instance;
   }

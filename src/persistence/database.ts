@@ -103,8 +103,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       });
     // Connections multiplexed onto PGlite's one session cannot hold prepared statements.
     const forDrizzle = (client: Sql) => drizzle(embedded ? client : preparing(client), { schema });
-    const sql = pool(embedded ? 4 : options.poolSize, 'workflow-builder');
-    const db = forDrizzle(sql);
+    const plain = pool(embedded ? 4 : options.poolSize, 'workflow-builder');
+    // Raw statements (the engine's commit function) run prepared too.
+    const sql = embedded ? plain : preparing(plain);
+    const db = forDrizzle(plain);
     const liveSql = pool(2, 'workflow-builder-live');
     return {
       db,

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { AppError, ErrorCode, type ErrorDetails } from '../domain/errors.js';
 import type { BusNotification, EventBus } from '../ports/event-bus.port.js';
-import type { InstanceEventRecord, RunStore } from '../ports/run.store.port.js';
+import type { RunFeedStore } from '../ports/run-feed.store.port.js';
+import type { RunQueryStore } from '../ports/run-query.store.port.js';
+import type { InstanceEventRecord } from '../ports/run-records.js';
 import { BoundedChannel } from './bounded-channel.js';
 import { encodeWorkflowCursor, type WorkflowCursor } from './workflow-cursor.js';
 import {
@@ -18,7 +20,10 @@ export type KeyRevokedNotification = Extract<BusNotification, { kind: 'key-revok
 
 export interface RealtimeOptions {
   readonly bus: EventBus;
-  readonly runs: RunStore;
+  /** Workflows' events in commit order. */
+  readonly feed: RunFeedStore;
+  /** Instances' event logs, for `instanceUpdated`. */
+  readonly logs: Pick<RunQueryStore, 'listEvents'>;
   readonly logger: Logger;
   /** Events buffered per subscription before it counts as too slow and is ended. */
   readonly bufferSize: number;
@@ -127,7 +132,7 @@ export class RealtimeService {
         do {
           again = false;
           for (;;) {
-            const page = await this.options.runs.listEvents(instanceId, { afterSeq: last, first: PAGE });
+            const page = await this.options.logs.listEvents(instanceId, { afterSeq: last, first: PAGE });
             for (const e of page) {
               if (!channel.push(e)) return;
               last = e.seq;
@@ -165,7 +170,7 @@ export class RealtimeService {
       feed = new WorkflowFeed({
         workspaceId,
         workflowId,
-        runs: this.options.runs,
+        runs: this.options.feed,
         logger: this.options.logger,
         safetyPollMs: this.options.safetyPollMs,
         minRoundMs: this.options.minRoundMs ?? 0,
@@ -218,7 +223,7 @@ export class RealtimeService {
     const replay = async (lo: bigint, hi: bigint, after: number): Promise<boolean> => {
       let cursor = after;
       for (;;) {
-        const page = await this.options.runs.workflowEvents({ workspaceId, workflowId, fromXid: lo, toXid: hi, afterCursor: cursor, limit: PAGE });
+        const page = await this.options.feed.workflowEvents({ workspaceId, workflowId, fromPosition: lo, toPosition: hi, afterCursor: cursor, limit: PAGE });
         if (page.length > 0) {
           if (!push(toBatch(lo, hi, page).shared)) return false;
           cursor = page[page.length - 1]!.cursor;
@@ -232,7 +237,7 @@ export class RealtimeService {
         await theFeed.ready;
         if (since) {
           if (since.hi > since.lo && !(await replay(since.lo, since.hi, since.after))) return;
-          const horizon = await this.options.runs.visibleXidHorizon();
+          const horizon = await this.options.feed.horizon();
           if (horizon > since.hi && !(await replay(since.hi, horizon, 0))) return;
           floor = horizon > since.hi ? horizon : since.hi;
         } else {

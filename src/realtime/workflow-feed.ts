@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { InstanceEventRecord, RunStore } from '../ports/run.store.port.js';
+import type { RunFeedStore } from '../ports/run-feed.store.port.js';
+import type { InstanceEventRecord } from '../ports/run-records.js';
 import { encodeWorkflowCursor } from './workflow-cursor.js';
 
 /** What a workflow-event subscriber receives: the event and the cursor to resume after it. */
@@ -59,7 +60,7 @@ export class WorkflowFeed {
     private readonly options: {
       readonly workspaceId: string;
       readonly workflowId: string;
-      readonly runs: RunStore;
+      readonly runs: RunFeedStore;
       readonly logger: Logger;
       readonly safetyPollMs: number;
       /**
@@ -69,7 +70,7 @@ export class WorkflowFeed {
       readonly minRoundMs: number;
     },
   ) {
-    this.ready = options.runs.visibleXidHorizon().then((h) => {
+    this.ready = options.runs.horizon().then((h) => {
       this.watermark = h;
     });
     this.safetyTimer = setInterval(() => this.wake(), options.safetyPollMs);
@@ -148,7 +149,7 @@ export class WorkflowFeed {
   private async readUpToHorizon(): Promise<boolean> {
     const { runs, workspaceId, workflowId } = this.options;
     const lo = this.watermark;
-    const first = await runs.workflowEventsToHorizon({ workspaceId, workflowId, fromXid: lo, limit: PAGE });
+    const first = await runs.workflowEventsToHorizon({ workspaceId, workflowId, fromPosition: lo, limit: PAGE });
     const horizon = first.horizon;
     if (horizon <= lo) return false;
     let page = first.events;
@@ -160,7 +161,7 @@ export class WorkflowFeed {
       }
       if (page.length < PAGE) break;
       const after = page[page.length - 1]!.cursor;
-      page = await runs.workflowEvents({ workspaceId, workflowId, fromXid: lo, toXid: horizon, afterCursor: after, limit: PAGE });
+      page = await runs.workflowEvents({ workspaceId, workflowId, fromPosition: lo, toPosition: horizon, afterCursor: after, limit: PAGE });
     }
     this.watermark = horizon;
     return delivered;

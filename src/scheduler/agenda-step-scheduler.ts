@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job, type JobParameters, type JobRepository } from 'agenda';
 import type { Logger } from 'pino';
-import type { StepScheduler } from '../ports/step-scheduler.port.js';
+import type { StepJobHandler, StepScheduler } from '../ports/step-scheduler.port.js';
 import type { JobStore } from './job-store.js';
 import { openMongoJobStore } from './mongo-job-store.js';
 import { checkTableName, openPostgresJobStore } from './postgres-job-store.js';
@@ -32,8 +32,10 @@ export interface AgendaStepSchedulerOptions {
   readonly notifications: SchedulerNotifications;
   readonly logger: Logger;
   /**
-   * A job whose worker has not touched it for this long is taken over by another worker, so it
-   * bounds how long a crashed worker's step waits. Running jobs are touched at a third of it.
+   * A job locked by a worker that has not started it, or not yet called `delivered()`, for this
+   * long is taken by another worker (the worker died): it bounds how late a dead worker's jobs
+   * start. Jobs are locked up to a poll before they are due, so it must exceed `processEveryMs`.
+   * Locks are refreshed at a third of it until `delivered()`.
    */
   readonly lockLifetimeMs?: number;
   /**
@@ -95,7 +97,14 @@ interface Runtime {
 /** A step job this process is running, so an enqueue of the same id from here is not lost. */
 interface RunningStep {
   readonly job: Job<unknown>;
-  phase: 'running' | 'completing';
+  /**
+   * `delivered`: the handler took the step and the row was deleted, so an enqueue of the same id
+   * inserts a fresh job; `handedBack`: its row was deleted and a fresh job enqueued for another
+   * worker. In both nothing more is written for the old row.
+   */
+  phase: 'running' | 'releasing' | 'delivered' | 'completing' | 'handedBack';
+  /** While `releasing`: the delete of the row, which an enqueue of the same id waits for. */
+  releasing?: Promise<void>;
   /** Resolves once the job's row has been removed or handed back for its next run. */
   readonly finished: Promise<void>;
 }
@@ -129,6 +138,7 @@ export class AgendaStepScheduler implements StepScheduler {
   private opening: Promise<Runtime> | undefined;
   private stopping: Promise<void> | undefined;
   private workerStarted = false;
+  private workerStopped = false;
   private readonly running = new Map<string, RunningStep>();
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -162,7 +172,9 @@ export class AgendaStepScheduler implements StepScheduler {
   async enqueue(stepRunId: string, runAt?: Date): Promise<void> {
     const { agenda, store } = await this.runtime();
     const when = runAt ?? new Date();
-    const current = this.running.get(stepRunId);
+    let current = this.running.get(stepRunId);
+    if (current?.phase === 'releasing') await current.releasing;
+    if (current?.phase === 'delivered' || current?.phase === 'handedBack') current = undefined;
     if (current?.phase === 'running') {
       // Agenda rewrites the row's next run time from memory when it refreshes the lock and when
       // the run ends; set it there too, or this enqueue would be overwritten.
@@ -195,6 +207,38 @@ export class AgendaStepScheduler implements StepScheduler {
     }
   }
 
+  async handBack(stepRunId: string): Promise<void> {
+    const { agenda, removed } = await this.runtime();
+    const current = this.running.get(stepRunId);
+    if (current?.phase === 'releasing') await current.releasing;
+    if (current?.phase === 'running') {
+      // The running job's row stays locked by this process until its handler returns, which a
+      // stopping worker may not wait for: delete it, and let runStep leave the (gone) row alone.
+      current.phase = 'handedBack';
+      current.job.attrs.nextRunAt = null;
+      removed.add(String(current.job.attrs._id));
+      await agenda.cancel({ id: current.job.attrs._id });
+    } else if (current && current.phase !== 'delivered' && current.phase !== 'handedBack') {
+      await current.finished;
+    }
+    try {
+      await agenda.create(STEP_JOB_NAME, stepJobData(stepRunId)).schedule(new Date()).save();
+    } catch (err) {
+      const { store } = await this.runtime();
+      if (!store.isUpsertRace(err)) throw err;
+      await this.enqueue(stepRunId);
+    }
+  }
+
+  async stopWorker(): Promise<void> {
+    if (!this.workerStarted || this.lifecycle !== 'open') return;
+    const rt = await this.runtime();
+    this.workerStopped = true;
+    // Stops polling and listening, and releases jobs locked but not started; running jobs keep
+    // their locks, and enqueues still publish (see WakeChannel.disconnect).
+    await rt.agenda.stop(false);
+  }
+
   async cancel(stepRunIds: readonly string[]): Promise<void> {
     if (stepRunIds.length === 0) return;
     const { agenda } = await this.runtime();
@@ -206,7 +250,7 @@ export class AgendaStepScheduler implements StepScheduler {
     await Promise.all(ids.map((id) => agenda.cancel({ name: STEP_JOB_NAME, data: stepJobData(id) })));
   }
 
-  async startWorker(handler: (stepRunId: string) => Promise<void>): Promise<void> {
+  async startWorker(handler: StepJobHandler): Promise<void> {
     if (this.workerStarted) throw new Error('AgendaStepScheduler: startWorker was already called');
     this.workerStarted = true;
     let rt: Runtime;
@@ -278,7 +322,7 @@ export class AgendaStepScheduler implements StepScheduler {
       const wakeChannel = wake;
       agenda.on('complete', () => {
         // A finished job frees a slot; Agenda itself only refills on the next poll or notification.
-        if (this.workerStarted && this.lifecycle === 'open') setImmediate(() => wakeChannel.wake());
+        if (this.workerStarted && !this.workerStopped && this.lifecycle === 'open') setImmediate(() => wakeChannel.wake());
       });
       // Started even without a worker, so this process's enqueues publish notifications.
       await agenda.start();
@@ -288,7 +332,7 @@ export class AgendaStepScheduler implements StepScheduler {
       );
       return { agenda, store, tracker, wake, removed, starting };
     } catch (err) {
-      await wake?.disconnect().catch(() => {});
+      await wake?.close().catch(() => {});
       await store.close().catch(() => {});
       throw err;
     }
@@ -315,7 +359,7 @@ export class AgendaStepScheduler implements StepScheduler {
   }
 
   /** The Agenda job function: never rejects, so Agenda neither retries nor keeps a failed job. */
-  private async runStep(job: Job<unknown>, handler: (stepRunId: string) => Promise<void>, rt: Runtime): Promise<void> {
+  private async runStep(job: Job<unknown>, handler: StepJobHandler, rt: Runtime): Promise<void> {
     const data = parseStepJobData(job.attrs.data);
     if (!data) {
       this.log.error({ jobId: job.attrs._id, data: job.attrs.data }, 'dropping a step job without a step run id');
@@ -334,12 +378,39 @@ export class AgendaStepScheduler implements StepScheduler {
     const owner = !this.running.has(stepRunId);
     if (owner) this.running.set(stepRunId, entry);
     const keepAlive = this.keepLocked(job, rt);
+    const delivered = async (): Promise<void> => {
+      if (entry.phase !== 'running' || job.attrs.nextRunAt) return;
+      entry.phase = 'releasing';
+      entry.releasing = (async () => {
+        await keepAlive.stop();
+        const id = String(job.attrs._id);
+        try {
+          // Deleted only if nobody else enqueued it again meanwhile (see finishRow).
+          if (await rt.store.removeIfNotRescheduled(id, this.instanceName)) {
+            rt.removed.add(id);
+            entry.phase = 'delivered';
+            return;
+          }
+        } catch (err) {
+          this.log.warn({ err, stepRunId }, 'could not remove a delivered step job; it is removed when the handler ends');
+        }
+        entry.phase = 'running';
+      })();
+      await entry.releasing;
+    };
     try {
-      await handler(stepRunId);
+      await handler(stepRunId, { delivered });
     } catch (err) {
       this.log.error({ err, stepRunId }, 'step job handler failed; the scheduler does not retry it');
     } finally {
       await keepAlive.stop();
+      if (entry.phase === 'releasing') await entry.releasing;
+      if (entry.phase === 'handedBack' || entry.phase === 'delivered') {
+        // The row is gone already; Agenda's own final save of it fails quietly, by design.
+        if (owner) this.running.delete(stepRunId);
+        markFinished();
+        return;
+      }
       entry.phase = 'completing';
       try {
         await this.finishRow(job, rt);
@@ -419,12 +490,13 @@ export class AgendaStepScheduler implements StepScheduler {
       if (!rt) return;
       stage = 'stopping Agenda';
       // Stops polling and listening and releases jobs locked but not started; running jobs keep their locks.
-      await rt.agenda.stop(false);
+      if (!this.workerStopped) await rt.agenda.stop(false);
       stage = 'waiting for running step handlers';
       await Promise.all([...this.inFlight]);
       stage = "waiting for Agenda's last writes";
       await rt.tracker.settled();
       stage = 'closing connections';
+      await rt.wake.close();
       await rt.store.close();
     })();
     const finished = await settlesWithin(

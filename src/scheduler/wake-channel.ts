@@ -45,11 +45,21 @@ export class WakeChannel extends BaseNotificationChannel {
     this.setState('connected');
   }
 
+  /**
+   * What Agenda calls when it stops: this process's worker hears of no more jobs. Publishing goes
+   * on until {@link WakeChannel.close}, so that a stopping worker's hand-backs still wake the
+   * other workers at once.
+   */
   async disconnect(): Promise<void> {
-    this.unsubscribeRemote?.();
-    this.unsubscribeRemote = undefined;
     this.handlers.clear();
     this.stateHandlers.clear();
+  }
+
+  /** Closes the transport; nothing is published or delivered after it. */
+  async close(): Promise<void> {
+    await this.disconnect();
+    this.unsubscribeRemote?.();
+    this.unsubscribeRemote = undefined;
     this.setState('disconnected');
     await this.remote.disconnect();
   }

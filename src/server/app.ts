@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -29,7 +31,10 @@ import { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { EngineDeps } from '../engine/engine-deps.js';
 import { InstanceResolver, WorkflowRunsResolver } from '../graphql/instance/instance.resolver.js';
 import { OutboundMessageRepository } from '../persistence/outbound-message.repository.js';
-import { RunRepository } from '../persistence/run.repository.js';
+import { RunCommandRepository } from '../persistence/run-command.repository.js';
+import { RunFeedRepository } from '../persistence/run-feed.repository.js';
+import { RunQueryRepository } from '../persistence/run-query.repository.js';
+import { RunSweepRepository } from '../persistence/run-sweep.repository.js';
 import type { StepScheduler } from '../ports/step-scheduler.port.js';
 import { createMessagingProviders } from '../providers/provider-registry.js';
 import { SafeHttpClient } from '../providers/safe-http.client.js';
@@ -65,6 +70,8 @@ export interface App {
   readonly apiKeys: ApiKeyService;
   readonly httpServer: Server;
   readonly scheduler: StepScheduler;
+  /** This process's worker name: the owner of the leases it takes. */
+  readonly workerName: string;
   readonly engine: { readonly executor: StepExecutor; readonly runner: WorkflowRunner; readonly sweeper: Sweeper };
   stop(): Promise<void>;
 }
@@ -87,14 +94,18 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
     const registry = givenRegistry ?? new ActionRegistry(builtinActions);
     const workflowStore = new WorkflowRepository(database.db);
     const apiKeyStore = new ApiKeyRepository(database.db);
-    const runStore = new RunRepository(database.db);
+    const runStore = new RunCommandRepository(database.db, database.sql);
+    const runQueries = new RunQueryRepository(database.db);
+    // Unique among a deployment's processes: it owns the leases this process takes.
+    const workerName = config.WORKER_NAME ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     // One process on the embedded database needs no broker; real Postgres fans out with LISTEN/NOTIFY.
     const bus: EventBus = database.embedded
       ? new InProcessEventBus({ logger })
       : await PostgresEventBus.create({ url: database.url, logger });
     const realtime = new RealtimeService({
       bus,
-      runs: new RunRepository(database.liveDb),
+      feed: new RunFeedRepository(database.liveDb),
+      logs: new RunQueryRepository(database.liveDb),
       logger: logger.child({ component: 'realtime' }),
       bufferSize: config.SUBSCRIPTION_BUFFER,
       safetyPollMs: config.REALTIME_POLL_MS,
@@ -140,11 +151,16 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       // The embedded database runs every connection in one session: the setting would reach the engine's commits.
       asyncJobCommits: !database.embedded,
       logger: logger.child({ component: 'scheduler' }),
-      lockLifetimeMs: config.STEP_LEASE_MS,
+      // A job only lasts until its step is claimed (the step's lease guards it then): its lock
+      // covers the wait for its due time (at most a poll) and the claim.
+      lockLifetimeMs: config.SCHEDULER_POLL_MS + 1_000,
       processEveryMs: config.SCHEDULER_POLL_MS,
       concurrency: config.WORKER_CONCURRENCY,
       tableName: config.SCHEDULER_TABLE,
       collection: config.SCHEDULER_TABLE,
+      instanceName: workerName,
+      // Handlers have been drained (or handed back) by then; this bounds the wait for Agenda's last writes.
+      stopTimeoutMs: config.SHUTDOWN_GRACE_MS + 10_000,
     });
     const outboundMessages = new OutboundMessageRepository(database.db);
     const messaging = createMessagingProviders({
@@ -188,11 +204,17 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       clock,
       logger: logger.child({ component: 'engine' }),
       timings: { leaseMs: config.STEP_LEASE_MS, stepTimeoutMs: config.STEP_TIMEOUT_MS },
+      workerName,
       onEvents: (events) => realtime.publishRunEvents(events),
     };
     const executor = new StepExecutor(engineDeps);
-    const runner = new WorkflowRunner({ deps: engineDeps, workflows: workflowStore, maxInputBytes: config.MAX_INPUT_BYTES });
-    const sweeper = new Sweeper({ deps: engineDeps, intervalMs: config.SWEEP_INTERVAL_MS, graceMs: config.SWEEP_GRACE_MS });
+    const runner = new WorkflowRunner({ deps: engineDeps, queries: runQueries, workflows: workflowStore, maxInputBytes: config.MAX_INPUT_BYTES });
+    const sweeper = new Sweeper({
+      deps: engineDeps,
+      sweep: new RunSweepRepository(database.db),
+      intervalMs: config.SWEEP_INTERVAL_MS,
+      graceMs: config.SWEEP_GRACE_MS,
+    });
     const runsWorkers = config.ROLE !== 'api';
     const servesApi = config.ROLE !== 'worker';
 
@@ -216,7 +238,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
 
     const instanceDeps = {
       runner,
-      runs: runStore,
+      runs: runQueries,
       workflows: workflowStore,
       messages: outboundMessages,
       maxPageSize: config.MAX_PAGE_SIZE,
@@ -232,11 +254,11 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       new SubscriptionResolver(),
       new WebhookResolver({ webhooks }), // [webhooks]
     ]);
-    const live = new SubscriptionSources({ realtime, runs: runStore, workflows: workflowStore });
+    const live = new SubscriptionSources({ realtime, runs: runQueries, workflows: workflowStore });
     const largeValueSource: LargeValueSource = {
       stepConfigs: (workflowId, stepIds) => workflowStore.readStepConfigs(workflowId, stepIds),
       versionGraph: (workflowId, version) => workflowStore.readVersionGraph(workflowId, version),
-      instanceInputs: (ids) => runStore.readInputs(ids),
+      instanceInputs: (ids) => runQueries.readInputs(ids),
     };
 
     // --- GraphQL hardening (issue 5): limits, introspection, CSRF, masking; shared with graphql-ws ---
@@ -359,7 +381,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
     const unsubscribeRevocations = realtime.onKeyRevoked((n) => void ws?.closeSocketsOfKey(n.apiKeyId));
 
     if (runsWorkers) {
-      await scheduler.startWorker((stepRunId) => executor.execute(stepRunId));
+      await scheduler.startWorker((stepRunId, job) => executor.execute(stepRunId, job));
       sweeper.start();
     }
     // Deliveries stored and left unprocessed by a process that died are taken up here.
@@ -382,6 +404,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       apiKeys,
       httpServer,
       scheduler,
+      workerName,
       engine: { executor, runner, sweeper },
       async stop() {
         if (stopped) return;
@@ -395,6 +418,14 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
         await step('graphql', () => apollo.stop());
         await step('inbound', () => endpoints?.inbound.stop());
         await step('sweep', () => sweeper.stop());
+        if (runsWorkers) {
+          // Graceful drain: take no more steps, give the running ones the grace, hand back the rest.
+          await step('worker', () => scheduler.stopWorker());
+          await step('drain', async () => {
+            const drained = await executor.drain(config.SHUTDOWN_GRACE_MS);
+            if (drained.handedBack > 0) logger.warn(drained, 'handed back steps that did not finish within the shutdown grace');
+          });
+        }
         await step('scheduler', () => scheduler.stop());
         await step('realtime', () => realtime.close());
         await step('bus', () => bus.close());

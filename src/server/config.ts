@@ -76,6 +76,16 @@ const envSchema = z.object({
   SWEEP_GRACE_MS: int(0, 600_000).default(10_000),
   /** Steps one worker process runs at once. */
   WORKER_CONCURRENCY: int(1, 1000).default(20),
+  /**
+   * On SIGTERM/SIGINT a worker stops taking steps and waits this long for the running ones; those
+   * still running then are handed back for another worker to run again at once.
+   */
+  SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(20_000),
+  /** This process's worker name in leases and step start events. Unset: host, process id and a random suffix. */
+  WORKER_NAME: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,100}$/, 'must be 1 to 100 visible ASCII characters')
+    .optional(),
   /** Largest trigger input accepted by startWorkflow, as bytes of JSON. */
   MAX_INPUT_BYTES: int(2, 50_000_000).default(256 * 1024),
   /** The table (Postgres) or collection (MongoDB) holding step jobs; every process of one deployment must use the same. */

@@ -23,10 +23,10 @@ import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import postgres from 'postgres';
 import type { EngineDeps } from '../../src/engine/engine-deps.js';
-import type { InstanceEventRecord, RunChange } from '../../src/ports/run.store.port.js';
+import type { InstanceEventRecord, RunChange } from '../../src/ports/run-records.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { RunRepository } from '../../src/persistence/run.repository.js';
+import { RunFeedRepository } from '../../src/persistence/run-feed.repository.js';
 import type { App } from '../../src/server/app.js';
 import { withBenchApp } from './bench-app.js';
 import {
@@ -202,9 +202,9 @@ function instrumentRealtime(app: App): { events: Map<string, EventLegs>; horizon
     onEvents?.(list);
   };
   // The live streams read through a run store of their own (their own pool): wrap the class.
-  const proto = RunRepository.prototype;
+  const proto = RunFeedRepository.prototype;
   const workflowEvents = proto.workflowEvents;
-  proto.workflowEvents = async function (this: RunRepository, query) {
+  proto.workflowEvents = async function (this: RunFeedRepository, query) {
     const rows = await workflowEvents.call(this, query);
     const t = epochNow();
     for (const e of rows) of(e).read ??= t;
@@ -212,15 +212,15 @@ function instrumentRealtime(app: App): { events: Map<string, EventLegs>; horizon
   };
   let horizons = 0;
   const toHorizon = proto.workflowEventsToHorizon;
-  proto.workflowEventsToHorizon = async function (this: RunRepository, query) {
+  proto.workflowEventsToHorizon = async function (this: RunFeedRepository, query) {
     horizons += 1;
     const result = await toHorizon.call(this, query);
     const t = epochNow();
     for (const e of result.events) of(e).read ??= t;
     return result;
   };
-  const horizon = proto.visibleXidHorizon;
-  proto.visibleXidHorizon = function (this: RunRepository) {
+  const horizon = proto.horizon;
+  proto.horizon = function (this: RunFeedRepository) {
     horizons += 1;
     return horizon.call(this);
   };

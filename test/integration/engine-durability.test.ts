@@ -76,7 +76,13 @@ describe('durability', () => {
       expect(new Date(followUp.startedAt!).getTime()).toBeGreaterThanOrEqual(dueAt);
       expect(done.messages.edges).toHaveLength(1);
       expect(done.events.filter((e) => e.toStatus === 'COMPLETED')).toHaveLength(1);
-      expect(done.stepRuns.find((r) => r.stepId === 'wait')!.attempt).toBe(2); // began, then resumed once
+      // Began, then resumed once: the resume goes on with the same attempt, it is not a second one.
+      expect(done.stepRuns.find((r) => r.stepId === 'wait')!.attempt).toBe(1);
+      const starts = done.events.filter((e) => e.stepId === 'wait' && e.event === 'start');
+      expect(starts.map((e) => [e.attempt, e.detail?.resumed ?? false])).toEqual([
+        [1, false],
+        [1, true],
+      ]);
     } finally {
       await again.stop({ keepData: true });
     }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { inboundIdempotency } from '../../src/http/inbound-dispatcher.js';
 import { openDatabase } from '../../src/persistence/database.js';
 import { startEmbeddedPostgres } from '../../src/persistence/embedded-postgres.js';
-import { RunRepository } from '../../src/persistence/run.repository.js';
+import { RunCommandRepository } from '../../src/persistence/run-command.repository.js';
 import { CreateWebhookDocument, StartWorkflowDocument } from '../../src/sdk/operations.generated.js';
 import { twilioParams } from '../fixtures/inbound/inbound-fixtures.js';
 import { isolatedDatabase } from '../integration/webhooks/isolated-database.js';
@@ -160,7 +160,7 @@ describe('keys stored before sources were apart', () => {
         ]);
         // What a redelivery of the same message computes finds the migrated instance.
         expect(inboundIdempotency({ provider: 'meta', providerMessageId: 'mid.1' })).toEqual({ source: 'meta', key: 'mid.1' });
-        const runs = new RunRepository(database.db);
+        const runs = new RunCommandRepository(database.db, database.sql);
         const again = await runs.createInstance({
           id: randomUUID(),
           workspaceId,

@@ -1,4 +1,4 @@
-import type { StepScheduler } from '../../src/ports/step-scheduler.port.js';
+import type { StepJobHandler, StepScheduler } from '../../src/ports/step-scheduler.port.js';
 
 /**
  * The pending jobs of fake schedulers. Two schedulers given the same store behave like two
@@ -52,10 +52,11 @@ export class FakeStepScheduler implements StepScheduler {
 
   private readonly autoDeliver: boolean;
   private readonly now: () => Date;
-  private handler: ((stepRunId: string) => Promise<void>) | undefined;
+  private handler: StepJobHandler | undefined;
   private unwatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private workerStopped = false;
   private readonly running = new Set<Promise<void>>();
 
   constructor(options: FakeStepSchedulerOptions = {}) {
@@ -76,12 +77,23 @@ export class FakeStepScheduler implements StepScheduler {
     this.store.changed();
   }
 
-  async startWorker(handler: (stepRunId: string) => Promise<void>): Promise<void> {
+  async startWorker(handler: StepJobHandler): Promise<void> {
     this.assertOpen();
     if (this.handler) throw new Error('FakeStepScheduler: startWorker was already called');
     this.handler = handler;
     this.unwatch = this.store.watch(() => this.arm());
     this.arm();
+  }
+
+  async handBack(stepRunId: string): Promise<void> {
+    await this.enqueue(stepRunId);
+  }
+
+  async stopWorker(): Promise<void> {
+    this.workerStopped = true;
+    this.unwatch?.();
+    this.unwatch = undefined;
+    clearTimeout(this.timer);
   }
 
   async stop(): Promise<void> {
@@ -152,7 +164,7 @@ export class FakeStepScheduler implements StepScheduler {
   private arm(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.autoDeliver || this.stopped || !this.handler) return;
+    if (!this.autoDeliver || this.stopped || this.workerStopped || !this.handler) return;
     const [next] = this.pendingIds();
     if (next === undefined) return;
     const dueAt = this.store.pending.get(next)?.getTime() ?? 0;
@@ -171,7 +183,7 @@ export class FakeStepScheduler implements StepScheduler {
     this.deliveries.push({ stepRunId, at: this.now() });
     const run = (async () => {
       try {
-        await handler(stepRunId);
+        await handler(stepRunId, { delivered: async () => {} });
       } catch (error) {
         this.failures.push({ stepRunId, error });
       }

@@ -1,5 +1,5 @@
-import type { InstanceEventRecord, InstanceHead, InstanceRecord, StepRunRecord } from '../../ports/run.store.port.js';
 import type { IdempotencySource as DomainIdempotencySource } from '../../domain/idempotency.js';
+import type { InstanceEventRecord, InstanceHead, InstanceRecord, StepRunRecord } from '../../ports/run-records.js';
 import { IdempotencySource, InstanceEvent, InstanceStatus, StepRun, StepRunStatus, WorkflowInstance } from './instance.type.js';
 
 export const STATUS_LABELS: Readonly<Record<InstanceStatus, string>> = {

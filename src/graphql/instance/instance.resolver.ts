@@ -4,7 +4,7 @@ import type { WorkflowRunner } from '../../engine/workflow-runner.js';
 import { badInput, notFound } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
 import type { OutboundMessageStore } from '../../ports/outbound-message.store.port.js';
-import type { RunStore } from '../../ports/run.store.port.js';
+import type { RunQueryStore } from '../../ports/run-query.store.port.js';
 import type { WorkflowStore } from '../../ports/workflow.store.port.js';
 import { toConnection, type ConnectionShape } from '../common/connection.type.js';
 import { PageArgs } from '../common/page.args.js';
@@ -27,13 +27,13 @@ import {
 
 export interface InstanceResolverDeps {
   readonly runner: WorkflowRunner;
-  readonly runs: RunStore;
+  readonly runs: RunQueryStore;
   readonly workflows: WorkflowStore;
   readonly messages: OutboundMessageStore;
   readonly maxPageSize: number;
 }
 
-async function countsOf(runs: RunStore, workflowId: string): Promise<InstanceCounts> {
+async function countsOf(runs: RunQueryStore, workflowId: string): Promise<InstanceCounts> {
   const c = await runs.countByStatus(workflowId);
   const counts = {
     pending: c.PENDING ?? 0,

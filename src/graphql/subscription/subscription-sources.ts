@@ -1,5 +1,5 @@
 import { notFound } from '../../domain/errors.js';
-import type { RunStore } from '../../ports/run.store.port.js';
+import type { RunQueryStore } from '../../ports/run-query.store.port.js';
 import type { WorkflowStore } from '../../ports/workflow.store.port.js';
 import type { RealtimeService } from '../../realtime/realtime.service.js';
 import { decodeWorkflowCursor } from '../../realtime/workflow-cursor.js';
@@ -12,7 +12,7 @@ import type { Actor } from '../../services/api-key.service.js';
  */
 export class SubscriptionSources {
   constructor(
-    private readonly deps: { realtime: RealtimeService; runs: RunStore; workflows: WorkflowStore },
+    private readonly deps: { realtime: RealtimeService; runs: RunQueryStore; workflows: WorkflowStore },
   ) {}
 
   async instanceEvents(actor: Actor, instanceId: string, since: number | undefined) {

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { notFound } from '../../domain/errors.js';
-import type { InstanceEventRecord } from '../../ports/run.store.port.js';
+import type { InstanceEventRecord } from '../../ports/run-records.js';
 import type { DraftNotification } from '../../realtime/realtime.service.js';
 import type { WorkflowEventBatchPayload, WorkflowEventPayload } from '../../realtime/workflow-feed.js';
 import type { GraphQLContext } from '../context.js';

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, boolean } from 'drizzle-orm/pg-core';
 import type { JsonValue } from '../../domain/json.js';
-import type { StepRunError } from '../../ports/run.store.port.js';
+import type { StepRunError } from '../../ports/run-records.js';
 import { STEP_RUN_STATUSES } from '../../domain/run-state-machine.js';
 import { workflowInstances } from './workflow-instance.table.js';
 
@@ -34,6 +34,12 @@ export const stepRuns = pgTable(
     resumed: boolean('resumed').notNull().default(false),
     /** How often the worker running it vanished. */
     lostCount: integer('lost_count').notNull().default(0),
+    /** How often a stopping worker handed it back unfinished. */
+    handbackCount: integer('handback_count').notNull().default(0),
+    /** Raised by one at every start; the running attempt's writes must name it (fencing). */
+    fence: integer('fence').notNull().default(0),
+    /** The worker holding (or that last held) the lease. */
+    leaseOwner: text('lease_owner'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { IDEMPOTENCY_SOURCES } from '../../domain/idempotency.js';
 import type { JsonValue } from '../../domain/json.js';
-import type { InstanceFailure } from '../../ports/run.store.port.js';
+import type { InstanceFailure } from '../../ports/run-records.js';
 import { INSTANCE_STATUSES } from '../../domain/run-state-machine.js';
 import { workflows } from './workflow.table.js';
 import { workspaces } from './workspace.table.js';

@@ -246,6 +246,88 @@ export function describeStepSchedulerContract(
       },
     );
 
+    it.skipIf(!makeSecondOnSameStore)(
+      'stopWorker(): nothing new is delivered here, jobs enqueued afterwards go to another worker, running handlers finish',
+      async () => {
+        const stopping = await open();
+        const other = await open(makeSecondOnSameStore);
+        const mine = new DeliveryLog();
+        const theirs = new DeliveryLog();
+        const slowId = newId('running-at-stop');
+        let release: () => void = () => {};
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let finished = false;
+        await stopping.startWorker(async (stepRunId) => {
+          mine.record(stepRunId);
+          if (stepRunId === slowId) {
+            await released;
+            finished = true;
+          }
+        });
+        await stopping.enqueue(slowId);
+        await mine.waitFor(slowId);
+        await stopping.stopWorker();
+        await other.startWorker(async (stepRunId) => theirs.record(stepRunId));
+        const laterId = newId('after-stop');
+        await stopping.enqueue(laterId);
+        await theirs.waitFor(laterId);
+        release();
+        await waitUntil(() => finished, 'the running handler to finish');
+        expect(mine.count(laterId)).toBe(0);
+        expect(theirs.count(slowId)).toBe(0);
+      },
+    );
+
+    it.skipIf(!makeSecondOnSameStore)(
+      'handBack(): a job running here is delivered to another worker at once, and not again when its handler ends',
+      async () => {
+        const stopping = await open();
+        const other = await open(makeSecondOnSameStore);
+        const mine = new DeliveryLog();
+        const theirs = new DeliveryLog();
+        const id = newId('handed-back');
+        let release: () => void = () => {};
+        const released = new Promise<void>((resolve) => (release = resolve));
+        await stopping.startWorker(async (stepRunId) => {
+          mine.record(stepRunId);
+          await released;
+        });
+        await stopping.enqueue(id);
+        await mine.waitFor(id);
+        await stopping.stopWorker();
+        await other.startWorker(async (stepRunId) => theirs.record(stepRunId));
+        await stopping.handBack(id);
+        // Delivered elsewhere while the first handler is still running: no lock to wait out.
+        await theirs.waitFor(id);
+        release();
+        await stopping.stop();
+        await sleep(SETTLE_MS);
+        expect(mine.count(id)).toBe(1);
+        expect(theirs.count(id)).toBe(1);
+      },
+    );
+
+    it('a handler that says delivered() leaves no job behind: the same id enqueued meanwhile is delivered again, once', async () => {
+      const scheduler = await open();
+      const log = new DeliveryLog();
+      const id = newId('delivered');
+      let release: () => void = () => {};
+      const released = new Promise<void>((resolve) => (release = resolve));
+      await scheduler.startWorker(async (stepRunId, job) => {
+        log.record(stepRunId);
+        if (log.count(stepRunId) > 1) return;
+        await job.delivered();
+        // Its job is gone: a retry due later is a new job, delivered while this handler still runs.
+        await scheduler.enqueue(stepRunId, new Date(Date.now() + 100));
+        await released;
+      });
+      await scheduler.enqueue(id);
+      await log.waitFor(id, 2);
+      release();
+      await sleep(SETTLE_MS);
+      expect(log.count(id)).toBe(2);
+    });
+
     it('stop() waits for a running handler and resolves, also when called again', async () => {
       const scheduler = await open();
       const id = newId('slow');

@@ -1,6 +1,8 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { InstanceEventRecord, RunStore } from '../../../src/ports/run.store.port.js';
+import type { RunFeedStore } from '../../../src/ports/run-feed.store.port.js';
+import type { RunQueryStore } from '../../../src/ports/run-query.store.port.js';
+import type { InstanceEventRecord } from '../../../src/ports/run-records.js';
 import { InProcessEventBus } from '../../../src/realtime/in-process-event-bus.js';
 import { RealtimeService } from '../../../src/realtime/realtime.service.js';
 import { BEGINNING, decodeWorkflowCursor } from '../../../src/realtime/workflow-cursor.js';
@@ -42,23 +44,27 @@ class FakeLog {
     return made;
   }
 
-  store(): RunStore {
-    const workflowEvents: RunStore['workflowEvents'] = async (q) =>
+  feed(): RunFeedStore {
+    const workflowEvents: RunFeedStore['workflowEvents'] = async (q) =>
       this.events
-        .filter((e) => BigInt(e.xid) >= q.fromXid && BigInt(e.xid) < q.toXid && e.cursor > q.afterCursor)
+        .filter((e) => BigInt(e.xid) >= q.fromPosition && BigInt(e.xid) < q.toPosition && e.cursor > q.afterCursor)
         .sort((a, b) => a.cursor - b.cursor)
         .slice(0, q.limit);
-    const partial: Pick<RunStore, 'listEvents' | 'workflowEvents' | 'visibleXidHorizon' | 'workflowEventsToHorizon'> = {
-      listEvents: async (instanceId, page) =>
-        this.events.filter((e) => e.instanceId === instanceId && e.seq > page.afterSeq).slice(0, page.first),
+    return {
       workflowEvents,
-      visibleXidHorizon: async () => this.horizon,
+      horizon: async () => this.horizon,
       workflowEventsToHorizon: async (q) => {
         const horizon = this.horizon;
-        return { horizon, events: await workflowEvents({ ...q, toXid: horizon, afterCursor: 0 }) };
+        return { horizon, events: await workflowEvents({ ...q, toPosition: horizon, afterCursor: 0 }) };
       },
     };
-    return partial as RunStore;
+  }
+
+  logs(): Pick<RunQueryStore, 'listEvents'> {
+    return {
+      listEvents: async (instanceId, page) =>
+        this.events.filter((e) => e.instanceId === instanceId && e.seq > page.afterSeq).slice(0, page.first),
+    };
   }
 }
 
@@ -66,7 +72,7 @@ const logger = pino({ level: 'silent' });
 const services: RealtimeService[] = [];
 function makeService(log: FakeLog, bufferSize = 100, minRoundMs = 0) {
   const bus = new InProcessEventBus();
-  const service = new RealtimeService({ bus, runs: log.store(), logger, bufferSize, safetyPollMs: 20, minRoundMs });
+  const service = new RealtimeService({ bus, feed: log.feed(), logs: log.logs(), logger, bufferSize, safetyPollMs: 20, minRoundMs });
   services.push(service);
   return { service, bus };
 }

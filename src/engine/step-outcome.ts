@@ -1,0 +1,303 @@
+import type { ActionResult } from '../actions/action-definition.js';
+import type { ActionError } from '../actions/action-error.js';
+import type { JsonObject, JsonValue } from '../domain/json.js';
+import { toStorableJson } from '../domain/storable-json.js';
+import type { InstanceRecord, LeaseClaim, NewStepRun, RunChange, StepRunRecord } from '../ports/run-records.js';
+import type { CompiledVersion } from './compiled-version.js';
+import { instanceMove, stepMove } from './transitions.js';
+
+/** A worker that vanished this often while running one step fails it: the step itself may crash workers. */
+export const MAX_LOST_WORKERS = 3;
+
+/** The attempt an outcome belongs to, as its worker claimed it. */
+export interface ClaimedAttempt {
+  readonly instance: InstanceRecord;
+  readonly stepRun: StepRunRecord;
+}
+
+/** What to do after an outcome's change has committed. */
+export interface OutcomePlan {
+  readonly change: RunChange;
+  /** A job to schedule for a step run (now when `at` is absent). */
+  readonly enqueue?: { readonly stepRunId: string; readonly at?: Date };
+  /** The next step, created running by the change: the committing worker runs it itself. */
+  readonly next?: ClaimedAttempt;
+}
+
+/** How an outcome is planned. */
+export interface OutcomeOptions {
+  readonly attempt: ClaimedAttempt;
+  readonly version: CompiledVersion;
+  readonly now: Date;
+  /**
+   * The lease the next step is claimed with when this worker runs it itself; undefined hands it
+   * to the scheduler instead (a stopping worker).
+   */
+  readonly chain: LeaseClaim | undefined;
+  readonly newId: () => string;
+}
+
+/**
+ * Attempts that count against the retry policy: every start but those whose worker vanished or
+ * handed the step back, which say nothing about the step itself.
+ */
+export const countedAttempts = (stepRun: StepRunRecord): number =>
+  stepRun.attempt - stepRun.lostCount - stepRun.handbackCount;
+
+/** The fenced transition of the running attempt: the compare-and-set every outcome starts from. */
+const fenced = (stepRun: StepRunRecord) => ({
+  stepRunId: stepRun.id,
+  stepId: stepRun.stepId,
+  attempt: stepRun.attempt,
+  fence: stepRun.fence,
+});
+
+/**
+ * Targets of the ports a branching step did not take whose every incoming edge comes from
+ * those ports: they can no longer run in this instance, so they are recorded as SKIPPED.
+ */
+function unreachableAfter(version: CompiledVersion, stepId: string, taken: string) {
+  const outgoing = version.outgoing(stepId);
+  if (outgoing.length < 2) return [];
+  const result = [];
+  for (const edge of outgoing) {
+    if (edge.port === taken || edge.to === version.target(stepId, taken)) continue;
+    if (version.incoming(edge.to).every((e) => e.from === stepId && e.port !== taken)) {
+      const s = version.step(edge.to);
+      if (s) result.push(s);
+    }
+  }
+  return result;
+}
+
+/**
+ * The change that records an action's result: park the step (wait), end the instance, or move on
+ * to the next step — created running for this worker when `chain` is given (the outcome of one
+ * step and the claim of the next commit together), otherwise scheduled as a job.
+ */
+export function planResult(options: OutcomeOptions & { readonly result: ActionResult }): OutcomePlan {
+  const { attempt, version, now, chain, newId, result } = options;
+  const { instance, stepRun } = attempt;
+  const stored = toStorableJson(result.output);
+  const output = stored.value;
+  const sanitized: JsonObject | undefined = stored.replaced ? { outputSanitized: true } : undefined;
+
+  if (result.kind === 'wait') {
+    return {
+      change: {
+        instanceId: instance.id,
+        instance: { ...instanceMove('RUNNING', 'wait'), detail: { until: result.until.toISOString() } },
+        steps: [
+          {
+            ...fenced(stepRun),
+            ...stepMove('RUNNING', 'wait'),
+            patch: { dueAt: result.until, enqueuedAt: now, resumed: true, leaseUntil: null, output },
+            detail: { until: result.until.toISOString(), ...sanitized },
+          },
+        ],
+      },
+      enqueue: { stepRunId: stepRun.id, at: result.until },
+    };
+  }
+
+  const port = result.kind === 'continue' ? result.port : undefined;
+  const nextStepId = port === undefined ? undefined : version.target(stepRun.stepId, port);
+  const done = {
+    ...fenced(stepRun),
+    ...stepMove('RUNNING', 'succeed'),
+    patch: { output, leaseUntil: null, finishedAt: now, error: null },
+    detail: port === undefined && sanitized === undefined ? undefined : { ...(port === undefined ? {} : { port }), ...sanitized },
+  };
+  const skipped: NewStepRun[] = (port === undefined ? [] : unreachableAfter(version, stepRun.stepId, port)).map((s) => ({
+    id: newId(),
+    stepId: s.id,
+    stepType: s.type,
+    status: 'SKIPPED',
+    dueAt: now,
+  }));
+
+  const next = nextStepId === undefined ? undefined : version.step(nextStepId);
+  if (!next) {
+    return {
+      change: {
+        instanceId: instance.id,
+        instance: { ...instanceMove('RUNNING', 'complete'), patch: { finishedAt: now, currentStepId: null } },
+        steps: [done],
+        newStepRuns: skipped,
+      },
+    };
+  }
+
+  const nextRunId = newId();
+  const base = { id: nextRunId, stepId: next.id, stepType: next.type, dueAt: now };
+  const change: RunChange = {
+    instanceId: instance.id,
+    instanceIs: 'RUNNING',
+    instancePatch: chain ? { currentStepId: next.id } : undefined,
+    steps: [done],
+    newStepRuns: [
+      ...skipped,
+      chain
+        ? { ...base, status: 'RUNNING', claim: chain, input: next.config, startDetail: { worker: chain.owner } }
+        : { ...base, status: 'SCHEDULED' },
+    ],
+  };
+  if (!chain) return { change, enqueue: { stepRunId: nextRunId } };
+  return {
+    change,
+    next: {
+      instance: { ...instance, currentStepId: next.id },
+      stepRun: {
+        id: nextRunId,
+        instanceId: instance.id,
+        stepId: next.id,
+        stepType: next.type,
+        status: 'RUNNING',
+        attempt: 1,
+        input: next.config,
+        output: null,
+        error: null,
+        dueAt: now,
+        leaseUntil: null,
+        resumed: false,
+        lostCount: 0,
+        handbackCount: 0,
+        fence: 1,
+        leaseOwner: chain.owner,
+        createdAt: now,
+        startedAt: now,
+        finishedAt: null,
+      },
+    },
+  };
+}
+
+/**
+ * The change that records a failed attempt: another attempt later when the failure is retryable
+ * and the policy allows one (`retryDelayMs` not null), otherwise the step and its instance fail.
+ */
+export function planFailure(options: {
+  readonly attempt: ClaimedAttempt;
+  readonly failure: ActionError;
+  readonly retryDelayMs: number | null;
+  readonly now: Date;
+}): OutcomePlan {
+  const { attempt, failure, retryDelayMs, now } = options;
+  const { instance, stepRun } = attempt;
+  // Error details come from remote answers too (an HTTP error body): keep them storable.
+  const details = toStorableJson(failure.details).value as JsonObject;
+  const message = toStorableJson(failure.message).value as string;
+  const error = { message, retryable: failure.retryable, details };
+
+  if (retryDelayMs !== null) {
+    const dueAt = new Date(now.getTime() + retryDelayMs);
+    return {
+      change: {
+        instanceId: instance.id,
+        instanceIs: 'RUNNING',
+        steps: [
+          {
+            ...fenced(stepRun),
+            ...stepMove('RUNNING', 'retry'),
+            patch: { error, dueAt, enqueuedAt: now, leaseUntil: null },
+            detail: { reason: message, retryAt: dueAt.toISOString() },
+          },
+        ],
+      },
+      enqueue: { stepRunId: stepRun.id, at: dueAt },
+    };
+  }
+  return {
+    change: {
+      instanceId: instance.id,
+      instance: {
+        ...instanceMove('RUNNING', 'fail'),
+        patch: {
+          finishedAt: now,
+          error: { stepId: stepRun.stepId, attempt: stepRun.attempt, reason: message, details },
+        },
+        detail: { stepId: stepRun.stepId, attempt: stepRun.attempt, reason: message },
+      },
+      steps: [
+        {
+          ...fenced(stepRun),
+          ...stepMove('RUNNING', 'fail'),
+          patch: { error, leaseUntil: null, finishedAt: now },
+          detail: { reason: message },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * A stopping worker's hand-back of an attempt it could not finish in time: the step is due again
+ * at once (for another worker), and the attempt does not count against its retries.
+ */
+export function planHandBack(options: { readonly attempt: ClaimedAttempt; readonly now: Date; readonly worker: string }): OutcomePlan {
+  const { attempt, now, worker } = options;
+  const { instance, stepRun } = attempt;
+  return {
+    change: {
+      instanceId: instance.id,
+      steps: [
+        {
+          ...fenced(stepRun),
+          ...stepMove('RUNNING', 'release'),
+          patch: { leaseUntil: null, dueAt: now, enqueuedAt: now, handbackCount: stepRun.handbackCount + 1 },
+          detail: { reason: 'the worker running this step stopped before it finished; another worker runs it again', worker },
+        },
+      ],
+    },
+    enqueue: { stepRunId: stepRun.id },
+  };
+}
+
+/**
+ * The sweep's hand-back of a step whose worker's lease ran out (fenced on the lease it saw, and
+ * only if that lease has run out by the database's clock), or its failure after
+ * {@link MAX_LOST_WORKERS} such losses.
+ */
+export function planLost(options: { readonly stepRun: StepRunRecord; readonly now: Date }): OutcomePlan {
+  const { stepRun, now } = options;
+  const lost = stepRun.lostCount + 1;
+  const reason = `the worker running this step stopped responding (${lost} time${lost === 1 ? '' : 's'})`;
+  const base = { ...fenced(stepRun), leaseExpired: true as const };
+  if (lost >= MAX_LOST_WORKERS) {
+    return {
+      change: {
+        instanceId: stepRun.instanceId,
+        instance: {
+          ...instanceMove('RUNNING', 'fail'),
+          patch: { finishedAt: now, error: { stepId: stepRun.stepId, attempt: stepRun.attempt, reason } },
+          detail: { stepId: stepRun.stepId, attempt: stepRun.attempt, reason },
+        },
+        steps: [
+          {
+            ...base,
+            ...stepMove('RUNNING', 'fail'),
+            patch: { lostCount: lost, leaseUntil: null, finishedAt: now, error: { message: reason, retryable: false } },
+            detail: { reason },
+          },
+        ],
+      },
+    };
+  }
+  // A lost worker does not use up an attempt: the step did not fail, its process did.
+  return {
+    change: {
+      instanceId: stepRun.instanceId,
+      steps: [
+        {
+          ...base,
+          ...stepMove('RUNNING', 'lose'),
+          patch: { lostCount: lost, leaseUntil: null, dueAt: now, enqueuedAt: now },
+          detail: { reason, ...(stepRun.leaseOwner ? { worker: stepRun.leaseOwner } : {}) },
+        },
+      ],
+    },
+    enqueue: { stepRunId: stepRun.id },
+  };
+}
+
+export type { JsonValue };

@@ -1,0 +1,114 @@
+import { and, asc, count, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { JsonValue } from '../domain/json.js';
+import type { InstanceStatus } from '../domain/run-state-machine.js';
+import type { Page, PageRequest } from '../ports/page.js';
+import type { RunQueryStore } from '../ports/run-query.store.port.js';
+import type { InstanceEventRecord, InstanceHead, InstanceRecord, StepRunRecord } from '../ports/run-records.js';
+import { cursorCodec, cursorTimestamp, cursorUuid, timestampText } from './cursor.js';
+import type { Db } from './database.js';
+import { instanceColumns, instanceHeadColumns } from './run-rows.js';
+import { instanceEvents } from './tables/instance-event.table.js';
+import { stepRuns } from './tables/step-run.table.js';
+import { workflowInstances } from './tables/workflow-instance.table.js';
+import { isUuid } from './workflow.repository.js';
+
+/** Keyset cursor of the instances list: createdAt (to the microsecond) and id. */
+const instanceCursor = cursorCodec('instances', z.tuple([cursorTimestamp, cursorUuid]));
+
+/** Reads of runs for the API, on drizzle. */
+export class RunQueryRepository implements RunQueryStore {
+  constructor(private readonly db: Db) {}
+
+  async getInstance(workspaceId: string, id: string): Promise<InstanceRecord | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .select(instanceColumns)
+      .from(workflowInstances)
+      .where(and(eq(workflowInstances.id, id), eq(workflowInstances.workspaceId, workspaceId)));
+    return row;
+  }
+
+  async listInstances(
+    workspaceId: string,
+    filter: { workflowId: string; status?: InstanceStatus },
+    page: PageRequest,
+  ): Promise<Page<InstanceHead>> {
+    if (!isUuid(filter.workflowId)) return { items: [], hasNextPage: false, totalCount: 0 };
+    const scope = and(
+      eq(workflowInstances.workspaceId, workspaceId),
+      eq(workflowInstances.workflowId, filter.workflowId),
+      filter.status ? eq(workflowInstances.status, filter.status) : undefined,
+    );
+    const after = page.after === undefined ? undefined : instanceCursor.decode(page.after);
+    // Newest first; (createdAt, id) is a total order, and the cursor holds createdAt to the microsecond.
+    const afterCond = after
+      ? sql`(${workflowInstances.createdAt}, ${workflowInstances.id}) < (${after[0]}::timestamptz, ${after[1]}::uuid)`
+      : undefined;
+    const [rows, [total]] = await Promise.all([
+      this.db
+        // Not the inputs: those are read on their own, once weighed (readInputs).
+        .select({ row: instanceHeadColumns, at: timestampText(workflowInstances.createdAt) })
+        .from(workflowInstances)
+        .where(and(scope, afterCond))
+        .orderBy(desc(workflowInstances.createdAt), desc(workflowInstances.id))
+        .limit(page.first + 1),
+      this.db.select({ n: count() }).from(workflowInstances).where(scope),
+    ]);
+    return {
+      items: rows.slice(0, page.first).map(({ row, at }) => ({ cursor: instanceCursor.encode([at, row.id]), node: row })),
+      hasNextPage: rows.length > page.first,
+      totalCount: total?.n ?? 0,
+    };
+  }
+
+  async readInputs(instanceIds: readonly string[]): Promise<Map<string, JsonValue>> {
+    const ids = instanceIds.filter(isUuid);
+    if (ids.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: workflowInstances.id, input: workflowInstances.input })
+      .from(workflowInstances)
+      .where(inArray(workflowInstances.id, ids));
+    return new Map(rows.map((r) => [r.id, r.input]));
+  }
+
+  async countByStatus(workflowId: string): Promise<Partial<Record<InstanceStatus, number>>> {
+    if (!isUuid(workflowId)) return {};
+    const rows = await this.db
+      .select({ status: workflowInstances.status, n: count() })
+      .from(workflowInstances)
+      .where(eq(workflowInstances.workflowId, workflowId))
+      .groupBy(workflowInstances.status);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  listStepRuns(instanceId: string): Promise<StepRunRecord[]> {
+    return this.db.select().from(stepRuns).where(eq(stepRuns.instanceId, instanceId)).orderBy(asc(stepRuns.createdAt), asc(stepRuns.id));
+  }
+
+  activeStepRuns(instanceId: string): Promise<StepRunRecord[]> {
+    return this.db
+      .select()
+      .from(stepRuns)
+      .where(and(eq(stepRuns.instanceId, instanceId), inArray(stepRuns.status, ['SCHEDULED', 'RETRYING', 'RUNNING'])));
+  }
+
+  async failedStepRun(instanceId: string): Promise<StepRunRecord | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(stepRuns)
+      .where(and(eq(stepRuns.instanceId, instanceId), eq(stepRuns.status, 'FAILED')))
+      .orderBy(desc(stepRuns.finishedAt))
+      .limit(1);
+    return row;
+  }
+
+  listEvents(instanceId: string, page: { afterSeq: number; first: number }): Promise<InstanceEventRecord[]> {
+    return this.db
+      .select()
+      .from(instanceEvents)
+      .where(and(eq(instanceEvents.instanceId, instanceId), gt(instanceEvents.seq, page.afterSeq)))
+      .orderBy(asc(instanceEvents.seq))
+      .limit(page.first);
+  }
+}

@@ -1,0 +1,30 @@
+import type { JsonValue } from '../domain/json.js';
+import type { CommitResult, InstanceEventRecord, InstanceRecord, NewInstance, RunChange, StepRunRecord } from './run-records.js';
+
+/**
+ * What the engine writes, and reads to decide what to write: instances are created, step runs
+ * claimed, run and finished through compare-and-set commits, and running attempts keep their lease.
+ * Postgres is the source of truth.
+ */
+export interface RunCommandStore {
+  /**
+   * Creates a PENDING instance with its first step run SCHEDULED, in one transaction. With an
+   * idempotency key its source already used for this workflow, returns that instance (`created: false`).
+   */
+  createInstance(input: NewInstance): Promise<{ instance: InstanceRecord; created: boolean; events: readonly InstanceEventRecord[] }>;
+  /** The step run and its instance, as stored now, for a worker about to claim it. */
+  loadForExecution(stepRunId: string): Promise<{ stepRun: StepRunRecord; instance: InstanceRecord } | undefined>;
+  /**
+   * Applies a whole {@link RunChange} or nothing (`ok: false` when any compare-and-set missed).
+   * Otherwise rejects with a `PortFailure`: `retryable` when the store could not be reached (the
+   * same change may be tried again), not retryable when the change itself cannot be stored.
+   */
+  commit(change: RunChange): Promise<CommitResult>;
+  /**
+   * Extends a running attempt's lease to `leaseMs` from now on the database's clock; false when
+   * the step run is no longer RUNNING at that fence (cancelled, or taken over by another worker).
+   */
+  extendLease(lease: { stepRunId: string; fence: number; leaseMs: number }): Promise<boolean>;
+  /** Outputs of SUCCEEDED step runs of an instance, for the given step ids. */
+  outputsOf(instanceId: string, stepIds: readonly string[]): Promise<Record<string, JsonValue>>;
+}
