@@ -12,7 +12,16 @@ const toKey = ({ hash: _hash, ...rest }: ApiKeyRow): ApiKeyRecord => rest;
 
 /** Drizzle implementation of workspaces and API keys. */
 export class ApiKeyRepository implements ApiKeyStore {
-  constructor(private readonly db: Db) {}
+  /** Built once: every request authenticates with it (see OutboundMessageRepository on why). */
+  private readonly liveKeyQuery;
+
+  constructor(private readonly db: Db) {
+    this.liveKeyQuery = db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.hash, sql.placeholder('hash')), isNull(apiKeys.revokedAt)))
+      .prepare('api_key_live_by_hash');
+  }
 
   async countWorkspaces(): Promise<number> {
     const [row] = await this.db.select({ n: count() }).from(workspaces);
@@ -39,10 +48,7 @@ export class ApiKeyRepository implements ApiKeyStore {
   }
 
   async findLiveKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(apiKeys)
-      .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)));
+    const [row] = await this.liveKeyQuery.execute({ hash });
     return row ? toKey(row) : undefined;
   }
 

@@ -82,7 +82,16 @@ function pageOf<T>(rows: T[], first: number, cursorOf: (row: T) => string, total
 
 /** Drizzle implementation of the workflow store. */
 export class WorkflowRepository implements WorkflowStore {
-  constructor(private readonly db: Db) {}
+  /** Built once: every start of a run reads the workflow with it. */
+  private readonly getQuery;
+
+  constructor(private readonly db: Db) {
+    this.getQuery = db
+      .select()
+      .from(workflows)
+      .where(and(eq(workflows.id, sql.placeholder('id')), eq(workflows.workspaceId, sql.placeholder('workspaceId'))))
+      .prepare('workflow_get');
+  }
 
   async create(input: { workspaceId: string; name: string; description: string }): Promise<WorkflowRecord> {
     const [row] = await this.db
@@ -94,10 +103,7 @@ export class WorkflowRepository implements WorkflowStore {
 
   async get(workspaceId: string, id: string): Promise<WorkflowRecord | undefined> {
     if (!isUuid(id)) return undefined;
-    const [row] = await this.db
-      .select()
-      .from(workflows)
-      .where(and(eq(workflows.id, id), eq(workflows.workspaceId, workspaceId)));
+    const [row] = await this.getQuery.execute({ id, workspaceId });
     return row;
   }
 

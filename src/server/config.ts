@@ -75,7 +75,7 @@ const envSchema = z.object({
   /** How overdue a step must be before the sweep re-enqueues it. */
   SWEEP_GRACE_MS: int(0, 600_000).default(10_000),
   /** Steps one worker process runs at once. */
-  WORKER_CONCURRENCY: int(1, 1000).default(20),
+  WORKER_CONCURRENCY: int(1, 1000).default(50),
   /**
    * On SIGTERM/SIGINT a worker stops taking steps and waits this long for the running ones; those
    * still running then are handed back for another worker to run again at once.
