@@ -5,54 +5,9 @@ import { mergeRetryPolicy, NO_RETRY, retryOverrideSchema, type RetryPolicy } fro
 import type { RunContext } from '../domain/run-context.js';
 import type { ConfigCheck, PortSpec, StepCategory, StepTypeInfo } from '../domain/step-type-catalog.js';
 import { renderDeep, renderTemplate } from '../domain/template.js';
-import type { Clock } from '../ports/clock.port.js';
-import type { HttpClient } from '../ports/http-client.port.js';
-import type { MessagingChannel, MessagingProvider } from '../ports/messaging-provider.port.js';
-import { fatal, toActionError } from './action-error.js';
+import { fatal, toActionError } from '../domain/action-error.js';
+import type { ActionInvocation, ActionResult, ActionServices, RunnableAction } from '../ports/action.port.js';
 import { toConfigIssues } from './config-issues.js';
-
-/**
- * What a step's run decided.
- * - `continue`: follow the edge on `port` (no edge there ends this path quietly).
- * - `wait`: park the step until `until`; the engine then runs it again with
- *   `resumedAfterWait: true`.
- * - `complete`: end this path of the run.
- *
- * `output` is recorded as `steps.<stepId>.output` for later steps.
- */
-export type ActionResult =
-  | { readonly kind: 'continue'; readonly port: string; readonly output: JsonValue }
-  | { readonly kind: 'wait'; readonly until: Date; readonly output: JsonValue }
-  | { readonly kind: 'complete'; readonly output: JsonValue };
-
-/** The side effects an action may use, all behind ports. */
-export interface ActionServices {
-  /** The provider for a channel; throws (ideally a non-retryable `PortFailure`) when none is set up. */
-  messaging(channel: MessagingChannel): MessagingProvider;
-  readonly http: HttpClient;
-  readonly clock: Clock;
-}
-
-/** What the engine hands to {@link ActionDefinition.run} for one attempt of one step. */
-export interface ActionInvocation {
-  /** The step's stored config; parsed again by the definition before use. */
-  readonly config: JsonObject;
-  readonly context: RunContext;
-  readonly stepId: string;
-  /** 1-based number of this attempt. */
-  readonly attempt: number;
-  /** True when this run follows a `wait` result of the same step. */
-  readonly resumedAfterWait: boolean;
-  /** Aborted when the engine gives up on the attempt (timeout, shutdown, lease lost). */
-  readonly signal: AbortSignal;
-  /**
-   * Throws when this attempt may no longer act on the world (its lease ran out or was taken over).
-   * Pass it as `beforeSend` to every port call that has an effect outside the engine; defaults to
-   * a check of `signal` alone.
-   */
-  readonly beforeSideEffect?: () => void;
-  readonly services: ActionServices;
-}
 
 /**
  * What an action's `run()` sees. The config is parsed (defaults applied) but not rendered:
@@ -107,7 +62,7 @@ export type ConfigJsonSchema = z.core.JSONSchema.BaseSchema;
  * A registered action type. Implements the domain's {@link StepTypeInfo}; its config type is
  * hidden behind parsing, so definitions of different types share one list.
  */
-export interface ActionDefinition extends StepTypeInfo {
+export interface ActionDefinition extends StepTypeInfo, RunnableAction {
   readonly description: string;
   /** The retry policy used when a config sets none. */
   readonly defaultRetry: RetryPolicy;
@@ -122,13 +77,6 @@ export interface ActionDefinition extends StepTypeInfo {
   readonly dynamicPorts: boolean;
   /** JSON Schema of the config as an editor submits it (defaults make fields optional). */
   jsonSchema(): ConfigJsonSchema;
-  /** The effective retry policy for a step with this config. */
-  retryPolicy(config: JsonObject): RetryPolicy;
-  /**
-   * Runs one attempt. Rejects only with `ActionError`; a config that no longer parses is a
-   * non-retryable `ActionError`.
-   */
-  run(invocation: ActionInvocation): Promise<ActionResult>;
 }
 
 const retryFieldSchema = z.object({ retry: retryOverrideSchema.optional() });

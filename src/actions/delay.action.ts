@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { NEXT_PORT } from '../domain/graph.js';
 import { parseIsoInstant } from '../domain/iso-instant.js';
 import { isTemplate } from '../domain/template.js';
-import { defineAction, type ActionResult } from './action-definition.js';
-import { fatal } from './action-error.js';
+import type { ActionResult } from '../ports/action.port.js';
+import { defineAction } from './action-definition.js';
+import { fatal } from '../domain/action-error.js';
 import { templateString } from './config-fields.js';
 
 const UNIT_MS = {

@@ -6,7 +6,7 @@ import { isTemplate } from '../domain/template.js';
 import { HTTP_METHODS, type HttpResponse } from '../ports/http-client.port.js';
 import { isStorableString } from '../domain/storable-json.js';
 import { defineAction } from './action-definition.js';
-import { ActionError, fatal } from './action-error.js';
+import { ActionError, fatal } from '../domain/action-error.js';
 import { templateJson, templateString } from './config-fields.js';
 import { EXTERNAL_CALL_RETRY } from './default-retry-policies.js';
 

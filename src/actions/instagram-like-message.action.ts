@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { NEXT_PORT } from '../domain/graph.js';
 import { retryOverrideSchema } from '../domain/retry-policy.js';
 import { defineAction } from './action-definition.js';
-import { fatal } from './action-error.js';
+import { fatal } from '../domain/action-error.js';
 import { templateString } from './config-fields.js';
 import { EXTERNAL_CALL_RETRY } from './default-retry-policies.js';
 

@@ -3,7 +3,7 @@ import { NEXT_PORT } from '../domain/graph.js';
 import { retryOverrideSchema } from '../domain/retry-policy.js';
 import type { MessagingChannel } from '../ports/messaging-provider.port.js';
 import { defineAction, type ActionDefinition } from './action-definition.js';
-import { fatal } from './action-error.js';
+import { fatal } from '../domain/action-error.js';
 import { templateString } from './config-fields.js';
 import { EXTERNAL_CALL_RETRY } from './default-retry-policies.js';
 

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { ActionServices } from '../actions/action-definition.js';
-import type { ActionRegistry } from '../actions/action-registry.js';
+import type { ActionCatalog, ActionServices } from '../ports/action.port.js';
 import type { Clock } from '../ports/clock.port.js';
 import type { RunCommandStore } from '../ports/run-command.store.port.js';
 import type { InstanceEventRecord } from '../ports/run-records.js';
@@ -18,11 +17,11 @@ export interface EngineTimings {
 /** Told after every committed transition, in commit order per instance. */
 export type RunEventListener = (events: readonly InstanceEventRecord[]) => void;
 
-/** What the engine works with, all behind ports except the action registry. */
+/** What the engine works with, all behind ports. */
 export interface EngineDeps {
   readonly runs: RunCommandStore;
   readonly versions: VersionCache;
-  readonly registry: ActionRegistry;
+  readonly registry: ActionCatalog;
   readonly scheduler: StepScheduler;
   readonly services: ActionServices;
   readonly clock: Clock;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { ActionResult } from '../actions/action-definition.js';
-import { ActionError, toActionError } from '../actions/action-error.js';
+import type { ActionResult } from '../ports/action.port.js';
+import { ActionError, toActionError } from '../domain/action-error.js';
 import type { JsonValue } from '../domain/json.js';
 import { nextRetryDelay } from '../domain/retry-policy.js';
 import type { RunContext } from '../domain/run-context.js';

@@ -1,5 +1,5 @@
-import type { ActionResult } from '../actions/action-definition.js';
-import type { ActionError } from '../actions/action-error.js';
+import type { ActionResult } from '../ports/action.port.js';
+import type { ActionError } from '../domain/action-error.js';
 import type { JsonObject, JsonValue } from '../domain/json.js';
 import { toStorableJson } from '../domain/storable-json.js';
 import type { InstanceRecord, LeaseClaim, NewStepRun, RunChange, StepRunRecord } from '../ports/run-records.js';

@@ -23,9 +23,9 @@ import type { OperationCheck } from './hardening/operation-guard.plugin.js';
 import { fitsResponse, responseTooLarge } from './hardening/response-budget.js';
 import type { LargeValues } from './common/large-values.loader.js';
 import type { GraphQLContext } from './context.js';
+import { formatGraphQLError, toGraphQLError, type ErrorFormatter } from './error-mapping.js';
 import type { SubscriptionSources } from './subscription/subscription-sources.js';
 import { serveGraphQLWs, type NextWriter } from './ws-transport.js';
-import type { GraphQLFormattedError } from 'graphql';
 
 export interface GraphQLWsOptions {
   readonly httpServer: Server;
@@ -34,7 +34,7 @@ export interface GraphQLWsOptions {
   readonly apiKeys: ApiKeyService;
   readonly live: SubscriptionSources;
   readonly logger: Logger;
-  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  readonly formatError: ErrorFormatter;
   /** A socket that has not sent `connection_init` with a valid key by then is closed. */
   readonly authTimeoutMs: number;
   readonly maxSubscriptionsPerSocket: number;
@@ -130,10 +130,7 @@ function bytesOf(result: ExecutionResult): Buffer {
 const writers = new WeakMap<object, NextWriter>();
 
 /** The error sent instead of an answer that would not fit. */
-function tooLargeError(maxBytes: number): GraphQLError {
-  const refusal = responseTooLarge(maxBytes);
-  return new GraphQLError(refusal.message, { originalError: refusal, extensions: { ...refusal.details, code: refusal.code } });
-}
+const tooLargeError = (maxBytes: number): GraphQLError => toGraphQLError(responseTooLarge(maxBytes));
 
 /**
  * Executes a subscription's selection once per (source event, document, variables, workspace):
@@ -222,9 +219,7 @@ export function startGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
   const mutationsInFlight = new Map<string, Map<object, Promise<unknown>>>();
   const currentMutation = new AsyncLocalStorage<object>();
 
-  const refuse = (error: AppError) => [
-    new GraphQLError(error.message, { originalError: error, extensions: { ...error.details, code: error.code } }),
-  ];
+  const refuse = (error: AppError) => [toGraphQLError(error)];
   const revokedError = () => new AppError(ErrorCode.UNAUTHENTICATED, 'The API key of this socket was revoked');
   /** Whether the socket may still run operations: open, and its key not revoked as far as this process knows. */
   const usable = (socket: WebSocket, state: SocketState | undefined): state is SocketState & { actor: Actor } =>
@@ -397,27 +392,13 @@ export function startGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
         const state = states.get(ctx.extra.socket);
         if (state && state.subscriptions > 0) state.subscriptions--;
       },
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => {
-          const formatted = options.formatError(e.toJSON(), e);
-          return new GraphQLError(formatted.message, { extensions: formatted.extensions });
-        }),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatGraphQLError(options.formatError, e)),
       onNext: (_ctx, _id, _payload, args, result) => {
         // A query or mutation's answer (a subscription's events are measured in subscribeShared).
         const budget = (args.contextValue as GraphQLContext).largeValues.budget;
-        if (!fitsResponse(result, budget)) {
-          const error = tooLargeError(budget.maxBytes);
-          const formatted = options.formatError(error.toJSON(), error);
-          return { errors: [new GraphQLError(formatted.message, { extensions: formatted.extensions })] };
-        }
+        if (!fitsResponse(result, budget)) return { errors: [formatGraphQLError(options.formatError, tooLargeError(budget.maxBytes))] };
         if (!('errors' in result) || !result.errors?.length) return result;
-        return {
-          ...result,
-          errors: result.errors.map((e) => {
-            const formatted = options.formatError(e.toJSON(), e);
-            return new GraphQLError(formatted.message, { path: e.path, extensions: formatted.extensions });
-          }),
-        };
+        return { ...result, errors: result.errors.map((e) => formatGraphQLError(options.formatError, e)) };
       },
     },
     { wss, logger: options.logger, clientAddress: options.clientAddress },

@@ -65,7 +65,7 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): HttpEndpoint
     dispatcher,
     leaseMs: options.inboundProcessing.leaseMs,
     concurrency: options.inboundProcessing.concurrency,
-    logger: logger.child({ component: 'inbound-deliveries' }),
+    logger: logger.child({ part: 'inbound-deliveries' }),
   });
   const router = Router();
   router.use(

@@ -10,7 +10,7 @@ import type { WebhookCredentials, WebhookStore } from '../ports/webhook.store.po
 import type { WorkflowStore } from '../ports/workflow.store.port.js';
 import { HttpError, HttpErrorCode, methodNotAllowed } from './http-error.js';
 import { parseJsonBody, requireJson, type RawBodyReader } from './request-body.js';
-import { hashWebhookToken, looksLikeWebhookToken } from './webhook-credentials.js';
+import { hashWebhookToken, looksLikeWebhookToken } from '../services/webhook-credentials.js';
 import { checkWebhookSignature, SignatureFailure, WEBHOOK_SIGNATURE_HEADER } from './webhook-signature.js';
 
 

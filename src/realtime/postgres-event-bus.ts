@@ -68,7 +68,7 @@ export class PostgresEventBus implements EventBus {
       throw new Error(`event bus channel '${this.channel}' must be a lower-case SQL identifier of at most 63 characters`);
     }
     this.closeTimeoutMs = options.closeTimeoutMs ?? POSTGRES_EVENT_BUS_DEFAULTS.closeTimeoutMs;
-    this.logger = options.logger.child({ component: 'postgres-event-bus', channel: this.channel });
+    this.logger = options.logger.child({ channel: this.channel });
     this.local = new InProcessEventBus({ logger: this.logger });
     this.sql = postgres(options.url, {
       max: 2,

@@ -1,21 +1,13 @@
 import type { Logger } from 'pino';
 import { AppError, ErrorCode, type ErrorDetails } from '../domain/errors.js';
 import type { BusNotification, EventBus } from '../ports/event-bus.port.js';
+import type { DraftNotification, LiveStreams, WorkflowEventBatchPayload, WorkflowEventPayload } from '../ports/live-streams.port.js';
 import type { RunFeedStore } from '../ports/run-feed.store.port.js';
 import type { RunQueryStore } from '../ports/run-query.store.port.js';
 import type { InstanceEventRecord } from '../ports/run-records.js';
 import { BoundedChannel } from './bounded-channel.js';
-import { encodeWorkflowCursor, type WorkflowCursor } from './workflow-cursor.js';
-import {
-  toBatch,
-  WorkflowFeed,
-  type FeedBatch,
-  type FeedListener,
-  type WorkflowEventBatchPayload,
-  type WorkflowEventPayload,
-} from './workflow-feed.js';
-
-export type DraftNotification = Extract<BusNotification, { kind: 'draft' }>;
+import { encodeWorkflowCursor, type WorkflowCursor } from '../domain/workflow-cursor.js';
+import { toBatch, WorkflowFeed, type FeedBatch, type FeedListener } from './workflow-feed.js';
 export type KeyRevokedNotification = Extract<BusNotification, { kind: 'key-revoked' }>;
 
 export interface RealtimeOptions {
@@ -48,7 +40,7 @@ function tooSlow(resume: ErrorDetails): AppError {
  * every event a subscriber receives is read from Postgres by sequence number or horizon batch, so
  * a stream has no gaps and no duplicates, also across a reconnect with `since`.
  */
-export class RealtimeService {
+export class RealtimeService implements LiveStreams {
   private readonly instanceWakers = new Map<string, Set<(seq: number) => void>>();
   private readonly feeds = new Map<string, WorkflowFeed>();
   private readonly draftListeners = new Map<string, Set<(n: DraftNotification) => void>>();

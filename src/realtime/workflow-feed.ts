@@ -1,19 +1,8 @@
 import type { Logger } from 'pino';
+import type { WorkflowEventBatchPayload } from '../ports/live-streams.port.js';
 import type { RunFeedStore } from '../ports/run-feed.store.port.js';
 import type { InstanceEventRecord } from '../ports/run-records.js';
-import { encodeWorkflowCursor } from './workflow-cursor.js';
-
-/** What a workflow-event subscriber receives: the event and the cursor to resume after it. */
-export interface WorkflowEventPayload {
-  readonly event: InstanceEventRecord;
-  readonly cursor: string;
-}
-
-/** Events of one horizon batch for a subscriber, and the cursor to resume after the last of them. */
-export interface WorkflowEventBatchPayload {
-  readonly events: readonly WorkflowEventPayload[];
-  readonly cursor: string;
-}
+import { encodeWorkflowCursor } from '../domain/workflow-cursor.js';
 
 /** One delivery of a feed: the events of (a page of) the horizon batch [lo, hi). */
 export interface FeedBatch {

@@ -157,7 +157,7 @@ export class AgendaStepScheduler implements StepScheduler {
       this.store = { backend: 'mongo', url: options.mongoUrl, collection: options.collection ?? defaults.collection };
     }
     this.notifications = options.notifications;
-    this.log = options.logger.child({ component: 'step-scheduler' });
+    this.log = options.logger;
     this.lockLifetimeMs = positive('lockLifetimeMs', options.lockLifetimeMs ?? defaults.lockLifetimeMs);
     this.processEveryMs = positive('processEveryMs', options.processEveryMs ?? defaults.processEveryMs);
     this.concurrency = positive('concurrency', options.concurrency ?? defaults.concurrency);

@@ -1,66 +1,22 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { createServer, type Server } from 'node:http';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
-import { GraphQLError } from 'graphql';
+import type { Server } from 'node:http';
 import { ActionRegistry } from '../actions/action-registry.js';
 import { builtinActions } from '../actions/builtin-actions.js';
-import { AppError, ErrorCode } from '../domain/errors.js';
-import type { GraphQLContext } from '../graphql/context.js';
-import { createErrorFormatter } from '../graphql/error-mapping.js';
-import { createSchema } from '../graphql/schema.js';
-import { ActionTypeResolver } from '../graphql/action-type/action-type.resolver.js';
-import { ApiKeyResolver } from '../graphql/api-key/api-key.resolver.js';
-import { StepResolver, WorkflowVersionResolver } from '../graphql/workflow/step.resolver.js';
-import { WorkflowResolver } from '../graphql/workflow/workflow.resolver.js';
-import { ApiKeyRepository } from '../persistence/api-key.repository.js';
-import { openDatabase, type Database } from '../persistence/database.js';
-import { WorkflowRepository } from '../persistence/workflow.repository.js';
-import { ApiKeyService } from '../services/api-key.service.js';
-import { FailedKeyAttemptLimiter } from '../services/failed-key-attempts.limiter.js';
+import type { StepExecutor } from '../engine/step-executor.js';
+import type { Sweeper } from '../engine/sweeper.js';
+import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import { clientAddressResolver } from '../http/client-address.js';
-import { StepExecutor } from '../engine/step-executor.js';
-import { Sweeper } from '../engine/sweeper.js';
-import { VersionCache } from '../engine/version-cache.js';
-import { WorkflowRunner } from '../engine/workflow-runner.js';
-import type { EngineDeps } from '../engine/engine-deps.js';
-import { InstanceResolver, WorkflowRunsResolver } from '../graphql/instance/instance.resolver.js';
-import { OutboundMessageRepository } from '../persistence/outbound-message.repository.js';
-import { RunCommandRepository } from '../persistence/run-command.repository.js';
-import { RunFeedRepository } from '../persistence/run-feed.repository.js';
-import { RunQueryRepository } from '../persistence/run-query.repository.js';
-import { RunSweepRepository } from '../persistence/run-sweep.repository.js';
+import type { Database } from '../persistence/database.js';
 import type { StepScheduler } from '../ports/step-scheduler.port.js';
-import { createMessagingProviders } from '../providers/provider-registry.js';
-import { SafeHttpClient } from '../providers/safe-http.client.js';
-import { createStepScheduler } from '../scheduler/create-step-scheduler.js';
-import type { EventBus } from '../ports/event-bus.port.js';
-import { InProcessEventBus } from '../realtime/in-process-event-bus.js';
-import { PostgresEventBus } from '../realtime/postgres-event-bus.js';
-import { RealtimeService } from '../realtime/realtime.service.js';
-import { SubscriptionSources } from '../graphql/subscription/subscription-sources.js';
-import { SubscriptionResolver } from '../graphql/subscription/subscription.resolver.js';
-import { startGraphQLWs } from '../graphql/graphql-ws.server.js';
-import { LargeValues, type LargeValueSource } from '../graphql/common/large-values.loader.js';
-import { createGraphQLHardening, graphqlHttpErrorHandler, ResponseBudget, withRequestErrors } from '../graphql/hardening/index.js';
-import { createPlaygroundRouter, isPlaygroundEnabled } from '../http/playground/index.js';
-import { WorkflowEditingService } from '../services/workflow-editing.service.js';
-// [webhooks] issue 5: webhook and inbound-channel endpoints.
-import { WebhookResolver } from '../graphql/webhook/webhook.resolver.js';
-import { createHttpEndpoints } from '../http/http-endpoints.js';
-import { httpErrorHandler, unknownRouteHandler } from '../http/http-error.js';
-import { WebhookService } from '../http/webhook.service.js';
-import { InboundDeliveryRepository } from '../persistence/inbound-delivery.repository.js';
-import { InboundMessageRepository } from '../persistence/inbound-message.repository.js';
-import { WebhookRepository } from '../persistence/webhook.repository.js';
-// [/webhooks]
+import type { ApiKeyService } from '../services/api-key.service.js';
 import type { Config } from './config.js';
+import { wireEngine } from './engine.wiring.js';
+import { wireGraphQL, type GraphQLApi } from './graphql.wiring.js';
+import { createHttpServer, listen, wireHttp } from './http.wiring.js';
 import type { Logger } from './logger.js';
+import { wireRealtime } from './realtime.wiring.js';
+import { wireServices } from './services.wiring.js';
+import { openStorage } from './storage.wiring.js';
 
 /** A running server and what tests and the CLI need to reach into. */
 export interface App {
@@ -73,6 +29,8 @@ export interface App {
   /** This process's worker name: the owner of the leases it takes. */
   readonly workerName: string;
   readonly engine: { readonly executor: StepExecutor; readonly runner: WorkflowRunner; readonly sweeper: Sweeper };
+  /** The key made on the first start of an empty database (BOOTSTRAP_API_KEY); main prints it once. */
+  readonly firstApiKey?: { readonly workspaceName: string; readonly secret: string };
   stop(): Promise<void>;
 }
 
@@ -83,358 +41,83 @@ export interface AppOptions {
   readonly registry?: ActionRegistry;
 }
 
-/** The composition root: the only place concrete adapters are constructed and wired. */
-export async function startApp({ config, logger, registry: givenRegistry }: AppOptions): Promise<App> {
-  const database = await openDatabase({
-    url: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    poolSize: config.DATABASE_POOL_SIZE,
-  });
+/**
+ * The composition root: the only place concrete adapters are constructed, each concern wired in
+ * a module of its own. `ROLE=api` serves the API and runs no steps, `ROLE=worker` the reverse,
+ * `all` both; every role answers `/healthz`.
+ */
+export async function startApp({ config, logger, registry = new ActionRegistry(builtinActions) }: AppOptions): Promise<App> {
+  const servesApi = config.ROLE !== 'worker';
+  const runsWorkers = config.ROLE !== 'api';
+  const storage = await openStorage({ config });
   try {
-    const registry = givenRegistry ?? new ActionRegistry(builtinActions);
-    const workflowStore = new WorkflowRepository(database.db);
-    const apiKeyStore = new ApiKeyRepository(database.db);
-    const runStore = new RunCommandRepository(database.db, database.sql);
-    const runQueries = new RunQueryRepository(database.db);
-    // Unique among a deployment's processes: it owns the leases this process takes.
-    const workerName = config.WORKER_NAME ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    // One process on the embedded database needs no broker; real Postgres fans out with LISTEN/NOTIFY.
-    const bus: EventBus = database.embedded
-      ? new InProcessEventBus({ logger })
-      : await PostgresEventBus.create({ url: database.url, logger });
-    const realtime = new RealtimeService({
-      bus,
-      feed: new RunFeedRepository(database.liveDb),
-      logs: new RunQueryRepository(database.liveDb),
-      logger: logger.child({ component: 'realtime' }),
-      bufferSize: config.SUBSCRIPTION_BUFFER,
-      safetyPollMs: config.REALTIME_POLL_MS,
-      minRoundMs: config.REALTIME_ROUND_MS,
-    });
-    const apiKeys = new ApiKeyService({
-      store: apiKeyStore,
-      failedAttempts: new FailedKeyAttemptLimiter({ attempts: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS }),
-      // Every process closes the key's sockets when it hears of it; this one closes its own before
-      // the revocation is answered, once the mutations running on them are done.
-      onRevoked: async (key) => {
-        await realtime.publishKeyRevoked({ workspaceId: key.workspaceId, apiKeyId: key.id });
-        await ws?.closeSocketsOfKey(key.id);
-      },
-    });
-    const clientAddress = clientAddressResolver(config.TRUST_PROXY);
-    const editing = new WorkflowEditingService({
-      onChange: (change) =>
-        realtime.publishDraft({
-          workspaceId: change.workspaceId,
-          workflowId: change.workflowId,
-          draftRevision: change.draftRevision,
-          change: change.kind,
-          label: change.label,
-          actorKeyId: change.actorKeyId,
-        }),
-      store: workflowStore,
-      catalog: registry,
-      limits: {
-        maxConfigBytes: config.MAX_STEP_CONFIG_BYTES,
-        maxSteps: config.MAX_STEPS_PER_WORKFLOW,
-        historyDepth: config.HISTORY_DEPTH,
-        maxEditsPerBatch: config.MAX_EDITS_PER_BATCH,
-      },
-    });
-
-    const clock = { now: () => new Date() };
-    const scheduler = createStepScheduler({
-      postgresUrl: database.url,
-      mongoUrl: config.MONGODB_URL,
-      // LISTEN/NOTIFY does not reach clients of the embedded database; one process needs no broker.
-      notifications: database.embedded ? 'in-memory' : 'backend',
-      // The embedded database runs every connection in one session: the setting would reach the engine's commits.
-      asyncJobCommits: !database.embedded,
-      logger: logger.child({ component: 'scheduler' }),
-      // A job only lasts until its step is claimed (the step's lease guards it then): its lock
-      // covers the wait for its due time (at most a poll) and the claim.
-      lockLifetimeMs: config.SCHEDULER_POLL_MS + 1_000,
-      processEveryMs: config.SCHEDULER_POLL_MS,
-      concurrency: config.WORKER_CONCURRENCY,
-      tableName: config.SCHEDULER_TABLE,
-      collection: config.SCHEDULER_TABLE,
-      instanceName: workerName,
-      // Handlers have been drained (or handed back) by then; this bounds the wait for Agenda's last writes.
-      stopTimeoutMs: config.SHUTDOWN_GRACE_MS + 10_000,
-    });
-    const outboundMessages = new OutboundMessageRepository(database.db);
-    const messaging = createMessagingProviders({
-      store: outboundMessages,
-      twilio:
-        config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN
-          ? {
-              accountSid: config.TWILIO_ACCOUNT_SID,
-              authToken: config.TWILIO_AUTH_TOKEN,
-              smsFrom: config.TWILIO_SMS_FROM,
-              whatsappFrom: config.TWILIO_WHATSAPP_FROM,
-              baseUrl: config.TWILIO_BASE_URL,
-            }
-          : undefined,
-      meta: config.META_PAGE_ACCESS_TOKEN
-        ? {
-            pageAccessToken: config.META_PAGE_ACCESS_TOKEN,
-            igUserId: config.META_IG_USER_ID,
-            baseUrl: config.META_GRAPH_BASE_URL,
-            version: config.META_GRAPH_VERSION,
-          }
-        : undefined,
-      timeoutMs: config.MESSAGING_TIMEOUT_MS,
-      clock,
-    });
-    const engineDeps: EngineDeps = {
-      runs: runStore,
-      versions: new VersionCache({ store: workflowStore, catalog: registry }),
-      registry,
-      scheduler,
-      services: {
-        messaging,
-        http: new SafeHttpClient({
-          allowPrivateNetworks: config.HTTP_ALLOW_PRIVATE_NETWORKS,
-          allowedHosts: config.HTTP_ALLOWED_HOSTS,
-          maxRedirects: config.HTTP_MAX_REDIRECTS,
-          idempotencyHeader: config.HTTP_IDEMPOTENCY_HEADER === 'none' ? null : config.HTTP_IDEMPOTENCY_HEADER,
-        }),
-        clock,
-      },
-      clock,
-      logger: logger.child({ component: 'engine' }),
-      timings: { leaseMs: config.STEP_LEASE_MS, stepTimeoutMs: config.STEP_TIMEOUT_MS },
-      workerName,
-      onEvents: (events) => realtime.publishRunEvents(events),
-    };
-    const executor = new StepExecutor(engineDeps);
-    const runner = new WorkflowRunner({ deps: engineDeps, queries: runQueries, workflows: workflowStore, maxInputBytes: config.MAX_INPUT_BYTES });
-    const sweeper = new Sweeper({
-      deps: engineDeps,
-      sweep: new RunSweepRepository(database.db),
-      intervalMs: config.SWEEP_INTERVAL_MS,
-      graceMs: config.SWEEP_GRACE_MS,
-    });
-    const runsWorkers = config.ROLE !== 'api';
-    const servesApi = config.ROLE !== 'worker';
-
-    if (config.BOOTSTRAP_API_KEY && servesApi) {
-      const made = await apiKeys.bootstrap();
-      if (made) {
-        // Printed once, on first start of an empty database, so the quick start works.
-        logger.warn({ workspaceId: made.workspace.id, keyPrefix: made.key.record.prefix }, `Created workspace '${made.workspace.name}' and its first API key`);
-        process.stdout.write(
-          `\n  Your API key (shown only once, keep it):\n\n    ${made.key.secret}\n\n` +
-            `  Send it as "Authorization: Bearer <key>". Create more with the createApiKey mutation.\n\n`,
-        );
-      }
-    }
-
-    // [webhooks] The public origin is known once the server listens (PORT may be 0).
+    const realtime = await wireRealtime({ config, storage, logger });
+    // Webhook URLs name the public origin, which is known once the server listens (PORT may be 0).
     let publicBaseUrl = config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`;
-    const webhookStore = new WebhookRepository(database.db);
-    const webhooks = new WebhookService({ store: webhookStore, workflows: workflowStore, publicBaseUrl: () => publicBaseUrl });
-    // [/webhooks]
-
-    const instanceDeps = {
-      runner,
-      runs: runQueries,
-      workflows: workflowStore,
-      messages: outboundMessages,
-      maxPageSize: config.MAX_PAGE_SIZE,
-    };
-    const schema = await createSchema([
-      new WorkflowResolver({ editing, store: workflowStore, catalog: registry, maxPageSize: config.MAX_PAGE_SIZE }),
-      new StepResolver(),
-      new WorkflowVersionResolver(),
-      new WorkflowRunsResolver(instanceDeps),
-      new InstanceResolver(instanceDeps),
-      new ActionTypeResolver(registry),
-      new ApiKeyResolver({ keys: apiKeys, store: apiKeyStore }),
-      new SubscriptionResolver(),
-      new WebhookResolver({ webhooks }), // [webhooks]
-    ]);
-    const live = new SubscriptionSources({ realtime, runs: runQueries, workflows: workflowStore });
-    const largeValueSource: LargeValueSource = {
-      stepConfigs: (workflowId, stepIds) => workflowStore.readStepConfigs(workflowId, stepIds),
-      versionGraph: (workflowId, version) => workflowStore.readVersionGraph(workflowId, version),
-      instanceInputs: (ids) => runQueries.readInputs(ids),
-    };
-
-    // --- GraphQL hardening (issue 5): limits, introspection, CSRF, masking; shared with graphql-ws ---
-    const hardening = createGraphQLHardening(config);
-    const newLargeValues = () => new LargeValues(largeValueSource, new ResponseBudget(hardening.maxResponseBytes));
-    const formatError = withRequestErrors(createErrorFormatter(logger), { hideSuggestions: !hardening.introspection });
-    const app = express();
-    const httpServer = createServer(app);
-    const apollo = new ApolloServer<GraphQLContext>({
-      schema,
-      formatError,
-      ...hardening.apollo,
-      // main.ts owns SIGINT/SIGTERM and stops everything in order; Apollo's own handler raced it.
-      stopOnTerminationSignals: false,
-      // Apollo's default landing page loads from a CDN; the playground below replaces it.
-      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), ...hardening.apolloPlugins],
+    let graphql: GraphQLApi | undefined;
+    const services = wireServices({
+      config,
+      storage,
+      registry,
+      realtime: realtime.service,
+      publicBaseUrl: () => publicBaseUrl,
+      closeSocketsOfKey: async (apiKeyId) => graphql?.closeSocketsOfKey(apiKeyId),
     });
-    // --- end GraphQL hardening ---
-    await apollo.start();
-
-    app.get('/healthz', async (_req, res) => {
-      try {
-        await database.sql`select 1`;
-        res.json({ status: 'ok' });
-      } catch {
-        res.status(503).json({ status: 'unavailable' });
-      }
-    });
-    // [webhooks] POST /hooks/:token, GET|POST /inbound/meta, POST /inbound/twilio (raw bodies, own error handler).
-    const endpoints = servesApi
-      ? createHttpEndpoints({
-          webhooks: webhookStore,
-          inbound: new InboundMessageRepository(database.db),
-          deliveries: new InboundDeliveryRepository(database.db),
-          workflows: workflowStore,
-          versions: engineDeps.versions,
-          catalog: registry,
-          runner,
-          clock,
-          logger: logger.child({ component: 'http-endpoints' }),
-          publicBaseUrl: () => publicBaseUrl,
-          limits: { maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES, signatureToleranceS: config.WEBHOOK_SIGNATURE_TOLERANCE_S },
-          inboundProcessing: { leaseMs: config.INBOUND_LEASE_MS, concurrency: config.INBOUND_CONCURRENCY },
-          secrets: {
-            metaAppSecret: config.META_APP_SECRET,
-            metaVerifyToken: config.META_VERIFY_TOKEN,
-            twilioAuthToken: config.TWILIO_AUTH_TOKEN,
-            allowUnsigned: config.INBOUND_ALLOW_UNSIGNED,
-          },
-        })
-      : undefined;
-    if (endpoints) app.use(endpoints.router);
-    // [/webhooks]
-    // --- GraphQL playground and body limit (issue 5): browser GETs get the page, errors stay JSON ---
-    if (servesApi && isPlaygroundEnabled(config)) {
-      app.use('/graphql', createPlaygroundRouter({ logger: logger.child({ component: 'playground' }) }));
+    const engine = wireEngine({ config, storage, registry, logger, onEvents: (events) => realtime.service.publishRunEvents(events) });
+    const firstKey = servesApi && config.BOOTSTRAP_API_KEY ? await services.apiKeys.bootstrap() : undefined;
+    if (firstKey) {
+      logger.warn({ workspaceId: firstKey.workspace.id, keyPrefix: firstKey.key.record.prefix }, `Created workspace '${firstKey.workspace.name}' and its first API key`);
     }
-    // --- end GraphQL playground ---
-    if (servesApi) app.use(
-      '/graphql',
-      express.json({ limit: hardening.maxBodyBytes }),
-      expressMiddleware(apollo, {
-        context: async ({ req }) => {
-          try {
-            return {
-              actor: await apiKeys.authenticate(req.headers.authorization, { clientAddress: clientAddress(req) }),
-              live,
-              largeValues: newLargeValues(),
-            };
-          } catch (err) {
-            if (err instanceof AppError && err.code === ErrorCode.RATE_LIMITED) {
-              throw new GraphQLError(err.message, {
-                originalError: err,
-                extensions: {
-                  ...err.details,
-                  code: err.code,
-                  http: { status: 429, headers: new Map([['retry-after', String(err.details.retryAfter)]]) },
-                },
-              });
-            }
-            if (err instanceof AppError) {
-              throw new GraphQLError(err.message, {
-                extensions: { code: err.code, http: { status: 401 } },
-              });
-            }
-            throw err;
-          }
-        },
-      }),
-      graphqlHttpErrorHandler({ logger, maxBodyBytes: hardening.maxBodyBytes }), // issue 5
-    );
-    // Last: whatever nothing above served, on any role, is a JSON error rather than Express's HTML page.
-    app.use(unknownRouteHandler, httpErrorHandler(logger.child({ component: 'http' })));
 
-    const ws = servesApi
-      ? startGraphQLWs({
-          httpServer,
-          path: '/graphql',
-          schema,
-          apiKeys,
-          live,
-          logger: logger.child({ component: 'graphql-ws' }),
-          formatError,
-          authTimeoutMs: config.WS_AUTH_TIMEOUT_MS,
-          maxSubscriptionsPerSocket: config.MAX_SUBSCRIPTIONS_PER_SOCKET,
-          maxSocketsPerKey: config.MAX_SOCKETS_PER_API_KEY,
-          // Half the pool at most, so that a flood of new sockets leaves connections to HTTP and the
-          // engine; one on the embedded database, which runs one query at a time anyway.
-          keyCheckConcurrency: database.embedded ? 1 : Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2)),
-          // issue 5: the same limits as HTTP
-          validationRules: hardening.validationRules,
-          parseOptions: hardening.parseOptions,
-          maxPayloadBytes: hardening.maxBodyBytes,
-          clientAddress,
-          keyRecheckMs: config.REALTIME_POLL_MS,
-          operationCheck: hardening.operationCheck,
-          newLargeValues,
-        })
-      : undefined;
-    const unsubscribeRevocations = realtime.onKeyRevoked((n) => void ws?.closeSocketsOfKey(n.apiKeyId));
+    const http = createHttpServer();
+    const clientAddress = clientAddressResolver(config.TRUST_PROXY);
+    graphql = servesApi ? await wireGraphQL({ config, storage, services, engine, registry, httpServer: http.server, clientAddress, logger }) : undefined;
+    const { inbound } = wireHttp({ app: http.app, config, storage, engine, registry, graphql, publicBaseUrl: () => publicBaseUrl, logger });
+    // Revocations heard from other processes close this process's sockets of the key.
+    const unsubscribeRevocations = realtime.service.onKeyRevoked((n) => void graphql?.closeSocketsOfKey(n.apiKeyId));
 
-    if (runsWorkers) {
-      await scheduler.startWorker((stepRunId, job) => executor.execute(stepRunId, job));
-      sweeper.start();
-    }
+    if (runsWorkers) await engine.startWorker();
     // Deliveries stored and left unprocessed by a process that died are taken up here.
-    endpoints?.inbound.start();
+    inbound?.start();
+    const port = await listen(http.server, config);
+    publicBaseUrl = config.PUBLIC_BASE_URL ?? `http://localhost:${port}`;
 
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(config.PORT, config.HOST, () => resolve());
-    });
-    const address = httpServer.address();
-    const port = typeof address === 'object' && address ? address.port : config.PORT;
-    publicBaseUrl = config.PUBLIC_BASE_URL ?? `http://localhost:${port}`; // [webhooks]
-    const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/graphql`;
-
-    let stopped = false;
+    const stop = stopInOrder(logger, [
+      ['revocations', unsubscribeRevocations],
+      ['graphql', () => graphql?.stop()],
+      ['inbound', () => inbound?.stop()],
+      ['engine', () => engine.stop()],
+      ['realtime', () => realtime.close()],
+      ['database', () => storage.close()],
+    ]);
     return {
-      url,
+      url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/graphql`,
       port,
-      database,
-      apiKeys,
-      httpServer,
-      scheduler,
-      workerName,
-      engine: { executor, runner, sweeper },
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        const step = async (name: string, fn: () => unknown) => {
-          logger.debug({ step: name }, 'stopping');
-          await fn();
-        };
-        unsubscribeRevocations();
-        await step('websocket', () => ws?.close());
-        await step('graphql', () => apollo.stop());
-        await step('inbound', () => endpoints?.inbound.stop());
-        await step('sweep', () => sweeper.stop());
-        if (runsWorkers) {
-          // Graceful drain: take no more steps, give the running ones the grace, hand back the rest.
-          await step('worker', () => scheduler.stopWorker());
-          await step('drain', async () => {
-            const drained = await executor.drain(config.SHUTDOWN_GRACE_MS);
-            if (drained.handedBack > 0) logger.warn(drained, 'handed back steps that did not finish within the shutdown grace');
-          });
-        }
-        await step('scheduler', () => scheduler.stop());
-        await step('realtime', () => realtime.close());
-        await step('bus', () => bus.close());
-        await step('database', () => database.close());
-        logger.debug('stopped');
-      },
+      database: storage.database,
+      apiKeys: services.apiKeys,
+      httpServer: http.server,
+      scheduler: engine.scheduler,
+      workerName: engine.workerName,
+      engine,
+      firstApiKey: firstKey && { workspaceName: firstKey.workspace.name, secret: firstKey.key.secret },
+      stop,
     };
   } catch (err) {
-    await database.close();
+    await storage.close();
     throw err;
   }
+}
+
+/** Runs the steps one after the other, once: later calls wait for nothing and do nothing. */
+function stopInOrder(logger: Logger, steps: readonly (readonly [string, () => unknown])[]): () => Promise<void> {
+  let stopped = false;
+  return async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const [name, run] of steps) {
+      logger.debug({ step: name }, 'stopping');
+      await run();
+    }
+    logger.debug('stopped');
+  };
 }

@@ -1,8 +1,7 @@
 import { emitSchema } from './emit-schema.js';
 import { ConfigError, loadConfig } from './config.js';
-import { openDatabase } from '../persistence/database.js';
-import { ApiKeyRepository } from '../persistence/api-key.repository.js';
-import { ApiKeyService } from '../services/api-key.service.js';
+import { createApiKeyService } from './services.wiring.js';
+import { openStorage } from './storage.wiring.js';
 
 const USAGE = `Usage:
   node dist/src/server/cli.js schema [--check]        write (or check) schema/schema.graphql
@@ -29,17 +28,14 @@ async function run(args: string[]): Promise<number> {
         return 2;
       }
       const config = loadConfig();
-      const database = await openDatabase({
-        url: config.DATABASE_URL,
-        dataDir: config.DATA_DIR,
-        poolSize: 2,
-      });
+      // The server's own storage and key service, on a connection or two.
+      const storage = await openStorage({ config, poolSize: 2 });
       try {
-        const { workspace, key } = await new ApiKeyService({ store: new ApiKeyRepository(database.db) }).createWorkspace(name);
+        const { workspace, key } = await createApiKeyService({ storage }).createWorkspace(name);
         console.log(`Workspace: ${workspace.name} (${workspace.id})\nAPI key (shown only once): ${key.secret}`);
         return 0;
       } finally {
-        await database.close();
+        await storage.close();
       }
     }
     default:

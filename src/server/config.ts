@@ -56,6 +56,8 @@ const envSchema = z.object({
     .optional(),
   ROLE: z.enum(['all', 'api', 'worker']).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty`: one readable line per entry; `json`: one JSON object per line; `auto`: pretty when stdout is a terminal. */
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   /** Undo history entries kept per workflow; older ones are pruned. */
   HISTORY_DEPTH: int(1, 100_000).default(1000),
   /** Largest accepted step config, as bytes of its JSON. */

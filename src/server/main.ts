@@ -1,12 +1,10 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { startApp } from './app.js';
 
-/** Starts the server from the environment and stops it cleanly on SIGINT/SIGTERM. */
-async function main(): Promise<void> {
-  let config;
+function configOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -14,13 +12,26 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.LOG_LEVEL);
+}
+
+/** Starts the server from the environment and stops it cleanly on SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
   const app = await startApp({ config, logger });
   const where = { database: app.database.embedded ? `embedded (${config.DATA_DIR})` : 'postgres', role: config.ROLE };
   if (config.ROLE === 'worker') {
     logger.info({ ...where, health: app.url.replace(/\/graphql$/, '/healthz') }, 'Workflow Builder is running as a worker');
   } else {
     logger.info({ ...where, url: app.url }, `Workflow Builder is serving GraphQL at ${app.url}`);
+  }
+  if (app.firstApiKey) {
+    // Plain text on stderr, never inside a log line: stdout stays one JSON object per line for
+    // collectors, and the secret does not land in them.
+    process.stderr.write(
+      `\n  Your API key (shown only once, keep it):\n\n    ${app.firstApiKey.secret}\n\n` +
+        `  Send it as "Authorization: Bearer <key>". Create more with the createApiKey mutation.\n\n`,
+    );
   }
   let stopping = false;
   const stop = async (signal: string) => {

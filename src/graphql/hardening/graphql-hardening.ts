@@ -1,6 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { NoSchemaIntrospectionCustomRule, type ParseOptions, type ValidationRule } from 'graphql';
-import type { Config } from '../../server/config.js';
 import type { GraphQLContext } from '../context.js';
 import { checkArgumentInput } from './argument-input.check.js';
 import { checkOperationCost } from './operation-cost.check.js';
@@ -12,7 +11,7 @@ import { queryLimitRules, type QueryLimits } from './query-limit.rules.js';
 /** The deployment's GraphQL protections, resolved from configuration once and shared by both transports. */
 export interface GraphQLHardening {
   readonly limits: QueryLimits;
-  /** Schema introspection: `GRAPHQL_INTROSPECTION`, or unset, everywhere but production. */
+  /** Whether schema introspection is served. */
   readonly introspection: boolean;
   /** Largest request body (HTTP) or message (WebSocket), in bytes. */
   readonly maxBodyBytes: number;
@@ -54,39 +53,29 @@ export interface ApolloHardeningOptions {
   readonly hideSchemaDetailsFromClientErrors: boolean;
 }
 
-type HardeningConfig = Pick<
-  Config,
-  | 'NODE_ENV'
-  | 'GRAPHQL_MAX_DEPTH'
-  | 'GRAPHQL_MAX_ALIASES'
-  | 'GRAPHQL_MAX_COST'
-  | 'GRAPHQL_MAX_DIRECTIVES'
-  | 'GRAPHQL_MAX_TOKENS'
-  | 'GRAPHQL_MAX_BODY_BYTES'
-  | 'GRAPHQL_MAX_RESPONSE_BYTES'
-  | 'GRAPHQL_INTROSPECTION'
-  | 'MAX_PAGE_SIZE'
->;
+/** What the deployment decides; the server's configuration maps its settings onto it. */
+export interface GraphQLHardeningOptions {
+  readonly limits: QueryLimits;
+  /** Whether schema introspection is served. */
+  readonly introspection: boolean;
+  readonly maxBodyBytes: number;
+  readonly maxResponseBytes: number;
+  /** The cap on a connection's `first`, which the cost of an operation is counted against. */
+  readonly maxPageSize: number;
+}
 
-/** Resolves the protections from configuration. */
-export function createGraphQLHardening(config: HardeningConfig): GraphQLHardening {
-  const limits: QueryLimits = {
-    maxDepth: config.GRAPHQL_MAX_DEPTH,
-    maxAliases: config.GRAPHQL_MAX_ALIASES,
-    maxCost: config.GRAPHQL_MAX_COST,
-    maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
-    maxTokens: config.GRAPHQL_MAX_TOKENS,
-  };
-  const introspection = config.GRAPHQL_INTROSPECTION ?? config.NODE_ENV !== 'production';
+/** Resolves the protections once, for both transports. */
+export function createGraphQLHardening(options: GraphQLHardeningOptions): GraphQLHardening {
+  const { limits, introspection } = options;
   const limitRules = queryLimitRules(limits);
   const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
-  const costLimits = { maxCost: limits.maxCost, maxPageSize: config.MAX_PAGE_SIZE };
+  const costLimits = { maxCost: limits.maxCost, maxPageSize: options.maxPageSize };
   const operationCheck: OperationCheck = (request) => checkOperationCost(request, costLimits) ?? checkArgumentInput(request);
   return {
     limits,
     introspection,
-    maxBodyBytes: config.GRAPHQL_MAX_BODY_BYTES,
-    maxResponseBytes: config.GRAPHQL_MAX_RESPONSE_BYTES,
+    maxBodyBytes: options.maxBodyBytes,
+    maxResponseBytes: options.maxResponseBytes,
     validationRules: introspection ? limitRules : [...limitRules, NoSchemaIntrospectionCustomRule],
     parseOptions,
     operationCheck,

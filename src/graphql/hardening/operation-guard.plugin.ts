@@ -1,19 +1,14 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
 import type { AppError } from '../../domain/errors.js';
 import type { GraphQLContext } from '../context.js';
+import { toGraphQLError } from '../error-mapping.js';
 import type { OperationRequest } from './operation-nodes.js';
 
 /** A check of an operation about to run, with its variables; the refusal, or undefined. */
 export type OperationCheck = (request: OperationRequest) => AppError | undefined;
 
-/** The refusal as the request error both transports send: 400 over HTTP, the AppError underneath for the formatter. */
-export function refusalError(refusal: AppError): GraphQLError {
-  return new GraphQLError(refusal.message, {
-    originalError: refusal,
-    extensions: { ...refusal.details, code: refusal.code, http: { status: 400 } },
-  });
-}
+/** The refusal as the request error both transports send: 400 over HTTP. */
+export const refusalError = (refusal: AppError) => toGraphQLError(refusal, { status: 400 });
 
 /**
  * Runs `check` on every operation over HTTP once it is resolved, with this request's variables:

@@ -4,6 +4,7 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 import { limitExceeded } from '../../domain/errors.js';
+import { toGraphQLError } from '../error-mapping.js';
 
 /**
  * What one GraphQL operation may ask for; each comes from configuration (`GRAPHQL_MAX_*`).
@@ -36,7 +37,7 @@ export function reportAs(limit: QueryLimit, max: number): { propagateOnRejection
     onReject: [
       (context, error) => {
         const message = error.message.replace(/^Syntax Error: /, '');
-        context?.reportError(new GraphQLError(message, { originalError: limitExceeded(message, { limit, max }) }));
+        context?.reportError(toGraphQLError(limitExceeded(message, { limit, max })));
       },
     ],
   };

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLContext } from '../context.js';
+import { toFormattedError } from '../error-mapping.js';
 import { fitsResponse, responseTooLarge } from './response-budget.js';
 
 /**
@@ -17,8 +18,7 @@ export function responseSizePlugin(): ApolloServerPlugin<GraphQLContext> {
           // Context creation failed (no valid key): there is no budget, and nothing ran.
           const budget = ctx.contextValue.largeValues?.budget;
           if (body.kind !== 'single' || !budget || fitsResponse(body.singleResult, budget)) return;
-          const refusal = responseTooLarge(budget.maxBytes);
-          body.singleResult = { errors: [{ message: refusal.message, extensions: { ...refusal.details, code: refusal.code } }] };
+          body.singleResult = { errors: [toFormattedError(responseTooLarge(budget.maxBytes))] };
         },
       };
     },

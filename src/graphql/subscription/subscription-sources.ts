@@ -1,8 +1,8 @@
 import { notFound } from '../../domain/errors.js';
 import type { RunQueryStore } from '../../ports/run-query.store.port.js';
 import type { WorkflowStore } from '../../ports/workflow.store.port.js';
-import type { RealtimeService } from '../../realtime/realtime.service.js';
-import { decodeWorkflowCursor } from '../../realtime/workflow-cursor.js';
+import { decodeWorkflowCursor } from '../../domain/workflow-cursor.js';
+import type { LiveStreams } from '../../ports/live-streams.port.js';
 import type { Actor } from '../../services/api-key.service.js';
 
 /**
@@ -12,7 +12,7 @@ import type { Actor } from '../../services/api-key.service.js';
  */
 export class SubscriptionSources {
   constructor(
-    private readonly deps: { realtime: RealtimeService; runs: RunQueryStore; workflows: WorkflowStore },
+    private readonly deps: { realtime: LiveStreams; runs: RunQueryStore; workflows: WorkflowStore },
   ) {}
 
   async instanceEvents(actor: Actor, instanceId: string, since: number | undefined) {

@@ -1,8 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { notFound } from '../../domain/errors.js';
 import type { InstanceEventRecord } from '../../ports/run-records.js';
-import type { DraftNotification } from '../../realtime/realtime.service.js';
-import type { WorkflowEventBatchPayload, WorkflowEventPayload } from '../../realtime/workflow-feed.js';
+import type { DraftNotification, WorkflowEventBatchPayload, WorkflowEventPayload } from '../../ports/live-streams.port.js';
 import type { GraphQLContext } from '../context.js';
 import { toEvent, toInstance } from '../instance/instance.mapper.js';
 import { WorkflowInstance } from '../instance/instance.type.js';

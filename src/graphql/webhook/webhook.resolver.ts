@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
-import type { WebhookService } from '../../http/webhook.service.js';
+import type { WebhookService } from '../../services/webhook.service.js';
 import type { WebhookRecord } from '../../ports/webhook.store.port.js';
 import type { GraphQLContext } from '../context.js';
 import { Workflow } from '../workflow/workflow.type.js';

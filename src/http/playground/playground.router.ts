@@ -1,12 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import type { Config } from '../../server/config.js';
 import { PlaygroundAssets } from './playground.assets.js';
 import { PLAYGROUND_CSP, playgroundPage } from './playground.page.js';
-
-/** Whether the playground is served: `GRAPHQL_PLAYGROUND`, or unset, everywhere but production. */
-export const isPlaygroundEnabled = (config: Pick<Config, 'GRAPHQL_PLAYGROUND' | 'NODE_ENV'>): boolean =>
-  config.GRAPHQL_PLAYGROUND ?? config.NODE_ENV !== 'production';
 
 export interface PlaygroundRouterOptions {
   readonly logger: Logger;

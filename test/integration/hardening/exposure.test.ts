@@ -5,7 +5,8 @@ import { ActionRegistry } from '../../../src/actions/action-registry.js';
 import { builtinActions } from '../../../src/actions/builtin-actions.js';
 import { NEXT_PORT } from '../../../src/domain/graph.js';
 import { createGraphQLHardening } from '../../../src/graphql/hardening/index.js';
-import { isPlaygroundEnabled } from '../../../src/http/playground/index.js';
+import { hardeningOptions } from '../../../src/server/graphql.wiring.js';
+import { playgroundEnabled as isPlaygroundEnabled } from '../../../src/server/http.wiring.js';
 import { loadConfig } from '../../../src/server/config.js';
 import { startTestServer, type TestServer } from '../../support/test-server.js';
 import { wsClient } from '../../support/ws-client.js';
@@ -52,13 +53,13 @@ describe('configuration', () => {
   test('introspection and the playground are on by default outside production, off in production', () => {
     for (const NODE_ENV of ['development', 'test'] as const) {
       const config = loadConfig({ NODE_ENV });
-      expect(createGraphQLHardening(config).introspection).toBe(true);
+      expect(createGraphQLHardening(hardeningOptions(config)).introspection).toBe(true);
       expect(isPlaygroundEnabled(config)).toBe(true);
     }
     const config = loadConfig({ NODE_ENV: 'production' });
-    expect(createGraphQLHardening(config).introspection).toBe(false);
+    expect(createGraphQLHardening(hardeningOptions(config)).introspection).toBe(false);
     expect(isPlaygroundEnabled(config)).toBe(false);
-    expect(createGraphQLHardening(config).apollo).toMatchObject({
+    expect(createGraphQLHardening(hardeningOptions(config)).apollo).toMatchObject({
       introspection: false,
       csrfPrevention: true,
       includeStacktraceInErrorResponses: false,
@@ -68,16 +69,16 @@ describe('configuration', () => {
 
   test('GRAPHQL_INTROSPECTION and GRAPHQL_PLAYGROUND override the environment default', () => {
     const prod = loadConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', GRAPHQL_PLAYGROUND: 'true' });
-    expect(createGraphQLHardening(prod).introspection).toBe(true);
+    expect(createGraphQLHardening(hardeningOptions(prod)).introspection).toBe(true);
     expect(isPlaygroundEnabled(prod)).toBe(true);
     const dev = loadConfig({ NODE_ENV: 'development', GRAPHQL_INTROSPECTION: 'false', GRAPHQL_PLAYGROUND: 'false' });
-    expect(createGraphQLHardening(dev).introspection).toBe(false);
+    expect(createGraphQLHardening(hardeningOptions(dev)).introspection).toBe(false);
     expect(isPlaygroundEnabled(dev)).toBe(false);
   });
 
   test('the limits have their documented defaults', () => {
     const config = loadConfig({});
-    expect(createGraphQLHardening(config).limits).toMatchObject({ maxDepth: 12, maxAliases: 30 });
+    expect(createGraphQLHardening(hardeningOptions(config)).limits).toMatchObject({ maxDepth: 12, maxAliases: 30 });
     expect(config.GRAPHQL_MAX_BODY_BYTES).toBe(1024 * 1024);
   });
 });
@@ -162,6 +163,6 @@ describe('error masking', () => {
   });
 
   test('Apollo is configured never to include stack traces', () => {
-    expect(createGraphQLHardening(loadConfig({ NODE_ENV: 'development' })).apollo.includeStacktraceInErrorResponses).toBe(false);
+    expect(createGraphQLHardening(hardeningOptions(loadConfig({ NODE_ENV: 'development' }))).apollo.includeStacktraceInErrorResponses).toBe(false);
   });
 });

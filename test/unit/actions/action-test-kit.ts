@@ -1,4 +1,5 @@
-import type { ActionDefinition, ActionInvocation, ActionResult, ActionServices } from '../../../src/actions/action-definition.js';
+import type { ActionDefinition } from '../../../src/actions/action-definition.js';
+import type { ActionInvocation, ActionResult, ActionServices } from '../../../src/ports/action.port.js';
 import type { JsonObject, JsonValue } from '../../../src/domain/json.js';
 import type { RunContext } from '../../../src/domain/run-context.js';
 import type { Clock } from '../../../src/ports/clock.port.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActionError } from '../../../src/actions/action-error.js';
+import { ActionError } from '../../../src/domain/action-error.js';
 import { instagramLikeMessageAction } from '../../../src/actions/instagram-like-message.action.js';
 import { instagramSendDirectMessageAction } from '../../../src/actions/instagram-send-direct-message.action.js';
 import { smsSendAction } from '../../../src/actions/sms-send.action.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActionError } from '../../../src/actions/action-error.js';
+import { ActionError } from '../../../src/domain/action-error.js';
 import { compileVersion } from '../../../src/engine/compiled-version.js';
 import { countedAttempts, MAX_LOST_WORKERS, planFailure, planHandBack, planLost, planResult } from '../../../src/engine/step-outcome.js';
 import type { InstanceRecord, StepRunRecord } from '../../../src/ports/run-records.js';

@@ -5,8 +5,8 @@ import type { RunQueryStore } from '../../../src/ports/run-query.store.port.js';
 import type { InstanceEventRecord } from '../../../src/ports/run-records.js';
 import { InProcessEventBus } from '../../../src/realtime/in-process-event-bus.js';
 import { RealtimeService } from '../../../src/realtime/realtime.service.js';
-import { BEGINNING, decodeWorkflowCursor } from '../../../src/realtime/workflow-cursor.js';
-import type { WorkflowEventBatchPayload } from '../../../src/realtime/workflow-feed.js';
+import { BEGINNING, decodeWorkflowCursor } from '../../../src/domain/workflow-cursor.js';
+import type { WorkflowEventBatchPayload } from '../../../src/ports/live-streams.port.js';
 
 /**
  * An event log in memory with the store's reading semantics: per-instance seq, global cursor, and

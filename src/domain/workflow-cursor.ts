@@ -1,4 +1,4 @@
-import { badInput } from '../domain/errors.js';
+import { badInput } from './errors.js';
 
 /**
  * A position in a workflow's event stream: the events of transactions with ids in [lo, hi) after

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { ActionRegistry } from '../actions/action-registry.js';
+import type { EngineDeps, RunEventListener } from '../engine/engine-deps.js';
+import { StepExecutor } from '../engine/step-executor.js';
+import { Sweeper } from '../engine/sweeper.js';
+import { VersionCache } from '../engine/version-cache.js';
+import { WorkflowRunner } from '../engine/workflow-runner.js';
+import type { Clock } from '../ports/clock.port.js';
+import type { StepScheduler } from '../ports/step-scheduler.port.js';
+import { createMessagingProviders } from '../providers/provider-registry.js';
+import { SafeHttpClient } from '../providers/safe-http.client.js';
+import { createStepScheduler } from '../scheduler/create-step-scheduler.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { Storage } from './storage.wiring.js';
+
+/** What drives runs: the scheduler, the step executor, the runner that starts runs, the sweeper. */
+export interface Engine {
+  readonly scheduler: StepScheduler;
+  readonly executor: StepExecutor;
+  readonly runner: WorkflowRunner;
+  readonly sweeper: Sweeper;
+  readonly versions: VersionCache;
+  readonly clock: Clock;
+  /** This process's worker name: the owner of the leases it takes. */
+  readonly workerName: string;
+  /** Takes steps from the scheduler and sweeps for lost ones (processes that run workers). */
+  startWorker(): Promise<void>;
+  /**
+   * Graceful drain: takes no more steps, gives the running ones the shutdown grace, hands back
+   * the rest, then stops the scheduler.
+   */
+  stop(): Promise<void>;
+}
+
+export interface EngineWiringOptions {
+  readonly config: Config;
+  readonly storage: Storage;
+  readonly registry: ActionRegistry;
+  readonly logger: Logger;
+  /** Told after every committed transition (the realtime service publishes them). */
+  readonly onEvents: RunEventListener;
+}
+
+export function wireEngine({ config, storage, registry, logger, onEvents }: EngineWiringOptions): Engine {
+  const { database } = storage;
+  // Unique among a deployment's processes: it owns the leases this process takes.
+  const workerName = config.WORKER_NAME ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const clock: Clock = { now: () => new Date() };
+  const scheduler = createStepScheduler({
+    postgresUrl: database.url,
+    mongoUrl: config.MONGODB_URL,
+    // LISTEN/NOTIFY does not reach clients of the embedded database; one process needs no broker.
+    notifications: database.embedded ? 'in-memory' : 'backend',
+    // The embedded database runs every connection in one session: the setting would reach the engine's commits.
+    asyncJobCommits: !database.embedded,
+    logger: logger.child({ component: 'scheduler' }),
+    // A job only lasts until its step is claimed (the step's lease guards it then): its lock
+    // covers the wait for its due time (at most a poll) and the claim.
+    lockLifetimeMs: config.SCHEDULER_POLL_MS + 1_000,
+    processEveryMs: config.SCHEDULER_POLL_MS,
+    concurrency: config.WORKER_CONCURRENCY,
+    tableName: config.SCHEDULER_TABLE,
+    collection: config.SCHEDULER_TABLE,
+    instanceName: workerName,
+    // Handlers have been drained (or handed back) by then; this bounds the wait for Agenda's last writes.
+    stopTimeoutMs: config.SHUTDOWN_GRACE_MS + 10_000,
+  });
+  const versions = new VersionCache({ store: storage.workflows, catalog: registry });
+  const deps: EngineDeps = {
+    runs: storage.runs,
+    versions,
+    registry,
+    scheduler,
+    services: {
+      messaging: messagingProviders({ config, storage, clock }),
+      http: new SafeHttpClient({
+        allowPrivateNetworks: config.HTTP_ALLOW_PRIVATE_NETWORKS,
+        allowedHosts: config.HTTP_ALLOWED_HOSTS,
+        maxRedirects: config.HTTP_MAX_REDIRECTS,
+        idempotencyHeader: config.HTTP_IDEMPOTENCY_HEADER === 'none' ? null : config.HTTP_IDEMPOTENCY_HEADER,
+      }),
+      clock,
+    },
+    clock,
+    logger: logger.child({ component: 'engine' }),
+    timings: { leaseMs: config.STEP_LEASE_MS, stepTimeoutMs: config.STEP_TIMEOUT_MS },
+    workerName,
+    onEvents,
+  };
+  const executor = new StepExecutor(deps);
+  const runner = new WorkflowRunner({ deps, queries: storage.runQueries, workflows: storage.workflows, maxInputBytes: config.MAX_INPUT_BYTES });
+  const sweeper = new Sweeper({ deps, sweep: storage.runSweep, intervalMs: config.SWEEP_INTERVAL_MS, graceMs: config.SWEEP_GRACE_MS });
+  let working = false;
+  return {
+    scheduler,
+    executor,
+    runner,
+    sweeper,
+    versions,
+    clock,
+    workerName,
+    async startWorker() {
+      working = true;
+      await scheduler.startWorker((stepRunId, job) => executor.execute(stepRunId, job));
+      sweeper.start();
+    },
+    async stop() {
+      await sweeper.stop();
+      if (working) {
+        await scheduler.stopWorker();
+        const drained = await executor.drain(config.SHUTDOWN_GRACE_MS);
+        if (drained.handedBack > 0) logger.warn(drained, 'handed back steps that did not finish within the shutdown grace');
+      }
+      await scheduler.stop();
+    },
+  };
+}
+
+/** The messaging providers of the vendors set up in the configuration (the sandbox otherwise). */
+function messagingProviders({ config, storage, clock }: { config: Config; storage: Storage; clock: Clock }) {
+  return createMessagingProviders({
+    store: storage.outboundMessages,
+    twilio:
+      config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN
+        ? {
+            accountSid: config.TWILIO_ACCOUNT_SID,
+            authToken: config.TWILIO_AUTH_TOKEN,
+            smsFrom: config.TWILIO_SMS_FROM,
+            whatsappFrom: config.TWILIO_WHATSAPP_FROM,
+            baseUrl: config.TWILIO_BASE_URL,
+          }
+        : undefined,
+    meta: config.META_PAGE_ACCESS_TOKEN
+      ? {
+          pageAccessToken: config.META_PAGE_ACCESS_TOKEN,
+          igUserId: config.META_IG_USER_ID,
+          baseUrl: config.META_GRAPH_BASE_URL,
+          version: config.META_GRAPH_VERSION,
+        }
+      : undefined,
+    timeoutMs: config.MESSAGING_TIMEOUT_MS,
+    clock,
+  });
+}
