@@ -10,6 +10,7 @@ import type { HttpClient } from '../ports/http-client.port.js';
 import type { MessagingChannel, MessagingProvider } from '../ports/messaging-provider.port.js';
 import { fatal, toActionError } from './action-error.js';
 import { toConfigIssues } from './config-issues.js';
+import { registeredStart, type TriggerStart, type TriggerStartSpec } from './trigger-start.js';
 
 /**
  * What a step's run decided.
@@ -97,6 +98,8 @@ export interface ActionSpec<C extends object> {
    * it. Defaults to no retries.
    */
   readonly retry?: RetryPolicy;
+  /** Triggers only, and required of them: how the type is started (see {@link TriggerStartSpec}). */
+  readonly start?: TriggerStartSpec<C>;
   run(ctx: ActionContext<C>): Promise<ActionResult>;
 }
 
@@ -120,6 +123,8 @@ export interface ActionDefinition extends StepTypeInfo {
   readonly listedPorts: readonly PortSpec[];
   /** True when the ports depend on the config (see {@link StepTypeInfo.outputPorts}). */
   readonly dynamicPorts: boolean;
+  /** How a trigger type is started; undefined for the other categories. */
+  readonly start?: TriggerStart;
   /** JSON Schema of the config as an editor submits it (defaults make fields optional). */
   jsonSchema(): ConfigJsonSchema;
   /** The effective retry policy for a step with this config. */
@@ -133,9 +138,23 @@ export interface ActionDefinition extends StepTypeInfo {
 
 const retryFieldSchema = z.object({ retry: retryOverrideSchema.optional() });
 
-/** Builds an {@link ActionDefinition} from its declaration. */
+/**
+ * Builds an {@link ActionDefinition} from its declaration.
+ * @throws Error when a trigger declares no `start`, or another category declares one.
+ */
 export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefinition => {
+  if ((spec.category === 'trigger') !== (spec.start !== undefined)) {
+    throw new Error(
+      spec.category === 'trigger'
+        ? `Trigger type '${spec.type}' must declare how it is started (start)`
+        : `Action type '${spec.type}' is not a trigger and cannot declare start`,
+    );
+  }
   const defaultRetry = spec.retry ?? NO_RETRY;
+  const parseStored = (config: JsonObject): C | undefined => {
+    const parsed = spec.config.safeParse(config);
+    return parsed.success ? parsed.data : undefined;
+  };
   let jsonSchemaMemo: ConfigJsonSchema | undefined;
 
   const checkConfig = (config: unknown): ConfigCheck => {
@@ -155,6 +174,7 @@ export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefin
     configSchema: spec.config,
     checkConfig,
     dynamicPorts: typeof spec.ports === 'function',
+    ...(spec.start === undefined ? {} : { start: registeredStart(spec.start, parseStored) }),
     get listedPorts(): readonly PortSpec[] {
       if (typeof spec.ports !== 'function') return spec.ports;
       const empty = checkConfig({});

@@ -37,6 +37,7 @@ import { RunQueryRepository } from '../persistence/run-query.repository.js';
 import { RunSweepRepository } from '../persistence/run-sweep.repository.js';
 import type { StepScheduler } from '../ports/step-scheduler.port.js';
 import { createMessagingProviders } from '../providers/provider-registry.js';
+import { inboundSecrets } from '../providers/vendors.js';
 import { SafeHttpClient } from '../providers/safe-http.client.js';
 import { createStepScheduler } from '../scheduler/create-step-scheduler.js';
 import type { EventBus } from '../ports/event-bus.port.js';
@@ -165,24 +166,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
     const outboundMessages = new OutboundMessageRepository(database.db);
     const messaging = createMessagingProviders({
       store: outboundMessages,
-      twilio:
-        config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN
-          ? {
-              accountSid: config.TWILIO_ACCOUNT_SID,
-              authToken: config.TWILIO_AUTH_TOKEN,
-              smsFrom: config.TWILIO_SMS_FROM,
-              whatsappFrom: config.TWILIO_WHATSAPP_FROM,
-              baseUrl: config.TWILIO_BASE_URL,
-            }
-          : undefined,
-      meta: config.META_PAGE_ACCESS_TOKEN
-        ? {
-            pageAccessToken: config.META_PAGE_ACCESS_TOKEN,
-            igUserId: config.META_IG_USER_ID,
-            baseUrl: config.META_GRAPH_BASE_URL,
-            version: config.META_GRAPH_VERSION,
-          }
-        : undefined,
+      vendors: config.messaging.vendors,
       timeoutMs: config.MESSAGING_TIMEOUT_MS,
       clock,
     });
@@ -302,12 +286,7 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
           publicBaseUrl: () => publicBaseUrl,
           limits: { maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES, signatureToleranceS: config.WEBHOOK_SIGNATURE_TOLERANCE_S },
           inboundProcessing: { leaseMs: config.INBOUND_LEASE_MS, concurrency: config.INBOUND_CONCURRENCY },
-          secrets: {
-            metaAppSecret: config.META_APP_SECRET,
-            metaVerifyToken: config.META_VERIFY_TOKEN,
-            twilioAuthToken: config.TWILIO_AUTH_TOKEN,
-            allowUnsigned: config.INBOUND_ALLOW_UNSIGNED,
-          },
+          secrets: { ...inboundSecrets(config.messaging), allowUnsigned: config.INBOUND_ALLOW_UNSIGNED },
         })
       : undefined;
     if (endpoints) app.use(endpoints.router);
