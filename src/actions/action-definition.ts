@@ -8,6 +8,7 @@ import { renderDeep, renderTemplate } from '../domain/template.js';
 import { fatal, toActionError } from '../domain/action-error.js';
 import type { ActionInvocation, ActionResult, ActionServices, RunnableAction } from '../ports/action.port.js';
 import { toConfigIssues } from './config-issues.js';
+import { registeredStart, type TriggerStart, type TriggerStartSpec } from './trigger-start.js';
 
 /**
  * What an action's `run()` sees. The config is parsed (defaults applied) but not rendered:
@@ -52,6 +53,8 @@ export interface ActionSpec<C extends object> {
    * it. Defaults to no retries.
    */
   readonly retry?: RetryPolicy;
+  /** Triggers only, and required of them: how the type is started (see {@link TriggerStartSpec}). */
+  readonly start?: TriggerStartSpec<C>;
   run(ctx: ActionContext<C>): Promise<ActionResult>;
 }
 
@@ -75,15 +78,31 @@ export interface ActionDefinition extends StepTypeInfo, RunnableAction {
   readonly listedPorts: readonly PortSpec[];
   /** True when the ports depend on the config (see {@link StepTypeInfo.outputPorts}). */
   readonly dynamicPorts: boolean;
+  /** How a trigger type is started; undefined for the other categories. */
+  readonly start?: TriggerStart;
   /** JSON Schema of the config as an editor submits it (defaults make fields optional). */
   jsonSchema(): ConfigJsonSchema;
 }
 
 const retryFieldSchema = z.object({ retry: retryOverrideSchema.optional() });
 
-/** Builds an {@link ActionDefinition} from its declaration. */
+/**
+ * Builds an {@link ActionDefinition} from its declaration.
+ * @throws Error when a trigger declares no `start`, or another category declares one.
+ */
 export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefinition => {
+  if ((spec.category === 'trigger') !== (spec.start !== undefined)) {
+    throw new Error(
+      spec.category === 'trigger'
+        ? `Trigger type '${spec.type}' must declare how it is started (start)`
+        : `Action type '${spec.type}' is not a trigger and cannot declare start`,
+    );
+  }
   const defaultRetry = spec.retry ?? NO_RETRY;
+  const parseStored = (config: JsonObject): C | undefined => {
+    const parsed = spec.config.safeParse(config);
+    return parsed.success ? parsed.data : undefined;
+  };
   let jsonSchemaMemo: ConfigJsonSchema | undefined;
 
   const checkConfig = (config: unknown): ConfigCheck => {
@@ -103,6 +122,7 @@ export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefin
     configSchema: spec.config,
     checkConfig,
     dynamicPorts: typeof spec.ports === 'function',
+    ...(spec.start === undefined ? {} : { start: registeredStart(spec.start, parseStored) }),
     get listedPorts(): readonly PortSpec[] {
       if (typeof spec.ports !== 'function') return spec.ports;
       const empty = checkConfig({});

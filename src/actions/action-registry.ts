@@ -1,5 +1,6 @@
 import type { ConfigCheck, StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { ActionDefinition, ConfigJsonSchema } from './action-definition.js';
+import type { InboundTrigger, TriggerCatalog, TriggerStart } from './trigger-start.js';
 
 /** Action type names: dotted camelCase segments (`trigger.manual`, `instagram.sendDirectMessage`). */
 export const ACTION_TYPE_PATTERN = /^[a-z][A-Za-z0-9]*(?:\.[a-z][A-Za-z0-9]*)*$/;
@@ -8,7 +9,7 @@ export const ACTION_TYPE_PATTERN = /^[a-z][A-Za-z0-9]*(?:\.[a-z][A-Za-z0-9]*)*$/
  * The set of step types a deployment knows. Built once from a list of definitions
  * (see `builtin-actions.ts`); adding a type is one more definition in that list.
  */
-export class ActionRegistry implements StepTypeCatalog {
+export class ActionRegistry implements StepTypeCatalog, TriggerCatalog {
   private readonly byType: ReadonlyMap<string, ActionDefinition>;
 
   /** @throws Error on a malformed or duplicate type name. */
@@ -31,6 +32,14 @@ export class ActionRegistry implements StepTypeCatalog {
   /** Every definition, in registration order. */
   list(): readonly ActionDefinition[] {
     return [...this.byType.values()];
+  }
+
+  startOf(type: string): TriggerStart | undefined {
+    return this.byType.get(type)?.start;
+  }
+
+  inboundTriggers(): readonly InboundTrigger[] {
+    return this.list().flatMap(({ type, start }) => (start?.kind === 'inbound' ? [{ type, start }] : []));
   }
 
   /** JSON Schema of a type's config, or `undefined` for an unknown type. */

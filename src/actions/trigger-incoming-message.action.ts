@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NEXT_PORT } from '../domain/graph.js';
-import { MESSAGING_CHANNELS } from '../ports/messaging-provider.port.js';
+import { INBOUND_CHANNELS } from '../ports/inbound-message.store.port.js';
 import { defineAction } from './action-definition.js';
 import { TRIGGER_PORTS } from './trigger-ports.js';
 
@@ -10,7 +10,7 @@ export type KeywordMatchMode = (typeof KEYWORD_MATCH_MODES)[number];
 
 /** Config of `trigger.incomingMessage`. Without `keyword`, every message on the channel matches. */
 export const incomingMessageConfigSchema = z.strictObject({
-  channel: z.enum(MESSAGING_CHANNELS).meta({ title: 'Channel', description: 'The channel whose incoming messages start the workflow.' }),
+  channel: z.enum(INBOUND_CHANNELS).meta({ title: 'Channel', description: 'The channel whose incoming messages start the workflow.' }),
   keyword: z
     .string()
     .trim()
@@ -30,8 +30,8 @@ export const incomingMessageConfigSchema = z.strictObject({
 export type IncomingMessageConfig = z.infer<typeof incomingMessageConfigSchema>;
 
 /**
- * Whether a message text starts a run of a workflow with this trigger config. Used by the inbound
- * channel endpoints to pick the workflows to start; the channel is matched by the caller.
+ * Whether a message text starts a run of a workflow with this trigger config (the channel is
+ * matched by the trigger index).
  * Surrounding whitespace of the text is ignored.
  */
 export const matchesIncomingMessage = (config: IncomingMessageConfig, text: string): boolean => {
@@ -57,6 +57,11 @@ export const triggerIncomingMessageAction = defineAction({
   description: 'Starts the workflow when a message arrives on Instagram, WhatsApp or SMS.',
   config: incomingMessageConfigSchema,
   ports: TRIGGER_PORTS,
+  start: {
+    kind: 'inbound',
+    channel: (config) => config.channel,
+    matches: (config, message) => matchesIncomingMessage(config, message.text),
+  },
   async run(ctx) {
     return { kind: 'continue', port: NEXT_PORT, output: ctx.context.trigger };
   },

@@ -11,6 +11,7 @@ export const triggerManualAction = defineAction({
   description: 'Starts the workflow on demand, with the input given by the caller.',
   config: z.strictObject({}),
   ports: TRIGGER_PORTS,
+  start: { kind: 'manual' },
   async run(ctx) {
     return { kind: 'continue', port: NEXT_PORT, output: ctx.context.trigger };
   },

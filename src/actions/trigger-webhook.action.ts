@@ -17,6 +17,7 @@ export const triggerWebhookAction = defineAction({
       .optional(),
   }),
   ports: TRIGGER_PORTS,
+  start: { kind: 'webhook' },
   async run(ctx) {
     return { kind: 'continue', port: NEXT_PORT, output: ctx.context.trigger };
   },

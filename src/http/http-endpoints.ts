@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Logger } from 'pino';
+import type { TriggerCatalog } from '../actions/trigger-start.js';
 import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { VersionCache } from '../engine/version-cache.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
@@ -22,7 +23,8 @@ export interface HttpEndpointsOptions {
   readonly deliveries: InboundDeliveryStore;
   readonly workflows: WorkflowStore;
   readonly versions: VersionCache;
-  readonly catalog: StepTypeCatalog;
+  /** The action registry: tells triggers apart, and how each trigger type is started. */
+  readonly catalog: StepTypeCatalog & TriggerCatalog;
   readonly runner: WorkflowRunner;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -73,6 +75,7 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): HttpEndpoint
       webhooks: options.webhooks,
       workflows: options.workflows,
       versions: options.versions,
+      triggers: options.catalog,
       runner: options.runner,
       clock: options.clock,
       body,

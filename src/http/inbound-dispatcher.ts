@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import {
-  incomingMessageConfigSchema,
-  matchesIncomingMessage,
-  triggerIncomingMessageAction,
-  type IncomingMessageConfig,
-} from '../actions/trigger-incoming-message.action.js';
+import type { TriggerCatalog } from '../actions/trigger-start.js';
 import { AppError } from '../domain/errors.js';
 import { MAX_IDEMPOTENCY_KEY_CHARS, type IdempotencyClaim } from '../domain/idempotency.js';
 import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
-import type { InboundMessageStore, MessageTriggeredWorkflow, TriggerIndexEntry } from '../ports/inbound-message.store.port.js';
-import type { MessagingChannel } from '../ports/messaging-provider.port.js';
+import type {
+  InboundChannel,
+  InboundMessageStore,
+  MessageTriggeredWorkflow,
+  TriggerIndexEntry,
+} from '../ports/inbound-message.store.port.js';
 import type { WorkflowStore } from '../ports/workflow.store.port.js';
 import { incomingMessageInput, type InboundMessage } from './inbound-message.js';
 
@@ -36,8 +35,8 @@ export interface InboundDispatcherOptions {
   readonly store: InboundMessageStore;
   /** Where published versions are read from to index their triggers. */
   readonly workflows: Pick<WorkflowStore, 'getVersion'>;
-  /** Tells trigger steps from the others, as the engine does. */
-  readonly catalog: StepTypeCatalog;
+  /** Tells trigger steps from the others, as the engine does, and which trigger types messages start. */
+  readonly catalog: StepTypeCatalog & TriggerCatalog;
   readonly runner: Pick<WorkflowRunner, 'start'>;
   readonly logger: Logger;
 }
@@ -64,13 +63,13 @@ export interface DispatchOutcome {
 /** A workflow a message may start, its trigger config parsed once per dispatch. */
 interface Candidate {
   readonly workflow: MessageTriggeredWorkflow;
-  readonly config: IncomingMessageConfig;
+  readonly matches: (message: InboundMessage) => boolean;
 }
 
 /**
  * Starts, for each inbound message, every active workflow in every workspace whose newest
- * published version has an incoming-message trigger on the message's channel whose keyword
- * matches. Each message is recorded by its provider id first: a redelivery of a message fully
+ * published version has a trigger started by inbound messages (`start.kind: 'inbound'` in its
+ * declaration) on the message's channel that matches it. Each message is recorded by its provider id first: a redelivery of a message fully
  * handled starts nothing, and one that was cut short (a crash, a failed start) starts only the
  * workflows not started yet, since each start uses the message's idempotency key.
  */
@@ -85,7 +84,7 @@ export class InboundDispatcher {
     const matched: { message: InboundMessage; starts: readonly Candidate[] }[] = [];
     const unmatched: InboundMessage[] = [];
     for (const message of messages) {
-      const starts = (candidates.get(message.channel) ?? []).filter((c) => matchesIncomingMessage(c.config, message.text));
+      const starts = (candidates.get(message.channel) ?? []).filter((c) => c.matches(message));
       if (starts.length > 0) matched.push({ message, starts });
       else unmatched.push(message);
     }
@@ -150,17 +149,18 @@ export class InboundDispatcher {
     return started;
   }
 
-  private async candidatesByChannel(channels: ReadonlySet<MessagingChannel>): Promise<Map<MessagingChannel, Candidate[]>> {
-    const byChannel = new Map<MessagingChannel, Candidate[]>();
+  private async candidatesByChannel(channels: ReadonlySet<InboundChannel>): Promise<Map<InboundChannel, Candidate[]>> {
+    const byChannel = new Map<InboundChannel, Candidate[]>();
+    const triggers = this.options.catalog.inboundTriggers();
     for (const channel of channels) {
-      const workflows = await this.options.store.findMessageTriggered(triggerIncomingMessageAction.type, channel);
-      byChannel.set(
-        channel,
-        workflows.flatMap((workflow) => {
-          const config = incomingMessageConfigSchema.safeParse(workflow.config);
-          return config.success ? [{ workflow, config: config.data }] : [];
-        }),
-      );
+      const candidates: Candidate[] = [];
+      for (const trigger of triggers) {
+        for (const workflow of await this.options.store.findMessageTriggered(trigger.type, channel)) {
+          const matches = trigger.start.matcher(workflow.config);
+          if (matches) candidates.push({ workflow, matches });
+        }
+      }
+      byChannel.set(channel, candidates);
     }
     return byChannel;
   }
@@ -178,7 +178,9 @@ export class InboundDispatcher {
         const record = await workflows.getVersion(s.workflowId, s.version);
         if (!record) continue;
         const trigger = record.graph.steps.find((step) => catalog.get(step.type)?.category === 'trigger');
-        entries.push({ ...s, triggerType: trigger?.type ?? null, config: trigger?.config ?? null });
+        const start = trigger ? catalog.startOf(trigger.type) : undefined;
+        const channel = trigger && start?.kind === 'inbound' ? (start.channel(trigger.config) ?? null) : null;
+        entries.push({ ...s, triggerType: trigger?.type ?? null, channel, config: trigger?.config ?? null });
       }
       await store.saveTriggers(entries);
     }

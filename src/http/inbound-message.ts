@@ -1,5 +1,5 @@
 import type { InboundMessage } from '../ports/inbound-delivery.store.port.js';
-import type { MessagingChannel } from '../ports/messaging-provider.port.js';
+import type { InboundChannel } from '../ports/inbound-message.store.port.js';
 
 export type { InboundMessage } from '../ports/inbound-delivery.store.port.js';
 
@@ -8,7 +8,7 @@ export type { InboundMessage } from '../ports/inbound-delivery.store.port.js';
  * provider's message id, which the like action takes) and so on.
  */
 export type IncomingMessageTriggerInput = {
-  message: { id: string; from: string; to: string; text: string; channel: MessagingChannel; receivedAt: string };
+  message: { id: string; from: string; to: string; text: string; channel: InboundChannel; receivedAt: string };
 };
 
 export const incomingMessageInput = (m: InboundMessage): IncomingMessageTriggerInput => ({

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
-import { triggerWebhookAction } from '../actions/trigger-webhook.action.js';
+import type { TriggerCatalog } from '../actions/trigger-start.js';
 import { MAX_IDEMPOTENCY_KEY_CHARS, type IdempotencyClaim } from '../domain/idempotency.js';
 import type { JsonValue } from '../domain/json.js';
 import type { CompiledVersion } from '../engine/compiled-version.js';
@@ -23,6 +23,8 @@ export interface WebhookRouterOptions {
   readonly webhooks: WebhookStore;
   readonly workflows: WorkflowStore;
   readonly versions: { get(workflowId: string, version: number): Promise<CompiledVersion> };
+  /** Says which trigger types a webhook call starts (`start.kind: 'webhook'`). */
+  readonly triggers: Pick<TriggerCatalog, 'startOf'>;
   readonly runner: Pick<WorkflowRunner, 'start'>;
   readonly clock: Clock;
   readonly body: RawBodyReader;
@@ -95,7 +97,7 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
     }
     const version = await options.versions.get(wf.id, wf.latestVersion);
     const trigger = version.triggerId ? version.step(version.triggerId) : undefined;
-    if (trigger?.type !== triggerWebhookAction.type) {
+    if (trigger === undefined || options.triggers.startOf(trigger.type)?.kind !== 'webhook') {
       throw new HttpError(
         HttpErrorCode.WORKFLOW_NOT_STARTABLE,
         `The newest published version is not triggered by a webhook (its trigger is ${trigger?.type ?? 'missing'})`,

@@ -9,15 +9,14 @@ import type {
   InboundMessage,
   NewInboundDelivery,
 } from '../ports/inbound-delivery.store.port.js';
-import { INBOUND_PROVIDERS } from '../ports/inbound-message.store.port.js';
-import { MESSAGING_CHANNELS } from '../ports/messaging-provider.port.js';
+import { INBOUND_CHANNELS, INBOUND_PROVIDERS } from '../ports/inbound-message.store.port.js';
 import type { Db } from './database.js';
 import { inboundDeliveries, type InboundDeliveryRow } from './tables/inbound-delivery.table.js';
 
 /** A message of the messages column as written by `save`: dates as ISO strings. */
 const storedMessage = z.object({
     provider: z.enum(INBOUND_PROVIDERS),
-    channel: z.enum(MESSAGING_CHANNELS),
+    channel: z.enum(INBOUND_CHANNELS),
     from: z.string(),
     to: z.string(),
     text: z.string(),

@@ -8,7 +8,7 @@ import type {
   StaleTrigger,
   TriggerIndexEntry,
 } from '../ports/inbound-message.store.port.js';
-import type { MessagingChannel } from '../ports/messaging-provider.port.js';
+import type { InboundChannel } from '../ports/inbound-message.store.port.js';
 import { isJsonObject } from '../domain/json.js';
 import type { Db } from './database.js';
 import { inboundMessages, type InboundMessageRow } from './tables/inbound-message.table.js';
@@ -31,7 +31,7 @@ export class InboundMessageRepository implements InboundMessageStore {
   async record(input: {
     provider: InboundProvider;
     providerMessageId: string;
-    channel: MessagingChannel;
+    channel: InboundChannel;
     receivedAt: Date;
   }): Promise<{ record: InboundMessageRecord; created: boolean }> {
     const [inserted] = await this.db
@@ -58,7 +58,7 @@ export class InboundMessageRepository implements InboundMessageStore {
   }
 
   async recordHandled(
-    messages: readonly { provider: InboundProvider; providerMessageId: string; channel: MessagingChannel; receivedAt: Date }[],
+    messages: readonly { provider: InboundProvider; providerMessageId: string; channel: InboundChannel; receivedAt: Date }[],
   ): Promise<void> {
     if (messages.length === 0) return;
     // One JSON parameter rather than a row of parameters per message: a delivery holds thousands.
@@ -93,10 +93,7 @@ export class InboundMessageRepository implements InboundMessageStore {
     await this.db
       .insert(workflowTriggers)
       .values(
-        entries.map((e) => {
-          const channel = e.config && typeof e.config.channel === 'string' ? e.config.channel : null;
-          return { ...e, channel, updatedAt: new Date() };
-        }),
+        entries.map((e) => ({ ...e, updatedAt: new Date() })),
       )
       .onConflictDoUpdate({
         target: workflowTriggers.workflowId,
@@ -112,7 +109,7 @@ export class InboundMessageRepository implements InboundMessageStore {
       });
   }
 
-  async findMessageTriggered(triggerType: string, channel: MessagingChannel): Promise<MessageTriggeredWorkflow[]> {
+  async findMessageTriggered(triggerType: string, channel: InboundChannel): Promise<MessageTriggeredWorkflow[]> {
     const rows = await this.db
       .select({
         workflowId: workflowTriggers.workflowId,

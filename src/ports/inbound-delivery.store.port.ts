@@ -1,10 +1,9 @@
-import type { InboundProvider } from './inbound-message.store.port.js';
-import type { MessagingChannel } from './messaging-provider.port.js';
+import type { InboundChannel, InboundProvider } from './inbound-message.store.port.js';
 
 /** A text message received on a channel, whatever provider delivered it. */
 export interface InboundMessage {
   readonly provider: InboundProvider;
-  readonly channel: MessagingChannel;
+  readonly channel: InboundChannel;
   /** Channel address of the sender: an E.164 number (SMS, WhatsApp) or a scoped user id (Instagram). */
   readonly from: string;
   /** Channel address it was sent to: our number or account id. */

@@ -1,16 +1,19 @@
 import type { JsonObject } from '../domain/json.js';
-import type { MessagingChannel } from './messaging-provider.port.js';
 
 /** Who delivered an inbound message: the provider whose message ids dedupe it. */
 export const INBOUND_PROVIDERS = ['meta', 'twilio'] as const;
 export type InboundProvider = (typeof INBOUND_PROVIDERS)[number];
+
+/** The channels the inbound endpoints receive messages on. */
+export const INBOUND_CHANNELS = ['instagram', 'whatsapp', 'sms'] as const;
+export type InboundChannel = (typeof INBOUND_CHANNELS)[number];
 
 /** The dedupe record of one received message. */
 export interface InboundMessageRecord {
   readonly id: string;
   readonly provider: InboundProvider;
   readonly providerMessageId: string;
-  readonly channel: MessagingChannel;
+  readonly channel: InboundChannel;
   /** When the first delivery arrived. */
   readonly receivedAt: Date;
   /** Set once every matching workflow was started. */
@@ -28,6 +31,8 @@ export interface StaleTrigger {
 export interface TriggerIndexEntry extends StaleTrigger {
   /** Null when the version has no trigger step. */
   readonly triggerType: string | null;
+  /** The channel whose messages may start it (see `TriggerStartSpec`); null for triggers not started by messages. */
+  readonly channel: InboundChannel | null;
   readonly config: JsonObject | null;
 }
 
@@ -51,7 +56,7 @@ export interface InboundMessageStore {
   record(input: {
     readonly provider: InboundProvider;
     readonly providerMessageId: string;
-    readonly channel: MessagingChannel;
+    readonly channel: InboundChannel;
     readonly receivedAt: Date;
   }): Promise<{ record: InboundMessageRecord; created: boolean }>;
   markProcessed(id: string, startedCount: number): Promise<void>;
@@ -63,7 +68,7 @@ export interface InboundMessageStore {
     messages: readonly {
       readonly provider: InboundProvider;
       readonly providerMessageId: string;
-      readonly channel: MessagingChannel;
+      readonly channel: InboundChannel;
       readonly receivedAt: Date;
     }[],
   ): Promise<void>;
@@ -72,5 +77,5 @@ export interface InboundMessageStore {
   /** Writes index entries; an entry never replaces one of a newer version. */
   saveTriggers(entries: readonly TriggerIndexEntry[]): Promise<void>;
   /** Active workflows, in every workspace, whose indexed newest version has this trigger type and channel. */
-  findMessageTriggered(triggerType: string, channel: MessagingChannel): Promise<MessageTriggeredWorkflow[]>;
+  findMessageTriggered(triggerType: string, channel: InboundChannel): Promise<MessageTriggeredWorkflow[]>;
 }

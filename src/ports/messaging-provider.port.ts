@@ -1,6 +1,9 @@
-/** The messaging channels a workflow can send on and be triggered from. */
-export const MESSAGING_CHANNELS = ['instagram', 'whatsapp', 'sms'] as const;
-export type MessagingChannel = (typeof MESSAGING_CHANNELS)[number];
+/**
+ * A channel a workflow can send on (`sms`, `whatsapp`, `instagram`...). The set is open: it is
+ * the channels the deployment's messaging vendors declare (see `src/providers/vendors.ts`), and a
+ * send on a channel no vendor declares fails with `NOT_CONFIGURED`.
+ */
+export type MessagingChannel = string;
 
 /** Fields every provider call carries to tie it to the step that made it. */
 export interface ProviderCallOrigin {
@@ -31,9 +34,9 @@ export interface SentMessage {
   readonly providerMessageId: string;
 }
 
-/** A reaction ("like") on a message received earlier. Only Instagram supports it. */
+/** A reaction ("like") on a message received earlier, on a channel whose vendor supports reactions. */
 export interface LikeMessageRequest extends ProviderCallOrigin {
-  readonly channel: 'instagram';
+  readonly channel: MessagingChannel;
   /** The provider's id of the message to like. */
   readonly messageId: string;
   /** Who sent that message (Meta's reaction call addresses the conversation by it). */

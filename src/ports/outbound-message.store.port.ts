@@ -5,9 +5,11 @@ import type { Page, PageRequest } from './page.js';
 export const OUTBOUND_MESSAGE_KINDS = ['message', 'like'] as const;
 export type OutboundMessageKind = (typeof OUTBOUND_MESSAGE_KINDS)[number];
 
-/** Who carried (or, for the sandbox, pretended to carry) the message. */
-export const OUTBOUND_PROVIDERS = ['sandbox', 'twilio', 'meta'] as const;
-export type OutboundProvider = (typeof OUTBOUND_PROVIDERS)[number];
+/**
+ * Who carried (or, for the sandbox, pretended to carry) the message: the name of a messaging
+ * vendor (`sandbox`, `twilio`, `meta`, or one a deployment registers).
+ */
+export type OutboundProvider = string;
 
 /**
  * Where a delivery stands.

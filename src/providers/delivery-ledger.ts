@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.port.js';
-import type { ProviderCallOrigin } from '../ports/messaging-provider.port.js';
+import type { LikeMessageRequest, OutgoingMessage, ProviderCallOrigin } from '../ports/messaging-provider.port.js';
 import type {
   NewOutboundMessage,
   OutboundMessageRecord,
   OutboundMessageStore,
+  OutboundProvider,
 } from '../ports/outbound-message.store.port.js';
 import { ProviderFailure, ProviderFailureCode } from './provider-failure.js';
 
@@ -13,6 +14,17 @@ export const DEFAULT_CLAIM_TIMEOUT_MS = 60_000;
 
 /** What a provider knows about a delivery before it has an id or an outcome. */
 export type DeliveryDraft = Omit<NewOutboundMessage, 'id' | 'status' | 'providerMessageId'>;
+
+/** A call a provider records: a message, or a like (told apart by its `messageId`). */
+export type DeliveryCall = OutgoingMessage | LikeMessageRequest;
+
+/** The ledger record of a call made by `provider`: the one place a delivery's fields are written out. */
+export function deliveryDraft(provider: OutboundProvider, call: DeliveryCall): DeliveryDraft {
+  const origin = { instanceId: call.instanceId, stepId: call.stepId, idempotencyKey: call.idempotencyKey, channel: call.channel, provider };
+  return 'messageId' in call
+    ? { ...origin, kind: 'like', recipient: call.recipientId ?? null, text: null, targetMessageId: call.messageId }
+    : { ...origin, kind: 'message', recipient: call.to, text: call.text, targetMessageId: null };
+}
 
 /** Options of a {@link DeliveryLedger}. */
 export interface DeliveryLedgerOptions {
@@ -85,6 +97,19 @@ export class DeliveryLedger {
     }
     const sent = await this.store.markSent(id, providerMessageId);
     return sent ?? { ...record, status: 'sent', providerMessageId };
+  }
+
+  /**
+   * {@link deliverOnce} for a provider's call: records it as {@link deliveryDraft} writes it, and
+   * runs the call's own `beforeSend` between the claim and `send`.
+   */
+  deliver(provider: OutboundProvider, call: DeliveryCall, send: () => Promise<string | null>): Promise<OutboundMessageRecord> {
+    return this.deliverOnce(deliveryDraft(provider, call), send, call.beforeSend);
+  }
+
+  /** {@link recordSent} for a provider's call that needs no vendor (the sandbox). */
+  record(provider: OutboundProvider, call: DeliveryCall, providerMessageIdOf: (id: string) => string): Promise<OutboundMessageRecord> {
+    return this.recordSent(deliveryDraft(provider, call), providerMessageIdOf, call.beforeSend);
   }
 
   /** Records a delivery that needs no vendor call (the sandbox) as `sent`, once per key; `beforeSend` runs first. */

@@ -5,10 +5,13 @@ import type {
   OutgoingMessage,
   SentMessage,
 } from '../ports/messaging-provider.port.js';
-import { DeliveryLedger, type DeliveryDraft, type DeliveryLedgerOptions } from './delivery-ledger.js';
+import { DeliveryLedger, type DeliveryLedgerOptions } from './delivery-ledger.js';
 import { ProviderFailure, ProviderFailureCode } from './provider-failure.js';
+import { defineMessagingVendor } from './messaging-vendor.js';
 import { callVendor, DEFAULT_VENDOR_TIMEOUT_MS, isTransientStatus, type VendorResponse } from './vendor-http.js';
 
+/** The provider name Meta's sends are recorded under. */
+export const META_PROVIDER = 'meta';
 /** Default of {@link MetaMessagingOptions.baseUrl}. */
 export const META_DEFAULT_BASE_URL = 'https://graph.facebook.com';
 /** Default of {@link MetaMessagingOptions.version}. */
@@ -88,44 +91,22 @@ export class MetaMessagingProvider implements MessagingProvider {
         retryable: false,
       });
     }
-    const record = await this.ledger.deliverOnce(
-      {
-        ...origin(message),
-        channel: 'instagram',
-        kind: 'message',
-        recipient: message.to,
-        text: message.text,
-        targetMessageId: null,
-      },
-      async () => {
-        const response = await this.post({ recipient: { id: message.to }, message: { text: message.text } });
-        return successSchema.safeParse(response.json).data?.message_id ?? null;
-      },
-      message.beforeSend,
-    );
+    const record = await this.ledger.deliver(META_PROVIDER, message, async () => {
+      const response = await this.post({ recipient: { id: message.to }, message: { text: message.text } });
+      return successSchema.safeParse(response.json).data?.message_id ?? null;
+    });
     return { providerMessageId: record.providerMessageId ?? `meta-${record.id}` };
   }
 
   async likeMessage(request: MetaLikeRequest): Promise<void> {
-    await this.ledger.deliverOnce(
-      {
-        ...origin(request),
-        channel: 'instagram',
-        kind: 'like',
-        recipient: request.recipientId ?? null,
-        text: null,
-        targetMessageId: request.messageId,
-      },
-      async () => {
-        await this.post({
-          ...(request.recipientId === undefined ? {} : { recipient: { id: request.recipientId } }),
-          sender_action: 'react',
-          payload: { message_id: request.messageId, reaction: META_LIKE_REACTION },
-        });
-        return null;
-      },
-      request.beforeSend,
-    );
+    await this.ledger.deliver(META_PROVIDER, request, async () => {
+      await this.post({
+        ...(request.recipientId === undefined ? {} : { recipient: { id: request.recipientId } }),
+        sender_action: 'react',
+        payload: { message_id: request.messageId, reaction: META_LIKE_REACTION },
+      });
+      return null;
+    });
   }
 
   /** POSTs to the Send API; resolves with 2xx answers, rejects with a mapped failure otherwise. */
@@ -147,15 +128,6 @@ export class MetaMessagingProvider implements MessagingProvider {
     throw metaFailure(response);
   }
 }
-
-const origin = (
-  call: OutgoingMessage | LikeMessageRequest,
-): Pick<DeliveryDraft, 'instanceId' | 'stepId' | 'idempotencyKey' | 'provider'> => ({
-  instanceId: call.instanceId,
-  stepId: call.stepId,
-  idempotencyKey: call.idempotencyKey,
-  provider: 'meta',
-});
 
 /** Maps a non-2xx answer: the vendor answered, so nothing was sent either way. */
 function metaFailure(response: VendorResponse): ProviderFailure {
@@ -182,3 +154,48 @@ function metaFailure(response: VendorResponse): ProviderFailure {
   }
   return new ProviderFailure(message, { code: failureCode, retryable: false, status });
 }
+
+/** Meta's environment variables: the Send API's, and those POST and GET /inbound/meta check deliveries with. */
+const metaSettings = z.object({
+  META_PAGE_ACCESS_TOKEN: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "Page (or Instagram user) access token; set, Meta's Graph API carries Instagram (otherwise the sandbox records it)." }),
+  META_IG_USER_ID: z.string().min(1).default('me').meta({ description: "The Instagram professional account's id; `me` is the token's account." }),
+  META_GRAPH_BASE_URL: z.url().default(META_DEFAULT_BASE_URL).meta({ description: "Origin of Meta's Graph API." }),
+  META_GRAPH_VERSION: z
+    .string()
+    .regex(/^v\d+\.\d+$/, 'must look like v21.0')
+    .default(META_DEFAULT_GRAPH_VERSION)
+    .meta({ description: 'Graph API version.' }),
+  META_APP_SECRET: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Meta app secret: POST /inbound/meta must carry a valid X-Hub-Signature-256 when set.' }),
+  META_VERIFY_TOKEN: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "The verify token entered in Meta's webhook settings; the GET handshake is refused without it." }),
+});
+
+/** Meta as a messaging vendor: Instagram direct messages and likes, once a page access token is set. */
+export const metaVendor = defineMessagingVendor({
+  name: META_PROVIDER,
+  displayName: 'Meta (Instagram)',
+  channels: ['instagram'],
+  reactions: ['instagram'],
+  settings: metaSettings,
+  create: (s, deps) =>
+    s.META_PAGE_ACCESS_TOKEN
+      ? new MetaMessagingProvider({
+          ...deps,
+          pageAccessToken: s.META_PAGE_ACCESS_TOKEN,
+          igUserId: s.META_IG_USER_ID,
+          baseUrl: s.META_GRAPH_BASE_URL,
+          version: s.META_GRAPH_VERSION,
+        })
+      : undefined,
+});

@@ -2,36 +2,20 @@ import type { Clock } from '../ports/clock.port.js';
 import type { MessagingChannel, MessagingProvider } from '../ports/messaging-provider.port.js';
 import type { OutboundMessageStore, OutboundProvider } from '../ports/outbound-message.store.port.js';
 import { DEFAULT_CLAIM_TIMEOUT_MS } from './delivery-ledger.js';
-import { MetaMessagingProvider } from './meta-messaging.provider.js';
-import { SandboxMessagingProvider } from './sandbox-messaging.provider.js';
-import { TwilioMessagingProvider } from './twilio-messaging.provider.js';
+import type { ConfiguredVendor, MessagingVendorDeps } from './messaging-vendor.js';
+import { ProviderFailure, ProviderFailureCode } from './provider-failure.js';
+import { SANDBOX_PROVIDER, SandboxMessagingProvider } from './sandbox-messaging.provider.js';
 import { DEFAULT_VENDOR_TIMEOUT_MS } from './vendor-http.js';
-
-/** Twilio account settings; given, Twilio carries SMS and WhatsApp. */
-export interface TwilioSettings {
-  readonly accountSid: string;
-  readonly authToken: string;
-  /** E.164 SMS sender; without it SMS sends fail with `NOT_CONFIGURED`. */
-  readonly smsFrom?: string;
-  /** E.164 WhatsApp sender (`whatsapp:` prefix optional); without it WhatsApp sends fail with `NOT_CONFIGURED`. */
-  readonly whatsappFrom?: string;
-  readonly baseUrl?: string;
-}
-
-/** Meta app settings; given, Meta carries Instagram. */
-export interface MetaSettings {
-  readonly pageAccessToken: string;
-  readonly igUserId?: string;
-  readonly baseUrl?: string;
-  readonly version?: string;
-}
 
 /** Options of {@link createMessagingProviders}. */
 export interface MessagingProvidersOptions {
   /** Where every provider records what it sent; the sandbox's only destination. */
   readonly store: OutboundMessageStore;
-  readonly twilio?: TwilioSettings;
-  readonly meta?: MetaSettings;
+  /**
+   * The deployment's vendors with their settings (`config.messaging.vendors`), in registration
+   * order. Their channels are the channels there are; none: no channel can be sent on.
+   */
+  readonly vendors: readonly ConfiguredVendor[];
   /** Defaults to the global fetch. */
   readonly fetch?: typeof fetch;
   /** Time one vendor API call may take; defaults to {@link DEFAULT_VENDOR_TIMEOUT_MS}. */
@@ -44,43 +28,57 @@ export interface MessagingProvidersOptions {
   readonly clock?: Clock;
 }
 
-/** The provider for a channel, as `ActionServices.messaging` expects it. */
-export type MessagingProviderResolver = (channel: MessagingChannel) => MessagingProvider;
-
-/** Which provider carries each channel under these options: Twilio and Meta when configured, the sandbox otherwise. */
-export function messagingRoutes(options: Pick<MessagingProvidersOptions, 'twilio' | 'meta'>): Record<MessagingChannel, OutboundProvider> {
-  return {
-    sms: options.twilio ? 'twilio' : 'sandbox',
-    whatsapp: options.twilio ? 'twilio' : 'sandbox',
-    instagram: options.meta ? 'meta' : 'sandbox',
-  };
+/** The provider for a channel, as `ActionServices.messaging` expects it, and who carries each channel. */
+export interface MessagingProviders {
+  (channel: MessagingChannel): MessagingProvider;
+  /** The name of the provider that carries each channel: a vendor, or the sandbox. */
+  readonly routes: Readonly<Record<MessagingChannel, OutboundProvider>>;
 }
 
 /**
- * Builds one provider per vendor and answers per channel: Twilio for SMS and WhatsApp when its
- * credentials are given, Meta for Instagram when its token is given, the sandbox otherwise. Only
- * the Instagram provider offers `likeMessage`.
+ * Routes each channel the vendors declare to the first vendor that carries it and is set up, and
+ * to the sandbox (which records and sends nothing) when none is. A channel's provider offers
+ * `likeMessage` only where its vendor declares reactions on it (the sandbox: where any vendor
+ * does). A channel no vendor declares fails with a non-retryable `NOT_CONFIGURED`.
  */
-export function createMessagingProviders(options: MessagingProvidersOptions): MessagingProviderResolver {
+export function createMessagingProviders(options: MessagingProvidersOptions): MessagingProviders {
   const timeoutMs = options.timeoutMs ?? DEFAULT_VENDOR_TIMEOUT_MS;
   const claimTimeoutMs = options.claimTimeoutMs ?? Math.max(DEFAULT_CLAIM_TIMEOUT_MS, 4 * timeoutMs);
   if (claimTimeoutMs <= timeoutMs) {
     // A claim expiring while its own call may still succeed would let a re-run report a live send as uncertain.
     throw new Error(`claimTimeoutMs (${claimTimeoutMs}) must exceed timeoutMs (${timeoutMs})`);
   }
-  const ledger = { store: options.store, clock: options.clock, claimTimeoutMs };
-  const vendor = { ...ledger, fetch: options.fetch, timeoutMs };
+  const deps: MessagingVendorDeps = { store: options.store, clock: options.clock, claimTimeoutMs, fetch: options.fetch, timeoutMs };
+  const sandbox = new SandboxMessagingProvider(deps);
+  const reactive = new Set(options.vendors.flatMap((vendor) => vendor.reactions));
 
-  const sandbox = new SandboxMessagingProvider(ledger);
-  const twilio = options.twilio ? new TwilioMessagingProvider({ ...vendor, ...options.twilio }) : undefined;
-  const meta = options.meta ? new MetaMessagingProvider({ ...vendor, ...options.meta }) : undefined;
+  const providers = new Map<MessagingChannel, MessagingProvider>();
+  const routes: Record<MessagingChannel, OutboundProvider> = {};
+  for (const vendor of options.vendors) {
+    const provider = vendor.create(deps);
+    for (const channel of vendor.channels) {
+      if (provider === undefined || providers.has(channel)) continue;
+      providers.set(channel, vendor.reactions.includes(channel) ? provider : withoutReactions(provider));
+      routes[channel] = vendor.name;
+    }
+  }
+  for (const channel of options.vendors.flatMap((vendor) => vendor.channels)) {
+    if (providers.has(channel)) continue;
+    providers.set(channel, reactive.has(channel) ? sandbox : withoutReactions(sandbox));
+    routes[channel] = SANDBOX_PROVIDER;
+  }
 
-  const providers: Record<MessagingChannel, MessagingProvider> = {
-    sms: withoutReactions(twilio ?? sandbox),
-    whatsapp: withoutReactions(twilio ?? sandbox),
-    instagram: meta ?? sandbox,
+  const resolve = (channel: MessagingChannel): MessagingProvider => {
+    const provider = providers.get(channel);
+    if (provider === undefined) {
+      throw new ProviderFailure(`No messaging vendor of this deployment carries the channel '${channel}'`, {
+        code: ProviderFailureCode.NOT_CONFIGURED,
+        retryable: false,
+      });
+    }
+    return provider;
   };
-  return (channel) => providers[channel];
+  return Object.assign(resolve, { routes: Object.freeze(routes) });
 }
 
 /** The port promises `likeMessage` only where the channel supports reactions. */

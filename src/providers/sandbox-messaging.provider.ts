@@ -6,6 +6,9 @@ import type {
 } from '../ports/messaging-provider.port.js';
 import { DeliveryLedger, type DeliveryLedgerOptions } from './delivery-ledger.js';
 
+/** The provider name the sandbox records its messages under. */
+export const SANDBOX_PROVIDER = 'sandbox';
+
 /** Prefix of the provider message ids the sandbox hands out: `sandbox-<record id>`. */
 export const SANDBOX_MESSAGE_ID_PREFIX = 'sandbox-';
 
@@ -27,41 +30,13 @@ export class SandboxMessagingProvider implements MessagingProvider {
   }
 
   async sendMessage(message: OutgoingMessage): Promise<SentMessage> {
-    const record = await this.ledger.recordSent(
-      {
-        instanceId: message.instanceId,
-        stepId: message.stepId,
-        idempotencyKey: message.idempotencyKey,
-        channel: message.channel,
-        kind: 'message',
-        recipient: message.to,
-        text: message.text,
-        targetMessageId: null,
-        provider: 'sandbox',
-      },
-      sandboxMessageId,
-      message.beforeSend,
-    );
+    const record = await this.ledger.record(SANDBOX_PROVIDER, message, sandboxMessageId);
     // A record of another provider (the deployment switched to the sandbox between attempts) may carry no id.
     return { providerMessageId: record.providerMessageId ?? sandboxMessageId(record.id) };
   }
 
   async likeMessage(request: SandboxLikeRequest): Promise<void> {
-    await this.ledger.recordSent(
-      {
-        instanceId: request.instanceId,
-        stepId: request.stepId,
-        idempotencyKey: request.idempotencyKey,
-        channel: request.channel,
-        kind: 'like',
-        recipient: request.recipientId ?? null,
-        text: null,
-        targetMessageId: request.messageId,
-        provider: 'sandbox',
-      },
-      sandboxMessageId,
-      request.beforeSend,
-    );
+    await this.ledger.record(SANDBOX_PROVIDER, request, sandboxMessageId);
   }
 }
 

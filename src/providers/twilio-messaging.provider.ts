@@ -3,8 +3,11 @@ import { z } from 'zod';
 import type { MessagingProvider, OutgoingMessage, SentMessage } from '../ports/messaging-provider.port.js';
 import { DeliveryLedger, type DeliveryLedgerOptions } from './delivery-ledger.js';
 import { ProviderFailure, ProviderFailureCode } from './provider-failure.js';
+import { defineMessagingVendor } from './messaging-vendor.js';
 import { callVendor, DEFAULT_VENDOR_TIMEOUT_MS, isTransientStatus, type VendorResponse } from './vendor-http.js';
 
+/** The provider name Twilio's sends are recorded under. */
+export const TWILIO_PROVIDER = 'twilio';
 /** Default of {@link TwilioMessagingOptions.baseUrl}. */
 export const TWILIO_DEFAULT_BASE_URL = 'https://api.twilio.com';
 /** Header carrying the step's idempotency key on every send. */
@@ -63,40 +66,26 @@ export class TwilioMessagingProvider implements MessagingProvider {
 
   async sendMessage(message: OutgoingMessage): Promise<SentMessage> {
     const { to, from } = this.addresses(message);
-    const record = await this.ledger.deliverOnce(
-      {
-        instanceId: message.instanceId,
-        stepId: message.stepId,
-        idempotencyKey: message.idempotencyKey,
-        channel: message.channel,
-        kind: 'message',
-        recipient: message.to,
-        text: message.text,
-        targetMessageId: null,
-        provider: 'twilio',
-      },
-      async () => {
-        const response = await callVendor({
-          vendor: 'Twilio',
-          fetch: this.fetch,
-          url: this.url,
-          method: 'POST',
-          headers: {
-            authorization: this.authorization,
-            'content-type': 'application/x-www-form-urlencoded',
-            accept: 'application/json',
-            [TWILIO_IDEMPOTENCY_HEADER]: headerSafeKey(message.idempotencyKey),
-          },
-          body: new URLSearchParams({ To: to, From: from, Body: message.text }).toString(),
-          timeoutMs: this.timeoutMs,
-        });
-        if (response.status >= 200 && response.status < 300) {
-          return successSchema.safeParse(response.json).data?.sid ?? null;
-        }
-        throw twilioFailure(response);
-      },
-      message.beforeSend,
-    );
+    const record = await this.ledger.deliver(TWILIO_PROVIDER, message, async () => {
+      const response = await callVendor({
+        vendor: 'Twilio',
+        fetch: this.fetch,
+        url: this.url,
+        method: 'POST',
+        headers: {
+          authorization: this.authorization,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          [TWILIO_IDEMPOTENCY_HEADER]: headerSafeKey(message.idempotencyKey),
+        },
+        body: new URLSearchParams({ To: to, From: from, Body: message.text }).toString(),
+        timeoutMs: this.timeoutMs,
+      });
+      if (response.status >= 200 && response.status < 300) {
+        return successSchema.safeParse(response.json).data?.sid ?? null;
+      }
+      throw twilioFailure(response);
+    });
     return { providerMessageId: record.providerMessageId ?? `twilio-${record.id}` };
   }
 
@@ -134,3 +123,53 @@ function twilioFailure(response: VendorResponse): ProviderFailure {
   else if (error?.code !== undefined && RECIPIENT_ERROR_CODES.has(error.code)) code = ProviderFailureCode.RECIPIENT_INVALID;
   return new ProviderFailure(message, { code, retryable: false, status });
 }
+
+/** Twilio's environment variables. */
+const twilioSettings = z
+  .object({
+    TWILIO_ACCOUNT_SID: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Twilio account SID; with TWILIO_AUTH_TOKEN, Twilio carries SMS and WhatsApp (otherwise the sandbox records them).' }),
+    TWILIO_AUTH_TOKEN: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Twilio auth token: signs API calls, and checks X-Twilio-Signature on POST /inbound/twilio.' }),
+    TWILIO_SMS_FROM: z.string().min(1).optional().meta({ description: 'E.164 SMS sender; without it SMS sends fail with NOT_CONFIGURED.' }),
+    TWILIO_WHATSAPP_FROM: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'E.164 WhatsApp sender (whatsapp: prefix optional); without it WhatsApp sends fail with NOT_CONFIGURED.' }),
+    TWILIO_BASE_URL: z.url().default(TWILIO_DEFAULT_BASE_URL).meta({ description: "Origin of Twilio's API." }),
+  })
+  .superRefine((s, ctx) => {
+    if (Boolean(s.TWILIO_ACCOUNT_SID) !== Boolean(s.TWILIO_AUTH_TOKEN)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [s.TWILIO_ACCOUNT_SID ? 'TWILIO_AUTH_TOKEN' : 'TWILIO_ACCOUNT_SID'],
+        message: 'set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither',
+      });
+    }
+  });
+
+/** Twilio as a messaging vendor: SMS and WhatsApp, once its account credentials are set. */
+export const twilioVendor = defineMessagingVendor({
+  name: TWILIO_PROVIDER,
+  displayName: 'Twilio',
+  channels: ['sms', 'whatsapp'],
+  settings: twilioSettings,
+  create: (s, deps) =>
+    s.TWILIO_ACCOUNT_SID && s.TWILIO_AUTH_TOKEN
+      ? new TwilioMessagingProvider({
+          ...deps,
+          accountSid: s.TWILIO_ACCOUNT_SID,
+          authToken: s.TWILIO_AUTH_TOKEN,
+          smsFrom: s.TWILIO_SMS_FROM,
+          whatsappFrom: s.TWILIO_WHATSAPP_FROM,
+          baseUrl: s.TWILIO_BASE_URL,
+        })
+      : undefined,
+});

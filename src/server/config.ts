@@ -1,6 +1,8 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import type { TrustProxy } from '../http/client-address.js';
+import { configureVendors, type MessagingSetup, type MessagingVendor } from '../providers/messaging-vendor.js';
+import { messagingVendors } from '../providers/vendors.js';
 
 /** Where a setting's value failed validation: the variable name and why. */
 export class ConfigError extends Error {
@@ -113,18 +115,7 @@ const envSchema = z.object({
     .string()
     .regex(/^(none|[!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/, 'must be a header name, or none')
     .default('Idempotency-Key'),
-  /** Twilio carries SMS and WhatsApp when both are set; otherwise the sandbox records them. */
-  TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
-  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
-  TWILIO_SMS_FROM: z.string().min(1).optional(),
-  TWILIO_WHATSAPP_FROM: z.string().min(1).optional(),
-  TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
-  /** Meta's Graph API carries Instagram when set; otherwise the sandbox records it. */
-  META_PAGE_ACCESS_TOKEN: z.string().min(1).optional(),
-  META_IG_USER_ID: z.string().min(1).default('me'),
-  META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
-  META_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, 'must look like v21.0').default('v21.0'),
-  /** Time one messaging vendor API call may take. */
+  /** Time one messaging vendor API call may take. Each vendor's own settings are declared with the vendor. */
   MESSAGING_TIMEOUT_MS: int(100, 300_000).default(15_000),
   /** A WebSocket that has not authenticated (connection_init with an API key) by then is closed. */
   WS_AUTH_TIMEOUT_MS: int(100, 60_000).default(3_000),
@@ -188,10 +179,6 @@ const envSchema = z.object({
   WEBHOOK_MAX_BODY_BYTES: int(1024, 50_000_000).default(1024 * 1024),
   /** How far the timestamp of a signed webhook call may be from now, either way. */
   WEBHOOK_SIGNATURE_TOLERANCE_S: int(1, 86_400).default(300),
-  /** Meta app secret: POST /inbound/meta must carry a valid X-Hub-Signature-256 when set. */
-  META_APP_SECRET: z.string().min(1).optional(),
-  /** The verify token entered in Meta's webhook settings; the GET handshake is refused without it. */
-  META_VERIFY_TOKEN: z.string().min(1).optional(),
   /** Accept inbound channel calls without a provider secret to check them (local development only). */
   INBOUND_ALLOW_UNSIGNED: bool.default(false),
   /**
@@ -204,31 +191,31 @@ const envSchema = z.object({
   INBOUND_CONCURRENCY: int(1, 100).default(4),
 });
 
-export type Config = z.infer<typeof envSchema>;
+/**
+ * The validated configuration: the server's settings, and the messaging vendors bound to theirs
+ * (each vendor declares its own environment variables, see `src/providers/vendors.ts`).
+ */
+export type Config = z.infer<typeof envSchema> & { readonly messaging: MessagingSetup };
 
-const checkedSchema = envSchema.superRefine((c, ctx) => {
-  if (Boolean(c.TWILIO_ACCOUNT_SID) !== Boolean(c.TWILIO_AUTH_TOKEN)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [c.TWILIO_ACCOUNT_SID ? 'TWILIO_AUTH_TOKEN' : 'TWILIO_ACCOUNT_SID'],
-      message: 'set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither',
-    });
-  }
-});
+export interface LoadConfigOptions {
+  /** The messaging vendors whose settings to read; defaults to the built-in ones. */
+  readonly vendors?: readonly MessagingVendor[];
+}
 
-/** Parses the environment; throws ConfigError naming each bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const cleaned = Object.fromEntries(
-    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
-  );
-  const result = checkedSchema.safeParse(cleaned);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => ({
-        variable: String(issue.path[0] ?? '(environment)'),
-        message: issue.message,
-      })),
-    );
-  }
-  return result.data;
+const serverVariables: ReadonlySet<string> = new Set(Object.keys(envSchema.shape));
+
+/** Parses the environment; throws ConfigError naming each bad variable, the vendors' included. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
+  const cleaned: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '') cleaned[name] = value;
+  const result = envSchema.safeParse(cleaned);
+  const vendors = configureVendors(options.vendors ?? messagingVendors, cleaned, serverVariables);
+  const problems = [
+    ...(result.success
+      ? []
+      : result.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(environment)'), message: issue.message }))),
+    ...vendors.problems,
+  ];
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  return { ...result.data, messaging: vendors.setup };
 }

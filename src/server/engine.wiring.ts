@@ -122,24 +122,7 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
 function messagingProviders({ config, storage, clock }: { config: Config; storage: Storage; clock: Clock }) {
   return createMessagingProviders({
     store: storage.outboundMessages,
-    twilio:
-      config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN
-        ? {
-            accountSid: config.TWILIO_ACCOUNT_SID,
-            authToken: config.TWILIO_AUTH_TOKEN,
-            smsFrom: config.TWILIO_SMS_FROM,
-            whatsappFrom: config.TWILIO_WHATSAPP_FROM,
-            baseUrl: config.TWILIO_BASE_URL,
-          }
-        : undefined,
-    meta: config.META_PAGE_ACCESS_TOKEN
-      ? {
-          pageAccessToken: config.META_PAGE_ACCESS_TOKEN,
-          igUserId: config.META_IG_USER_ID,
-          baseUrl: config.META_GRAPH_BASE_URL,
-          version: config.META_GRAPH_VERSION,
-        }
-      : undefined,
+    vendors: config.messaging.vendors,
     timeoutMs: config.MESSAGING_TIMEOUT_MS,
     clock,
   });

@@ -6,6 +6,7 @@ import { createHttpEndpoints } from '../http/http-endpoints.js';
 import { httpErrorHandler, unknownRouteHandler } from '../http/http-error.js';
 import type { InboundDeliveryProcessor } from '../http/inbound-delivery.processor.js';
 import { createPlaygroundRouter } from '../http/playground/index.js';
+import { inboundSecrets } from '../providers/vendors.js';
 import type { Config } from './config.js';
 import type { Engine } from './engine.wiring.js';
 import type { GraphQLApi } from './graphql.wiring.js';
@@ -58,12 +59,7 @@ export function wireHttp(options: HttpWiringOptions): { readonly inbound: Inboun
       publicBaseUrl: options.publicBaseUrl,
       limits: { maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES, signatureToleranceS: config.WEBHOOK_SIGNATURE_TOLERANCE_S },
       inboundProcessing: { leaseMs: config.INBOUND_LEASE_MS, concurrency: config.INBOUND_CONCURRENCY },
-      secrets: {
-        metaAppSecret: config.META_APP_SECRET,
-        metaVerifyToken: config.META_VERIFY_TOKEN,
-        twilioAuthToken: config.TWILIO_AUTH_TOKEN,
-        allowUnsigned: config.INBOUND_ALLOW_UNSIGNED,
-      },
+      secrets: { ...inboundSecrets(config.messaging), allowUnsigned: config.INBOUND_ALLOW_UNSIGNED },
     });
     app.use(endpoints.router);
     inbound = endpoints.inbound;

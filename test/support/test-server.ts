@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { print, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { ActionRegistry } from '../../src/actions/action-registry.js';
+import type { MessagingVendor } from '../../src/providers/messaging-vendor.js';
 import { startApp, type App } from '../../src/server/app.js';
 import { loadConfig, type Config } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
@@ -40,6 +41,8 @@ export interface TestServer {
 export interface StartTestServerOptions {
   readonly env?: Record<string, string>;
   readonly registry?: ActionRegistry;
+  /** The messaging vendors (default: the built-in ones); their settings are read from `env`. */
+  readonly vendors?: readonly MessagingVendor[];
   /** Reuse an embedded data dir (restart tests); ignored on real Postgres. */
   readonly dataDir?: string;
 }
@@ -60,7 +63,7 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     SWEEP_INTERVAL_MS: '600000',
     ...(url ? { DATABASE_URL: url } : { DATA_DIR: dataDir! }),
     ...options.env,
-  });
+  }, { vendors: options.vendors });
   const app = await startApp({ config, logger: createLogger(config.LOG_LEVEL), registry: options.registry });
   const newWorkspace = async (name = 'test workspace') => {
     const { workspace, key } = await app.apiKeys.createWorkspace(name);

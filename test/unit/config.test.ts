@@ -1,4 +1,8 @@
 import { describe, expect, test } from 'vitest';
+import { z } from 'zod';
+import { metaVendor } from '../../src/providers/meta-messaging.provider.js';
+import { defineMessagingVendor } from '../../src/providers/messaging-vendor.js';
+import { twilioVendor } from '../../src/providers/twilio-messaging.provider.js';
 import { ConfigError, loadConfig } from '../../src/server/config.js';
 
 /** The ConfigError `fn` throws; fails the test when it throws anything else or nothing. */
@@ -92,5 +96,49 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect([config.AUTH_FAILURE_LIMIT, config.AUTH_FAILURE_WINDOW_MS]).toEqual([60, 60_000]);
     expect(configErrorOf(() => loadConfig({ AUTH_FAILURE_LIMIT: '0' })).problems.map((p) => p.variable)).toEqual(['AUTH_FAILURE_LIMIT']);
+  });
+});
+
+describe('messaging vendor settings (declared by each vendor)', () => {
+  test('are read from the same variables, with their defaults', () => {
+    const config = loadConfig({ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 'tok', META_APP_SECRET: 's' });
+    expect(config.messaging.vendors.map((v) => [v.name, v.channels])).toEqual([
+      ['twilio', ['sms', 'whatsapp']],
+      ['meta', ['instagram']],
+    ]);
+    expect(config.messaging.settingsOf(twilioVendor)).toMatchObject({
+      TWILIO_ACCOUNT_SID: 'AC1',
+      TWILIO_AUTH_TOKEN: 'tok',
+      TWILIO_BASE_URL: 'https://api.twilio.com',
+    });
+    expect(config.messaging.settingsOf(metaVendor)).toMatchObject({
+      META_IG_USER_ID: 'me',
+      META_GRAPH_VERSION: 'v21.0',
+      META_APP_SECRET: 's',
+    });
+  });
+
+  test.each([
+    [{ TWILIO_ACCOUNT_SID: 'AC1' }, 'TWILIO_AUTH_TOKEN', 'set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither'],
+    [{ TWILIO_AUTH_TOKEN: 'tok' }, 'TWILIO_ACCOUNT_SID', 'set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither'],
+    [{ TWILIO_BASE_URL: 'not a url' }, 'TWILIO_BASE_URL', ''],
+    [{ META_GRAPH_VERSION: '21' }, 'META_GRAPH_VERSION', 'must look like v21.0'],
+  ])('refuses %o naming %s', (env, variable, message) => {
+    const err = configErrorOf(() => loadConfig(env));
+    expect(err.problems.map((p) => p.variable)).toEqual([variable]);
+    expect(err.message).toContain(`${variable}: ${message}`);
+  });
+
+  test("a vendor's bad variables are named with the server's, at once", () => {
+    const err = configErrorOf(() => loadConfig({ PORT: 'abc', META_GRAPH_VERSION: 'x', TWILIO_ACCOUNT_SID: 'AC1' }));
+    expect(err.problems.map((p) => p.variable).sort()).toEqual(['META_GRAPH_VERSION', 'PORT', 'TWILIO_AUTH_TOKEN']);
+  });
+
+  test('a vendor may not claim a variable of the server or of another vendor', () => {
+    const clash = (name: string, variable: string) =>
+      defineMessagingVendor({ name, displayName: name, channels: [name], settings: z.object({ [variable]: z.string().optional() }), create: () => undefined });
+    expect(() => loadConfig({}, { vendors: [clash('portly', 'PORT')] })).toThrow(/PORT of messaging vendor 'portly' is already a setting of the server/);
+    expect(() => loadConfig({}, { vendors: [clash('a', 'X_TOKEN'), clash('b', 'X_TOKEN')] })).toThrow(/X_TOKEN of messaging vendor 'b'/);
+    expect(() => loadConfig({}, { vendors: [clash('a', 'X_TOKEN'), clash('a', 'Y_TOKEN')] })).toThrow(/registered twice/);
   });
 });

@@ -1,6 +1,5 @@
 import { integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { MESSAGING_CHANNELS } from '../../ports/messaging-provider.port.js';
-import { INBOUND_PROVIDERS } from '../../ports/inbound-message.store.port.js';
+import { INBOUND_CHANNELS, INBOUND_PROVIDERS } from '../../ports/inbound-message.store.port.js';
 
 /**
  * Every message the inbound channel endpoints received, one row per provider message id: a
@@ -13,7 +12,7 @@ export const inboundMessages = pgTable(
     id: uuid('id').primaryKey(),
     provider: text('provider', { enum: INBOUND_PROVIDERS }).notNull(),
     providerMessageId: text('provider_message_id').notNull(),
-    channel: text('channel', { enum: MESSAGING_CHANNELS }).notNull(),
+    channel: text('channel', { enum: INBOUND_CHANNELS }).notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true, precision: 3 }).notNull(),
     /** Set once every matching workflow was started; a delivery finding it null starts the rest. */
     processedAt: timestamp('processed_at', { withTimezone: true, precision: 3 }),

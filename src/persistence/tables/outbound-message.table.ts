@@ -1,10 +1,5 @@
 import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { MESSAGING_CHANNELS } from '../../ports/messaging-provider.port.js';
-import {
-  OUTBOUND_MESSAGE_KINDS,
-  OUTBOUND_MESSAGE_STATUSES,
-  OUTBOUND_PROVIDERS,
-} from '../../ports/outbound-message.store.port.js';
+import { OUTBOUND_MESSAGE_KINDS, OUTBOUND_MESSAGE_STATUSES } from '../../ports/outbound-message.store.port.js';
 
 /**
  * Every message and like the messaging providers sent, and the ledger that makes sending
@@ -18,13 +13,15 @@ export const outboundMessages = pgTable(
     id: uuid('id').primaryKey(),
     instanceId: uuid('instance_id').notNull(),
     stepId: text('step_id').notNull(),
-    channel: text('channel', { enum: MESSAGING_CHANNELS }).notNull(),
+    /** Any channel a messaging vendor declares: the set is the deployment's, not the schema's. */
+    channel: text('channel').notNull(),
     kind: text('kind', { enum: OUTBOUND_MESSAGE_KINDS }).notNull(),
     recipient: text('recipient'),
     text: text('text'),
     /** For a like: the provider's id of the message reacted to. */
     targetMessageId: text('target_message_id'),
-    provider: text('provider', { enum: OUTBOUND_PROVIDERS }).notNull(),
+    /** The vendor's name (see src/providers/vendors.ts). */
+    provider: text('provider').notNull(),
     providerMessageId: text('provider_message_id'),
     status: text('status', { enum: OUTBOUND_MESSAGE_STATUSES }).notNull(),
     error: text('error'),

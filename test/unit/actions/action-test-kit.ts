@@ -50,14 +50,17 @@ export const fixedClock = (iso: string): Clock => ({ now: () => new Date(iso) })
 
 export const NOW = '2025-06-01T12:00:00.000Z';
 
+/** The channels the kit has a fake provider for. */
+export type KitChannel = 'instagram' | 'whatsapp' | 'sms';
+
 export interface Kit {
-  readonly providers: Record<MessagingChannel, FakeMessagingProvider>;
+  readonly providers: Record<KitChannel, FakeMessagingProvider>;
   readonly http: FakeHttpClient;
   readonly services: ActionServices;
 }
 
 export const makeKit = (options: { now?: string; http?: FakeHttpClient } = {}): Kit => {
-  const providers: Record<MessagingChannel, FakeMessagingProvider> = {
+  const providers: Record<KitChannel, FakeMessagingProvider> = {
     instagram: new FakeMessagingProvider(),
     whatsapp: new FakeMessagingProvider(false),
     sms: new FakeMessagingProvider(false),
@@ -66,9 +69,19 @@ export const makeKit = (options: { now?: string; http?: FakeHttpClient } = {}): 
   return {
     providers,
     http,
-    services: { messaging: (channel) => providers[channel], http, clock: fixedClock(options.now ?? NOW) },
+    services: {
+      messaging: (channel) => {
+        if (!isKitChannel(channel, providers)) throw new Error(`The kit has no provider for channel '${channel}'`);
+        return providers[channel];
+      },
+      http,
+      clock: fixedClock(options.now ?? NOW),
+    },
   };
 };
+
+const isKitChannel = (channel: MessagingChannel, providers: Record<KitChannel, FakeMessagingProvider>): channel is KitChannel =>
+  Object.hasOwn(providers, channel);
 
 export const makeContext = (trigger: JsonValue = {}, steps: RunContext['steps'] = {}): RunContext => ({
   trigger,

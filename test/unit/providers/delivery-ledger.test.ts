@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, test, vi } from 'vitest';
-import { DeliveryLedger, type DeliveryDraft } from '../../../src/providers/delivery-ledger.js';
+import { DeliveryLedger, deliveryDraft, type DeliveryDraft } from '../../../src/providers/delivery-ledger.js';
 import { ProviderFailure } from '../../../src/providers/provider-failure.js';
 import { InMemoryOutboundMessageStore, ManualClock } from '../../fixtures/in-memory-outbound-message.store.js';
 
@@ -99,5 +99,34 @@ describe('DeliveryLedger (record-before-send)', () => {
     const second = await ledger.recordSent(d, (id) => `sandbox-${id}`);
     expect(second.id).toBe(first.id);
     expect(first.providerMessageId).toBe(`sandbox-${first.id}`);
+  });
+});
+
+describe('deliveryDraft (the one place a delivery record is written out)', () => {
+  const origin = { instanceId: 'i-1', stepId: 's', idempotencyKey: 'i-1:s' };
+
+  test('a message records its recipient and text', () => {
+    expect(deliveryDraft('twilio', { ...origin, channel: 'sms', to: '+1555', text: 'hi' })).toEqual({
+      ...origin,
+      channel: 'sms',
+      provider: 'twilio',
+      kind: 'message',
+      recipient: '+1555',
+      text: 'hi',
+      targetMessageId: null,
+    });
+  });
+
+  test('a like records the message it reacts to, and its sender when given', () => {
+    expect(deliveryDraft('meta', { ...origin, channel: 'instagram', messageId: 'mid.1', recipientId: 'igsid' })).toEqual({
+      ...origin,
+      channel: 'instagram',
+      provider: 'meta',
+      kind: 'like',
+      recipient: 'igsid',
+      text: null,
+      targetMessageId: 'mid.1',
+    });
+    expect(deliveryDraft('sandbox', { ...origin, channel: 'instagram', messageId: 'mid.1' }).recipient).toBeNull();
   });
 });

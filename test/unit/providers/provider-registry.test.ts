@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test, vi } from 'vitest';
 import type { MessagingChannel, OutgoingMessage } from '../../../src/ports/messaging-provider.port.js';
-import { createMessagingProviders, messagingRoutes } from '../../../src/providers/provider-registry.js';
+import { configureVendors } from '../../../src/providers/messaging-vendor.js';
+import { createMessagingProviders } from '../../../src/providers/provider-registry.js';
+import { messagingVendors } from '../../../src/providers/vendors.js';
 import { InMemoryOutboundMessageStore } from '../../fixtures/in-memory-outbound-message.store.js';
 
 const message = (channel: MessagingChannel): OutgoingMessage => {
@@ -17,27 +19,41 @@ const vendorFetch = () =>
     return new Response(JSON.stringify(body), { status: url.includes('twilio') ? 201 : 200 });
   });
 
-const twilio = { accountSid: 'AC1', authToken: 't', smsFrom: '+15550000000', whatsappFrom: '+15550000001', baseUrl: 'https://twilio.test' };
-const meta = { pageAccessToken: 'tok', baseUrl: 'https://meta.test' };
+const twilio = {
+  TWILIO_ACCOUNT_SID: 'AC1',
+  TWILIO_AUTH_TOKEN: 't',
+  TWILIO_SMS_FROM: '+15550000000',
+  TWILIO_WHATSAPP_FROM: '+15550000001',
+  TWILIO_BASE_URL: 'https://twilio.test',
+};
+const meta = { META_PAGE_ACCESS_TOKEN: 'tok', META_GRAPH_BASE_URL: 'https://meta.test' };
+
+/** The built-in vendors with the settings of this environment, as `loadConfig` binds them. */
+const vendors = (env: Record<string, string> = {}) => {
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const { setup, problems } = configureVendors(messagingVendors, set);
+  expect(problems).toEqual([]);
+  return setup.vendors;
+};
 
 describe('createMessagingProviders', () => {
   test('without credentials every channel goes to the sandbox', async () => {
     const store = new InMemoryOutboundMessageStore();
     const fetch = vendorFetch();
-    const providers = createMessagingProviders({ store, fetch });
+    const providers = createMessagingProviders({ store, fetch, vendors: vendors() });
     for (const channel of ['sms', 'whatsapp', 'instagram'] as const) {
       const sent = await providers(channel).sendMessage(message(channel));
       expect(sent.providerMessageId).toMatch(/^sandbox-/);
     }
     expect(fetch).not.toHaveBeenCalled();
     expect(store.all().map((r) => r.provider)).toEqual(['sandbox', 'sandbox', 'sandbox']);
-    expect(messagingRoutes({})).toEqual({ sms: 'sandbox', whatsapp: 'sandbox', instagram: 'sandbox' });
+    expect(providers.routes).toEqual({ sms: 'sandbox', whatsapp: 'sandbox', instagram: 'sandbox' });
   });
 
   test('Twilio carries SMS and WhatsApp, Meta carries Instagram, when configured', async () => {
     const store = new InMemoryOutboundMessageStore();
     const fetch = vendorFetch();
-    const providers = createMessagingProviders({ store, fetch, twilio, meta });
+    const providers = createMessagingProviders({ store, fetch, vendors: vendors({ ...twilio, ...meta }) });
     expect((await providers('sms').sendMessage(message('sms'))).providerMessageId).toBe('SM1');
     expect((await providers('whatsapp').sendMessage(message('whatsapp'))).providerMessageId).toBe('SM1');
     expect((await providers('instagram').sendMessage(message('instagram'))).providerMessageId).toBe('mid.1');
@@ -49,17 +65,18 @@ describe('createMessagingProviders', () => {
         ['instagram', 'meta', 'sent'],
       ]),
     );
-    expect(messagingRoutes({ twilio, meta })).toEqual({ sms: 'twilio', whatsapp: 'twilio', instagram: 'meta' });
+    expect(providers.routes).toEqual({ sms: 'twilio', whatsapp: 'twilio', instagram: 'meta' });
   });
 
   test('each vendor is independent', () => {
-    expect(messagingRoutes({ meta })).toEqual({ sms: 'sandbox', whatsapp: 'sandbox', instagram: 'meta' });
-    expect(messagingRoutes({ twilio })).toEqual({ sms: 'twilio', whatsapp: 'twilio', instagram: 'sandbox' });
+    const routes = (env: Record<string, string>) => createMessagingProviders({ store: new InMemoryOutboundMessageStore(), vendors: vendors(env) }).routes;
+    expect(routes(meta)).toEqual({ sms: 'sandbox', whatsapp: 'sandbox', instagram: 'meta' });
+    expect(routes(twilio)).toEqual({ sms: 'twilio', whatsapp: 'twilio', instagram: 'sandbox' });
   });
 
   test('only the Instagram provider can like', () => {
-    for (const options of [{}, { twilio, meta }]) {
-      const providers = createMessagingProviders({ store: new InMemoryOutboundMessageStore(), ...options });
+    for (const env of [{}, { ...twilio, ...meta }]) {
+      const providers = createMessagingProviders({ store: new InMemoryOutboundMessageStore(), vendors: vendors(env) });
       expect(providers('instagram').likeMessage).toBeTypeOf('function');
       expect(providers('sms').likeMessage).toBeUndefined();
       expect(providers('whatsapp').likeMessage).toBeUndefined();
@@ -68,7 +85,7 @@ describe('createMessagingProviders', () => {
 
   test('a Twilio account without a sender for the channel fails permanently, before recording anything', async () => {
     const store = new InMemoryOutboundMessageStore();
-    const providers = createMessagingProviders({ store, fetch: vendorFetch(), twilio: { ...twilio, whatsappFrom: undefined } });
+    const providers = createMessagingProviders({ store, fetch: vendorFetch(), vendors: vendors({ ...twilio, TWILIO_WHATSAPP_FROM: '' }) });
     await expect(providers('whatsapp').sendMessage(message('whatsapp'))).rejects.toMatchObject({
       code: 'NOT_CONFIGURED',
       retryable: false,
@@ -76,8 +93,14 @@ describe('createMessagingProviders', () => {
     expect(store.all()).toHaveLength(0);
   });
 
+  test('a channel no vendor declares fails permanently with NOT_CONFIGURED', () => {
+    const providers = createMessagingProviders({ store: new InMemoryOutboundMessageStore(), vendors: vendors() });
+    expect(() => providers('carrier-pigeon')).toThrow(expect.objectContaining({ code: 'NOT_CONFIGURED', retryable: false }));
+    expect(Object.keys(providers.routes).sort()).toEqual(['instagram', 'sms', 'whatsapp']);
+  });
+
   test('refuses a claim timeout that does not outlast the vendor timeout', () => {
-    expect(() => createMessagingProviders({ store: new InMemoryOutboundMessageStore(), timeoutMs: 5_000, claimTimeoutMs: 5_000 })).toThrow(
+    expect(() => createMessagingProviders({ store: new InMemoryOutboundMessageStore(), vendors: vendors(), timeoutMs: 5_000, claimTimeoutMs: 5_000 })).toThrow(
       /claimTimeoutMs/,
     );
   });
@@ -91,14 +114,14 @@ describe('vendor network failures', () => {
 
   test('a connection that never opened: retryable, claim released', async () => {
     const store = new InMemoryOutboundMessageStore();
-    const providers = createMessagingProviders({ store, fetch: fetchFailing('ECONNREFUSED'), twilio });
+    const providers = createMessagingProviders({ store, fetch: fetchFailing('ECONNREFUSED'), vendors: vendors(twilio) });
     await expect(providers('sms').sendMessage(message('sms'))).rejects.toMatchObject({ code: 'NETWORK_ERROR', retryable: true });
     expect(store.all()).toHaveLength(0);
   });
 
   test('a connection lost mid-request: uncertain, recorded, not retried', async () => {
     const store = new InMemoryOutboundMessageStore();
-    const providers = createMessagingProviders({ store, fetch: fetchFailing('UND_ERR_SOCKET'), meta });
+    const providers = createMessagingProviders({ store, fetch: fetchFailing('UND_ERR_SOCKET'), vendors: vendors(meta) });
     const m = message('instagram');
     await expect(providers('instagram').sendMessage(m)).rejects.toMatchObject({ code: 'DELIVERY_UNCERTAIN', retryable: false });
     expect(store.all()).toMatchObject([{ status: 'uncertain', provider: 'meta' }]);
