@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ERROR_PORT } from '../domain/graph.js';
 import type { JsonObject, JsonValue } from '../domain/json.js';
 import { isJsonObject } from '../domain/json.js';
 import { mergeRetryPolicy, NO_RETRY, retryOverrideSchema, type RetryPolicy } from '../domain/retry-policy.js';
@@ -90,7 +91,10 @@ export interface ActionSpec<C extends object> {
   readonly description: string;
   /** Parses a stored config; its JSON schema drives the editor form. */
   readonly config: z.ZodType<C>;
-  /** Output ports: a fixed list, or computed from a valid config (e.g. `switch`). */
+  /**
+   * Output ports: a fixed list, or computed from a valid config (e.g. `switch`). Steps of category
+   * `action` also get the optional `error` port (see {@link ERROR_PORT}) without declaring it.
+   */
   readonly ports: readonly PortSpec[] | ((config: C) => readonly PortSpec[]);
   /**
    * Default retry policy; a config's `retry` field, when the schema has one, overrides fields of
@@ -120,6 +124,11 @@ export interface ActionDefinition extends StepTypeInfo {
   readonly listedPorts: readonly PortSpec[];
   /** True when the ports depend on the config (see {@link StepTypeInfo.outputPorts}). */
   readonly dynamicPorts: boolean;
+  /**
+   * True when a failed step of this type follows its `error` edge (if it has one) instead of
+   * failing its instance: the action steps, whose failures come from the world outside.
+   */
+  readonly hasErrorPort: boolean;
   /** JSON Schema of the config as an editor submits it (defaults make fields optional). */
   jsonSchema(): ConfigJsonSchema;
   /** The effective retry policy for a step with this config. */
@@ -137,6 +146,10 @@ const retryFieldSchema = z.object({ retry: retryOverrideSchema.optional() });
 export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefinition => {
   const defaultRetry = spec.retry ?? NO_RETRY;
   let jsonSchemaMemo: ConfigJsonSchema | undefined;
+  const hasErrorPort = spec.category === 'action';
+  const withErrorPort = (ports: readonly PortSpec[]): readonly PortSpec[] =>
+    !hasErrorPort || ports.some((p) => p.name === ERROR_PORT) ? ports : [...ports, { name: ERROR_PORT, required: false }];
+  const fixedPorts = typeof spec.ports === 'function' ? undefined : withErrorPort(spec.ports);
 
   const checkConfig = (config: unknown): ConfigCheck => {
     const parsed = spec.config.safeParse(config);
@@ -155,17 +168,18 @@ export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefin
     configSchema: spec.config,
     checkConfig,
     dynamicPorts: typeof spec.ports === 'function',
+    hasErrorPort,
     get listedPorts(): readonly PortSpec[] {
-      if (typeof spec.ports !== 'function') return spec.ports;
+      if (fixedPorts) return fixedPorts;
       const empty = checkConfig({});
       return empty.ok ? this.outputPorts(empty.config) : [];
     },
     outputPorts(config: JsonObject): readonly PortSpec[] {
       const { ports } = spec;
-      if (typeof ports !== 'function') return ports;
+      if (fixedPorts || typeof ports !== 'function') return fixedPorts ?? [];
       const parsed = spec.config.safeParse(config);
       // Ports of an invalid config are unknown; config validation reports the problem itself.
-      return parsed.success ? ports(parsed.data) : [];
+      return parsed.success ? withErrorPort(ports(parsed.data)) : [];
     },
     jsonSchema(): ConfigJsonSchema {
       jsonSchemaMemo ??= z.toJSONSchema(spec.config, { io: 'input', unrepresentable: 'any' });

@@ -25,6 +25,7 @@ import { ApiKeyService } from '../services/api-key.service.js';
 import { FailedKeyAttemptLimiter } from '../services/failed-key-attempts.limiter.js';
 import { clientAddressResolver } from '../http/client-address.js';
 import { StepExecutor } from '../engine/step-executor.js';
+import { FailureHandlers } from '../engine/failure-handlers.js';
 import { Sweeper } from '../engine/sweeper.js';
 import { VersionCache } from '../engine/version-cache.js';
 import { WorkflowRunner } from '../engine/workflow-runner.js';
@@ -206,9 +207,11 @@ export async function startApp({ config, logger, registry: givenRegistry }: AppO
       timings: { leaseMs: config.STEP_LEASE_MS, stepTimeoutMs: config.STEP_TIMEOUT_MS },
       workerName,
       onEvents: (events) => realtime.publishRunEvents(events),
+      onInstanceFailed: (failed) => failureHandlers.afterFailure(failed),
     };
     const executor = new StepExecutor(engineDeps);
     const runner = new WorkflowRunner({ deps: engineDeps, queries: runQueries, workflows: workflowStore, maxInputBytes: config.MAX_INPUT_BYTES });
+    const failureHandlers = new FailureHandlers({ runs: runStore, versions: engineDeps.versions, runner });
     const sweeper = new Sweeper({
       deps: engineDeps,
       sweep: new RunSweepRepository(database.db),
