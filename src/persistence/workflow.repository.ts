@@ -541,6 +541,15 @@ class DrizzleDraftSession implements DraftSession {
     return row ? toVersion(row) : undefined;
   }
 
+  async getSibling(id: string): Promise<WorkflowRecord | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.tx
+      .select()
+      .from(workflows)
+      .where(and(eq(workflows.id, id), eq(workflows.workspaceId, this.workflow.workspaceId)));
+    return row;
+  }
+
   async updateHead(update: WorkflowHeadUpdate): Promise<WorkflowRecord> {
     const [row] = await this.tx.update(workflows).set(headChanges(update)).where(eq(workflows.id, this.id)).returning();
     this.workflow = row!;

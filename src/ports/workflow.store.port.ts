@@ -106,6 +106,8 @@ export interface DraftSession {
   insertVersion(version: Omit<WorkflowVersionRecord, 'createdAt'>): Promise<WorkflowVersionRecord>;
   getVersion(version: number): Promise<WorkflowVersionRecord | undefined>;
   updateHead(update: WorkflowHeadUpdate): Promise<WorkflowRecord>;
+  /** Another workflow of the same workspace, read in this transaction (a failure handler); undefined when none. */
+  getSibling(id: string): Promise<WorkflowRecord | undefined>;
 }
 
 /**

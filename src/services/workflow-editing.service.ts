@@ -68,7 +68,7 @@ export class WorkflowEditingService {
     }
     const outcome = await this.options.store.withDraft(actor.workspaceId, workflowId, async (session) => {
       const wf = this.editable(session, expectedRevision);
-      await this.checkFailureHandlers(actor, wf, commands);
+      await this.checkFailureHandlers(session, commands);
       const slice = new GraphSlice(
         { name: wf.name, description: wf.description, failureHandlerWorkflowId: wf.failureHandlerWorkflowId },
         wf.stepCount,
@@ -139,7 +139,7 @@ export class WorkflowEditingService {
     const result = await this.options.store.withDraft(actor.workspaceId, workflowId, async (session) => {
       const wf = this.editable(session, expectedRevision);
       const graph = await session.loadGraph();
-      const problems = [...validateGraph(graph, this.options.catalog), ...(await this.handlerProblems(actor, wf))];
+      const problems = [...validateGraph(graph, this.options.catalog), ...(await this.handlerProblems(wf, (id) => session.getSibling(id)))];
       if (problems.length > 0) {
         throw new AppError(
           ErrorCode.VALIDATION_FAILED,
@@ -192,14 +192,18 @@ export class WorkflowEditingService {
   async validate(actor: Actor, workflowId: string) {
     const wf = await this.options.store.get(actor.workspaceId, workflowId);
     if (!wf) throw notFound('Workflow', workflowId);
-    return [...validateGraph(await this.options.store.loadGraph(wf.id), this.options.catalog), ...(await this.handlerProblems(actor, wf))];
+    const handlerProblems = await this.handlerProblems(wf, (id) => this.options.store.get(actor.workspaceId, id));
+    return [...validateGraph(await this.options.store.loadGraph(wf.id), this.options.catalog), ...handlerProblems];
   }
 
   /** What publishing reports about the failure handler a draft names (see validateFailureHandler). */
-  private async handlerProblems(actor: Actor, wf: WorkflowRecord): Promise<ValidationProblem[]> {
+  private async handlerProblems(
+    wf: WorkflowRecord,
+    find: (id: string) => Promise<WorkflowRecord | undefined>,
+  ): Promise<ValidationProblem[]> {
     const handlerId = wf.failureHandlerWorkflowId;
     if (handlerId === null) return [];
-    const handler = handlerId === wf.id ? wf : await this.options.store.get(actor.workspaceId, handlerId);
+    const handler = handlerId === wf.id ? wf : await find(handlerId);
     return validateFailureHandler({ workflowId: wf.id, handlerId, handler });
   }
 
@@ -207,14 +211,15 @@ export class WorkflowEditingService {
    * A failure handler being set must be another workflow of the caller's workspace; whether it is
    * published is checked when publishing, since a handler may be built after the flow it serves.
    */
-  private async checkFailureHandlers(actor: Actor, wf: WorkflowRecord, commands: readonly EditCommand[]): Promise<void> {
+  private async checkFailureHandlers(session: DraftSession, commands: readonly EditCommand[]): Promise<void> {
+    const wf = session.workflow;
     for (const [index, command] of commands.entries()) {
       if (command.kind !== 'updateWorkflow' || typeof command.failureHandlerWorkflowId !== 'string') continue;
       const id = command.failureHandlerWorkflowId.toLowerCase();
       const field = 'failureHandlerWorkflowId';
       if (id === wf.id) throw badInput('A workflow cannot be its own failure handler', field, { commandIndex: index });
       // Not a UUID: the compiler refuses it with its own message.
-      if (/^[0-9a-f-]{36}$/.test(id) && !(await this.options.store.get(actor.workspaceId, id))) {
+      if (/^[0-9a-f-]{36}$/.test(id) && !(await session.getSibling(id))) {
         throw badInput(`No workflow '${id}' in this workspace`, field, { commandIndex: index });
       }
     }
