@@ -24,7 +24,7 @@ export const failureHandlerInput = (failed: InstanceRecord): JsonObject => ({
 
 export interface FailureHandlersOptions {
   readonly runs: Pick<RunCommandStore, 'loadForExecution'>;
-  readonly versions: VersionCache;
+  readonly versions: Pick<VersionCache, 'get'>;
   readonly runner: Pick<WorkflowRunner, 'start'>;
 }
 
