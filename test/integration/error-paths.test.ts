@@ -8,6 +8,7 @@ import {
   ConnectStepsDocument,
   CreateWorkflowDocument,
   InstanceDocument,
+  InstanceUpdatedDocument,
   PublishWorkflowDocument,
   RedoDocument,
   RetryInstanceDocument,
@@ -20,6 +21,7 @@ import {
 } from '../../src/sdk/operations.generated.js';
 import { FakeHttpServer, waitFor } from '../support/fake-http-server.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
+import { collect, wsClient } from '../support/ws-client.js';
 
 /**
  * Error paths through GraphQL: an action step whose retries are exhausted follows its `error`
@@ -120,6 +122,21 @@ describe('the error port', () => {
     const fail = done.events.find((e) => e.stepId === 'call' && e.event === 'fail');
     expect(fail).toMatchObject({ fromStatus: 'RUNNING', toStatus: 'FAILED', detail: { handled: true, port: 'error' } });
     expect(done.events.filter((e) => e.entity === 'INSTANCE').map((e) => e.event)).toEqual(['create', 'start', 'complete']);
+
+    // Subscribers see the same transitions: the handled failure, then the error branch, then the end.
+    const ws = wsClient(server.url, server.apiKey);
+    try {
+      const live = collect(ws, InstanceUpdatedDocument, { instanceId: done.id, since: 0 });
+      await waitFor(async () => live.items.length, (n) => n >= done.events.length, { what: 'the instance replay' });
+      live.stop();
+      const story = live.items.map(({ instanceUpdated: { event } }) => `${event.stepId ?? 'instance'} ${event.event} ${event.toStatus}`);
+      const failAt = story.indexOf('call fail FAILED');
+      expect(failAt).toBeGreaterThan(0);
+      expect(story.slice(failAt + 1)).toEqual(expect.arrayContaining(['alert start RUNNING', 'alert succeed SUCCEEDED', 'ok skip SKIPPED']));
+      expect(story.at(-1)).toBe('instance complete COMPLETED');
+    } finally {
+      await ws.dispose();
+    }
   });
 
   test('without an error edge the same failure fails the instance', async () => {
