@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ERROR_PORT } from '../domain/graph.js';
 import type { JsonObject, JsonValue } from '../domain/json.js';
 import { isJsonObject } from '../domain/json.js';
 import { mergeRetryPolicy, NO_RETRY, retryOverrideSchema, type RetryPolicy } from '../domain/retry-policy.js';
@@ -46,7 +47,10 @@ export interface ActionSpec<C extends object> {
   readonly description: string;
   /** Parses a stored config; its JSON schema drives the editor form. */
   readonly config: z.ZodType<C>;
-  /** Output ports: a fixed list, or computed from a valid config (e.g. `switch`). */
+  /**
+   * Output ports: a fixed list, or computed from a valid config (e.g. `switch`). Steps of category
+   * `action` also get the optional `error` port (see {@link ERROR_PORT}) without declaring it.
+   */
   readonly ports: readonly PortSpec[] | ((config: C) => readonly PortSpec[]);
   /**
    * Default retry policy; a config's `retry` field, when the schema has one, overrides fields of
@@ -104,6 +108,10 @@ export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefin
     return parsed.success ? parsed.data : undefined;
   };
   let jsonSchemaMemo: ConfigJsonSchema | undefined;
+  const hasErrorPort = spec.category === 'action';
+  const withErrorPort = (ports: readonly PortSpec[]): readonly PortSpec[] =>
+    !hasErrorPort || ports.some((p) => p.name === ERROR_PORT) ? ports : [...ports, { name: ERROR_PORT, required: false }];
+  const fixedPorts = typeof spec.ports === 'function' ? undefined : withErrorPort(spec.ports);
 
   const checkConfig = (config: unknown): ConfigCheck => {
     const parsed = spec.config.safeParse(config);
@@ -123,17 +131,18 @@ export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefin
     checkConfig,
     dynamicPorts: typeof spec.ports === 'function',
     ...(spec.start === undefined ? {} : { start: registeredStart(spec.start, parseStored) }),
+    hasErrorPort,
     get listedPorts(): readonly PortSpec[] {
-      if (typeof spec.ports !== 'function') return spec.ports;
+      if (fixedPorts) return fixedPorts;
       const empty = checkConfig({});
       return empty.ok ? this.outputPorts(empty.config) : [];
     },
     outputPorts(config: JsonObject): readonly PortSpec[] {
       const { ports } = spec;
-      if (typeof ports !== 'function') return ports;
+      if (fixedPorts || typeof ports !== 'function') return fixedPorts ?? [];
       const parsed = spec.config.safeParse(config);
       // Ports of an invalid config are unknown; config validation reports the problem itself.
-      return parsed.success ? ports(parsed.data) : [];
+      return parsed.success ? withErrorPort(ports(parsed.data)) : [];
     },
     jsonSchema(): ConfigJsonSchema {
       jsonSchemaMemo ??= z.toJSONSchema(spec.config, { io: 'input', unrepresentable: 'any' });

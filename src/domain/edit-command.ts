@@ -27,6 +27,12 @@ export type EditCommand =
   | { readonly kind: 'removeStep'; readonly stepId: string; readonly reconnect?: boolean }
   | { readonly kind: 'connectSteps'; readonly from: string; readonly port: string; readonly to: string }
   | { readonly kind: 'disconnectSteps'; readonly from: string; readonly port: string }
-  | { readonly kind: 'updateWorkflow'; readonly name?: string; readonly description?: string };
+  | {
+      readonly kind: 'updateWorkflow';
+      readonly name?: string;
+      readonly description?: string;
+      /** The workflow to start when an instance fails; null removes it. */
+      readonly failureHandlerWorkflowId?: string | null;
+    };
 
 export type EditCommandKind = EditCommand['kind'];

@@ -1,7 +1,7 @@
 import type { EditCommand } from './edit-command.js';
 import { invertOps, type EditOp, type StepFields } from './edit-op.js';
 import { AppError, badInput, limitExceeded, notFound } from './errors.js';
-import { NEXT_PORT, STEP_ID_PATTERN, type Edge, type Graph, type Position, type Step, type WorkflowMeta } from './graph.js';
+import { ERROR_PORT, NEXT_PORT, STEP_ID_PATTERN, type Edge, type Graph, type Position, type Step, type WorkflowMeta } from './graph.js';
 import type { GraphSlice } from './graph-slice.js';
 import type { JsonObject } from './json.js';
 import { jsonEqual } from './json-compare.js';
@@ -213,7 +213,7 @@ const compileAddStep = (command: CommandOf<'addStep'>, options: CompileOptions):
   const predecessor = requireStep(slice, after.stepId);
   const predecessorPorts = portsOf(catalog, predecessor, 'after.stepId');
   if (!hasPort(predecessorPorts, after.port)) {
-    throw badInput(`Step '${predecessor.name}' has no port '${after.port}'`, 'after.port', {
+    throw badInput(noPortMessage(predecessor, after.port), 'after.port', {
       ports: predecessorPorts.map((p) => p.name),
     });
   }
@@ -338,7 +338,7 @@ const compileConnect = (command: CommandOf<'connectSteps'>, options: CompileOpti
   if (from.id === to.id) throw badInput(`Step '${from.name}' cannot be connected to itself`, 'to');
   const ports = portsOf(catalog, from, 'from');
   if (!hasPort(ports, command.port)) {
-    throw badInput(`Step '${from.name}' has no port '${command.port}'`, 'port', { ports: ports.map((p) => p.name) });
+    throw badInput(noPortMessage(from, command.port), 'port', { ports: ports.map((p) => p.name) });
   }
   const current = slice.edgeAt(from.id, command.port);
   if (current) {
@@ -366,8 +366,10 @@ const compileDisconnect = (command: CommandOf<'disconnectSteps'>, options: Compi
 };
 
 const compileUpdateWorkflow = (command: CommandOf<'updateWorkflow'>, options: CompileOptions): CompiledEdit => {
-  const meta = options.slice.meta;
-  const wanted: { name?: string; description?: string } = {};
+  const stored = options.slice.meta;
+  // An absent handler reads as none, so that setting none on a workflow without one changes nothing.
+  const meta: WorkflowMeta = { ...stored, failureHandlerWorkflowId: stored.failureHandlerWorkflowId ?? null };
+  const wanted: { -readonly [K in keyof WorkflowMeta]?: WorkflowMeta[K] } = {};
   if (command.name !== undefined) wanted.name = checkName(command.name, 'name');
   if (command.description !== undefined) {
     if (command.description.length > MAX_DESCRIPTION_LENGTH) {
@@ -375,11 +377,34 @@ const compileUpdateWorkflow = (command: CommandOf<'updateWorkflow'>, options: Co
     }
     wanted.description = command.description;
   }
-  const patch = diffFields(meta, { ...meta, ...wanted }, ['name', 'description']);
-  const onlyName = patch !== undefined && patch.after.name !== undefined && patch.after.description === undefined;
-  const label = onlyName ? `Renamed workflow to '${patch.after.name}'` : 'Updated workflow details';
-  return { ops: patch ? [{ op: 'patchWorkflow', ...patch }] : [], label };
+  if (command.failureHandlerWorkflowId !== undefined) {
+    const id = command.failureHandlerWorkflowId;
+    if (id !== null && !WORKFLOW_ID_PATTERN.test(id)) {
+      throw badInput(`'${id.slice(0, 100)}' is not a workflow id`, 'failureHandlerWorkflowId');
+    }
+    wanted.failureHandlerWorkflowId = id === null ? null : id.toLowerCase();
+  }
+  const patch = diffFields(meta, { ...meta, ...wanted }, ['name', 'description', 'failureHandlerWorkflowId']);
+  return { ops: patch ? [{ op: 'patchWorkflow', ...patch }] : [], label: updateWorkflowLabel(patch?.after) };
 };
+
+/** Workflow ids are UUIDs. */
+const WORKFLOW_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const updateWorkflowLabel = (after: Partial<WorkflowMeta> | undefined): string => {
+  const changed = after ? Object.keys(after) : [];
+  if (changed.length === 1 && after?.name !== undefined) return `Renamed workflow to '${after.name}'`;
+  if (changed.length === 1 && after?.failureHandlerWorkflowId !== undefined) {
+    return after.failureHandlerWorkflowId === null ? 'Removed the failure handler' : 'Set the failure handler';
+  }
+  return 'Updated workflow details';
+};
+
+/** Why a port is not there; an `error` port is asked of a step type that cannot fail over to one. */
+const noPortMessage = (step: Step, port: string): string =>
+  port === ERROR_PORT
+    ? `Step '${step.name}' (${step.type}) has no error port: only action steps (messages, HTTP) can follow an error edge`
+    : `Step '${step.name}' has no port '${port}'`;
 
 // ---------------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-import type { Graph, Step } from './graph.js';
+import { ERROR_PORT, type Graph, type Step } from './graph.js';
 import type { StepTypeCatalog } from './step-type-catalog.js';
 
 /** What is wrong with a graph that keeps it from being published. */
@@ -13,6 +13,10 @@ export const ValidationCode = {
   INVALID_CONFIG: 'INVALID_CONFIG',
   /** An edge leaves from a port its step does not have. */
   UNKNOWN_PORT: 'UNKNOWN_PORT',
+  /** An `error` edge leaves a step whose type has no error port (only action steps have one). */
+  NO_ERROR_PORT: 'NO_ERROR_PORT',
+  /** The workflow's failure handler is not a published workflow of the same workspace, or is itself. */
+  INVALID_FAILURE_HANDLER: 'INVALID_FAILURE_HANDLER',
   /** An edge leads to or from a step that is not in the graph. */
   DANGLING_EDGE: 'DANGLING_EDGE',
   /** A required port has no edge. */
@@ -143,9 +147,12 @@ export const validateGraph = (graph: Graph, catalog: StepTypeCatalog): Validatio
     used.add(edge.port);
     const ports = portsOf.get(edge.from);
     if (ports && !ports.all.has(edge.port)) {
+      const errorEdge = edge.port === ERROR_PORT;
       problems.push({
-        code: ValidationCode.UNKNOWN_PORT,
-        message: `${describe(fromStep)} has no port '${edge.port}'`,
+        code: errorEdge ? ValidationCode.NO_ERROR_PORT : ValidationCode.UNKNOWN_PORT,
+        message: errorEdge
+          ? `${describe(fromStep)} has no error port: only action steps (messages, HTTP) can follow an error edge`
+          : `${describe(fromStep)} has no port '${edge.port}'`,
         stepId: edge.from,
         port: edge.port,
       });

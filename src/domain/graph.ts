@@ -38,6 +38,11 @@ export interface Graph {
 export interface WorkflowMeta {
   readonly name: string;
   readonly description: string;
+  /**
+   * The workflow started whenever an instance of this one fails (null: none). Published with each
+   * version; the instances of a version use that version's handler. Absent reads as null.
+   */
+  readonly failureHandlerWorkflowId?: string | null;
 }
 
 /** Step ids: safe in URLs, logs and template paths. */
@@ -45,3 +50,10 @@ export const STEP_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 /** The port every single-successor step uses. */
 export const NEXT_PORT = 'next';
+
+/**
+ * The optional port every action step (category `action`) has besides its own: when the step's
+ * retries are exhausted and this port has an edge, the step ends FAILED but handled, its error is
+ * its output, and the run follows this edge instead of failing.
+ */
+export const ERROR_PORT = 'error';

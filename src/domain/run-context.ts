@@ -1,8 +1,13 @@
 import type { JsonValue } from './json.js';
 
-/** The record of one finished step, as conditions and templates see it. */
+/**
+ * The record of one finished step, as conditions and templates see it. A step that failed and
+ * followed its `error` edge has its error as its output, and again as `error`
+ * (`steps.<id>.error.message`); `error` is absent for a step that succeeded.
+ */
 export interface StepRecord {
   readonly output: JsonValue;
+  readonly error?: JsonValue;
 }
 
 /** Identity of the running workflow instance. `startedAt` is an ISO-8601 timestamp. */

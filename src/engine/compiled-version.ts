@@ -6,6 +6,8 @@ export interface CompiledVersion {
   readonly workflowId: string;
   readonly version: number;
   readonly triggerId: string | undefined;
+  /** The workflow started when an instance of this version fails; null: none. */
+  readonly failureHandlerWorkflowId: string | null;
   step(id: string): Step | undefined;
   /** The step an output port leads to, if it has an edge. */
   target(from: string, port: string): string | undefined;
@@ -36,6 +38,7 @@ export function compileVersion(args: {
   workflowId: string;
   version: number;
   graph: Graph;
+  failureHandlerWorkflowId?: string | null;
   isTrigger: (type: string) => boolean;
 }): CompiledVersion {
   const steps = new Map(args.graph.steps.map((s) => [s.id, s]));
@@ -53,6 +56,7 @@ export function compileVersion(args: {
     workflowId: args.workflowId,
     version: args.version,
     triggerId,
+    failureHandlerWorkflowId: args.failureHandlerWorkflowId ?? null,
     step: (id) => steps.get(id),
     target: (from, port) => byPort.get(`${from}\u0000${port}`),
     incoming: (id) => into.get(id) ?? [],

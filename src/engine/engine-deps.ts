@@ -33,4 +33,16 @@ export interface EngineDeps {
    */
   readonly workerName: string;
   readonly onEvents?: RunEventListener;
+  /**
+   * Told after a commit that fails an instance, and after such a commit that missed its
+   * compare-and-set (an earlier try of it may have applied): starts the workflow's failure handler
+   * if the instance is FAILED as stored (see FailureHandlers).
+   */
+  readonly onInstanceFailed?: (failed: InstanceFailedNotice) => Promise<void>;
+}
+
+/** Which instance may have failed, and the step run whose failure it recorded. */
+export interface InstanceFailedNotice {
+  readonly instanceId: string;
+  readonly stepRunId: string;
 }

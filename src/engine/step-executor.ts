@@ -4,7 +4,7 @@ import type { ActionResult } from '../ports/action.port.js';
 import { ActionError, toActionError } from '../domain/action-error.js';
 import type { JsonValue } from '../domain/json.js';
 import { nextRetryDelay } from '../domain/retry-policy.js';
-import type { RunContext } from '../domain/run-context.js';
+import type { RunContext, StepRecord } from '../domain/run-context.js';
 import { isRunnableStep, isTerminalInstance } from '../domain/run-state-machine.js';
 import type { InstanceRecord, LeaseClaim, RunChange, StepRunRecord } from '../ports/run-records.js';
 import type { DeliveredJob } from '../ports/step-scheduler.port.js';
@@ -27,8 +27,8 @@ interface Claimed extends ClaimedAttempt {
   readonly version: CompiledVersion;
   /** When the claim was sent, on the monotonic clock the lease is counted on. */
   readonly claimedAt: number;
-  /** Outputs of the steps this worker ran for the instance just before, by step id. */
-  readonly outputs: ReadonlyMap<string, JsonValue>;
+  /** Records of the steps this worker ran for the instance just before, by step id. */
+  readonly outputs: ReadonlyMap<string, StepRecord>;
 }
 
 /** An attempt in flight, as a drain sees it. */
@@ -214,7 +214,10 @@ export class StepExecutor {
       if (failure) {
         const policy = step && this.deps.registry.get(step.type)?.retryPolicy(step.config);
         const retryDelayMs = failure.retryable && policy ? nextRetryDelay(policy, countedAttempts(stepRun), Math.random) : null;
-        plan = planFailure({ attempt, failure, retryDelayMs, now });
+        const errorEdge = definition?.hasErrorPort
+          ? { version, chain: this.draining ? undefined : this.claim, newId: randomUUID }
+          : undefined;
+        plan = planFailure({ attempt, failure, retryDelayMs, now, errorEdge });
       } else {
         plan = planResult({
           attempt,
@@ -230,7 +233,9 @@ export class StepExecutor {
       if (plan.enqueue) await this.deps.scheduler.enqueue(plan.enqueue.stepRunId, plan.enqueue.at);
       if (!plan.next) return undefined;
       const outputs = new Map(claimed.outputs);
-      if (result) outputs.set(stepRun.stepId, plan.change.steps?.[0]?.patch?.output ?? null);
+      const output = plan.change.steps?.[0]?.patch?.output ?? null;
+      // A failure that reached here followed the error edge: its error is its output.
+      outputs.set(stepRun.stepId, result ? { output } : { output, error: output });
       return { ...plan.next, version, claimedAt, outputs };
     } finally {
       this.inFlight.delete(entry);
@@ -262,10 +267,10 @@ export class StepExecutor {
     const referenced = version.referencedSteps(stepRun.stepId);
     const missing = referenced.filter((id) => !known.has(id));
     const read = missing.length > 0 ? await this.deps.runs.outputsOf(instance.id, missing) : {};
-    const steps: Record<string, { output: JsonValue }> = {};
+    const steps: Record<string, StepRecord> = {};
     for (const id of referenced) {
-      if (known.has(id)) steps[id] = { output: known.get(id)! };
-      else if (id in read) steps[id] = { output: read[id]! };
+      const record = known.get(id) ?? read[id];
+      if (record) steps[id] = record;
     }
     return {
       trigger: instance.input,
@@ -319,11 +324,23 @@ export class StepExecutor {
 
   private async commit(change: RunChange): Promise<boolean> {
     const result = await this.deps.runs.commit(change);
+    if (result.ok) this.deps.onEvents?.(result.events);
+    // A change that fails the instance tells the failure handlers whether or not it applied here:
+    // a missed compare-and-set may be this same change, applied by an earlier try whose answer was
+    // lost. They look at the instance as stored, and start a handler at most once per failure.
+    if (change.instance?.to === 'FAILED') await this.instanceFailed(change);
     if (!result.ok) {
       this.deps.logger.debug({ instanceId: change.instanceId }, 'transition lost a compare-and-set; another worker or a cancel won');
       return false;
     }
-    this.deps.onEvents?.(result.events);
     return true;
+  }
+
+  private async instanceFailed(change: RunChange): Promise<void> {
+    const stepRunId = change.steps?.[0]?.stepRunId;
+    if (!stepRunId || !this.deps.onInstanceFailed) return;
+    await this.deps.onInstanceFailed({ instanceId: change.instanceId, stepRunId }).catch((err: unknown) =>
+      this.deps.logger.error({ err, instanceId: change.instanceId }, 'could not start the failure handler'),
+    );
   }
 }

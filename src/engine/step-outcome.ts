@@ -2,7 +2,8 @@ import type { ActionResult } from '../ports/action.port.js';
 import type { ActionError } from '../domain/action-error.js';
 import type { JsonObject, JsonValue } from '../domain/json.js';
 import { toStorableJson } from '../domain/storable-json.js';
-import type { InstanceRecord, LeaseClaim, NewStepRun, RunChange, StepRunRecord } from '../ports/run-records.js';
+import { ERROR_PORT } from '../domain/graph.js';
+import type { InstanceRecord, LeaseClaim, NewStepRun, RunChange, StepRunRecord, StepRunTransition } from '../ports/run-records.js';
 import type { CompiledVersion } from './compiled-version.js';
 import { instanceMove, stepMove } from './transitions.js';
 
@@ -101,13 +102,25 @@ export function planResult(options: OutcomeOptions & { readonly result: ActionRe
   }
 
   const port = result.kind === 'continue' ? result.port : undefined;
-  const nextStepId = port === undefined ? undefined : version.target(stepRun.stepId, port);
-  const done = {
+  const done: StepRunTransition = {
     ...fenced(stepRun),
     ...stepMove('RUNNING', 'succeed'),
     patch: { output, leaseUntil: null, finishedAt: now, error: null },
     detail: port === undefined && sanitized === undefined ? undefined : { ...(port === undefined ? {} : { port }), ...sanitized },
   };
+  return moveOn({ ...options, done, port });
+}
+
+/**
+ * Records a finished step (`done`, its transition) and goes on along `port`: the next step is
+ * created running for this worker when `chain` is given (the outcome of one step and the claim of
+ * the next commit together), otherwise scheduled as a job; without a next step the instance
+ * completes. Steps only the ports not taken lead to are recorded as SKIPPED.
+ */
+function moveOn(options: OutcomeOptions & { readonly done: StepRunTransition; readonly port: string | undefined }): OutcomePlan {
+  const { attempt, version, now, chain, newId, done, port } = options;
+  const { instance, stepRun } = attempt;
+  const nextStepId = port === undefined ? undefined : version.target(stepRun.stepId, port);
   const skipped: NewStepRun[] = (port === undefined ? [] : unreachableAfter(version, stepRun.stepId, port)).map((s) => ({
     id: newId(),
     stepId: s.id,
@@ -173,6 +186,27 @@ export function planResult(options: OutcomeOptions & { readonly result: ActionRe
 }
 
 /**
+ * What a step that failed and follows its `error` edge gives later steps, as its output and as
+ * `steps.<id>.error`: the message, a machine-readable `code` (the port's or action's reason, or
+ * `HTTP_<status>`), the attempt that failed, whether trying again could have helped, the HTTP
+ * status where there is one, and the failure's details.
+ */
+export function errorOutput(failure: { message: string; retryable: boolean; details: JsonObject }, attempt: number): JsonObject {
+  const { details } = failure;
+  const status = typeof details.status === 'number' ? details.status : undefined;
+  const named = typeof details.code === 'string' ? details.code : typeof details.reason === 'string' ? details.reason : undefined;
+  const code = named ?? (status === undefined ? 'STEP_FAILED' : `HTTP_${status}`);
+  return {
+    message: failure.message,
+    code,
+    attempt,
+    retryable: failure.retryable,
+    ...(status === undefined ? {} : { status }),
+    details,
+  };
+}
+
+/**
  * The change that records a failed attempt: another attempt later when the failure is retryable
  * and the policy allows one (`retryDelayMs` not null), otherwise the step and its instance fail.
  */
@@ -181,8 +215,13 @@ export function planFailure(options: {
   readonly failure: ActionError;
   readonly retryDelayMs: number | null;
   readonly now: Date;
+  /**
+   * Given for a step whose type has an `error` port: when the step fails for good and that port
+   * has an edge, the step ends FAILED but handled and the run goes on along it (see {@link moveOn}).
+   */
+  readonly errorEdge?: Omit<OutcomeOptions, 'attempt' | 'now'>;
 }): OutcomePlan {
-  const { attempt, failure, retryDelayMs, now } = options;
+  const { attempt, failure, retryDelayMs, now, errorEdge } = options;
   const { instance, stepRun } = attempt;
   // Error details come from remote answers too (an HTTP error body): keep them storable.
   const details = toStorableJson(failure.details).value as JsonObject;
@@ -206,6 +245,16 @@ export function planFailure(options: {
       },
       enqueue: { stepRunId: stepRun.id, at: dueAt },
     };
+  }
+  if (errorEdge && errorEdge.version.target(stepRun.stepId, ERROR_PORT) !== undefined) {
+    const caught = errorOutput(error, stepRun.attempt);
+    const done: StepRunTransition = {
+      ...fenced(stepRun),
+      ...stepMove('RUNNING', 'fail'),
+      patch: { error: { ...error, handled: true }, output: caught, leaseUntil: null, finishedAt: now },
+      detail: { reason: message, handled: true, port: ERROR_PORT },
+    };
+    return moveOn({ ...errorEdge, attempt, now, done, port: ERROR_PORT });
   }
   return {
     change: {

@@ -59,6 +59,11 @@ export class Sweeper {
       (await sweep.expiredLeases({ limit: BATCH })).map(async (run) => {
         const plan = planLost({ stepRun: run, now: deps.clock.now() });
         const result = await deps.runs.commit(plan.change);
+        if (plan.change.instance?.to === 'FAILED' && result.ok) {
+          await deps.onInstanceFailed?.({ instanceId: run.instanceId, stepRunId: run.id }).catch((err: unknown) =>
+            deps.logger.error({ err, instanceId: run.instanceId }, 'could not start the failure handler'),
+          );
+        }
         if (!result.ok) return false;
         deps.onEvents?.(result.events);
         if (!plan.enqueue) return false;

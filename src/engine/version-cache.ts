@@ -40,6 +40,7 @@ export class VersionCache {
       workflowId,
       version,
       graph: record.graph,
+      failureHandlerWorkflowId: record.failureHandlerWorkflowId,
       isTrigger: (type) => this.options.catalog.get(type)?.category === 'trigger',
     });
   }

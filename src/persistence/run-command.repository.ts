@@ -1,5 +1,6 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import type { JsonValue } from '../domain/json.js';
+import type { StepRecord } from '../domain/run-context.js';
 import type { RunCommandStore } from '../ports/run-command.store.port.js';
 import type { CommitResult, InstanceEventRecord, NewInstance, RunChange } from '../ports/run-records.js';
 import type { Sql } from 'postgres';
@@ -209,15 +210,24 @@ export class RunCommandRepository implements RunCommandStore {
     return rows.length > 0;
   }
 
-  async outputsOf(instanceId: string, stepIds: readonly string[]): Promise<Record<string, JsonValue>> {
+  async outputsOf(instanceId: string, stepIds: readonly string[]): Promise<Record<string, StepRecord>> {
     if (stepIds.length === 0) return {};
     const rows = await this.db
-      .select({ stepId: stepRuns.stepId, output: stepRuns.output })
+      .select({ stepId: stepRuns.stepId, status: stepRuns.status, output: stepRuns.output })
       .from(stepRuns)
       .where(
-        and(eq(stepRuns.instanceId, instanceId), inArray(stepRuns.stepId, [...stepIds]), eq(stepRuns.status, 'SUCCEEDED')),
+        and(
+          eq(stepRuns.instanceId, instanceId),
+          inArray(stepRuns.stepId, [...stepIds]),
+          or(eq(stepRuns.status, 'SUCCEEDED'), and(eq(stepRuns.status, 'FAILED'), sql`(${stepRuns.error}->>'handled')::boolean`)),
+        ),
       );
-    return Object.fromEntries(rows.map((r) => [r.stepId, r.output ?? null]));
+    return Object.fromEntries(
+      rows.map((r) => {
+        const output: JsonValue = r.output ?? null;
+        return [r.stepId, r.status === 'FAILED' ? { output, error: output } : { output }];
+      }),
+    );
   }
 }
 

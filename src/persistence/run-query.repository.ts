@@ -97,7 +97,14 @@ export class RunQueryRepository implements RunQueryStore {
     const [row] = await this.db
       .select()
       .from(stepRuns)
-      .where(and(eq(stepRuns.instanceId, instanceId), eq(stepRuns.status, 'FAILED')))
+      // Not a step that followed its error edge: the run went on after it.
+      .where(
+        and(
+          eq(stepRuns.instanceId, instanceId),
+          eq(stepRuns.status, 'FAILED'),
+          sql`coalesce((${stepRuns.error}->>'handled')::boolean, false) = false`,
+        ),
+      )
       .orderBy(desc(stepRuns.finishedAt))
       .limit(1);
     return row;

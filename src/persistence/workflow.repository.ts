@@ -61,6 +61,7 @@ const versionHeadColumns = {
   version: workflowVersions.version,
   draftRevision: workflowVersions.draftRevision,
   publishedBy: workflowVersions.publishedBy,
+  failureHandlerWorkflowId: workflowVersions.failureHandlerWorkflowId,
   createdAt: workflowVersions.createdAt,
   graphBytes: workflowVersions.graphBytes,
 };
@@ -453,7 +454,11 @@ class DrizzleDraftSession implements DraftSession {
       case 'patchWorkflow':
         for (const o of run) {
           const p = o as Extract<EditOp, { op: 'patchWorkflow' }>;
-          await this.updateHead({ name: p.after.name, description: p.after.description });
+          await this.updateHead({
+            name: p.after.name,
+            description: p.after.description,
+            failureHandlerWorkflowId: p.after.failureHandlerWorkflowId,
+          });
         }
         return;
     }
@@ -536,6 +541,15 @@ class DrizzleDraftSession implements DraftSession {
     return row ? toVersion(row) : undefined;
   }
 
+  async getSibling(id: string): Promise<WorkflowRecord | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.tx
+      .select()
+      .from(workflows)
+      .where(and(eq(workflows.id, id), eq(workflows.workspaceId, this.workflow.workspaceId)));
+    return row;
+  }
+
   async updateHead(update: WorkflowHeadUpdate): Promise<WorkflowRecord> {
     const [row] = await this.tx.update(workflows).set(headChanges(update)).where(eq(workflows.id, this.id)).returning();
     this.workflow = row!;
@@ -554,6 +568,7 @@ function headChanges(update: WorkflowHeadUpdate) {
   if (update.latestVersion !== undefined) set.latestVersion = update.latestVersion;
   if (update.name !== undefined) set.name = update.name;
   if (update.description !== undefined) set.description = update.description;
+  if (update.failureHandlerWorkflowId !== undefined) set.failureHandlerWorkflowId = update.failureHandlerWorkflowId;
   if (update.stepCountDelta) set.stepCount = sql`${workflows.stepCount} + ${update.stepCountDelta}`;
   return set;
 }

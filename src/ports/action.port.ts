@@ -57,6 +57,11 @@ export interface RunnableAction {
    * longer parses is a non-retryable `ActionError`.
    */
   run(invocation: ActionInvocation): Promise<ActionResult>;
+  /**
+   * True when a failed step of this type follows its `error` edge (if it has one) instead of
+   * failing its instance: the action steps, whose failures come from the world outside.
+   */
+  readonly hasErrorPort: boolean;
 }
 
 /** The action types the engine can run, by type name (the action registry implements it). */

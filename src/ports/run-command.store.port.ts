@@ -1,4 +1,4 @@
-import type { JsonValue } from '../domain/json.js';
+import type { StepRecord } from '../domain/run-context.js';
 import type { CommitResult, InstanceEventRecord, InstanceRecord, NewInstance, RunChange, StepRunRecord } from './run-records.js';
 
 /**
@@ -25,6 +25,10 @@ export interface RunCommandStore {
    * the step run is no longer RUNNING at that fence (cancelled, or taken over by another worker).
    */
   extendLease(lease: { stepRunId: string; fence: number; leaseMs: number }): Promise<boolean>;
-  /** Outputs of SUCCEEDED step runs of an instance, for the given step ids. */
-  outputsOf(instanceId: string, stepIds: readonly string[]): Promise<Record<string, JsonValue>>;
+  /**
+   * Records of the finished step runs of an instance that later steps may read, for the given
+   * step ids: SUCCEEDED ones (their output), and FAILED ones that followed their `error` edge
+   * (their error, as output and as `error`).
+   */
+  outputsOf(instanceId: string, stepIds: readonly string[]): Promise<Record<string, StepRecord>>;
 }

@@ -19,6 +19,8 @@ export interface StepRunError {
   readonly message: string;
   readonly retryable: boolean;
   readonly details?: JsonObject;
+  /** True when the step followed its `error` edge and the instance went on. */
+  readonly handled?: boolean;
 }
 
 export interface InstanceRecord {

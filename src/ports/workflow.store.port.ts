@@ -17,6 +17,8 @@ export interface WorkflowRecord {
   readonly historyHead: number;
   readonly stepCount: number;
   readonly latestVersion: number | null;
+  /** The workflow started when an instance fails, as the draft names it (published with each version). */
+  readonly failureHandlerWorkflowId: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -53,6 +55,8 @@ export interface WorkflowVersionRecord {
   readonly graph: Graph;
   readonly draftRevision: number;
   readonly publishedBy: string | null;
+  /** The failure handler the draft named when this version was published; its instances use it. */
+  readonly failureHandlerWorkflowId: string | null;
   readonly createdAt: Date;
 }
 
@@ -71,6 +75,8 @@ export interface WorkflowHeadUpdate {
   readonly latestVersion?: number;
   readonly name?: string;
   readonly description?: string;
+  /** Null removes the failure handler. */
+  readonly failureHandlerWorkflowId?: string | null;
 }
 
 /**
@@ -100,6 +106,8 @@ export interface DraftSession {
   insertVersion(version: Omit<WorkflowVersionRecord, 'createdAt'>): Promise<WorkflowVersionRecord>;
   getVersion(version: number): Promise<WorkflowVersionRecord | undefined>;
   updateHead(update: WorkflowHeadUpdate): Promise<WorkflowRecord>;
+  /** Another workflow of the same workspace, read in this transaction (a failure handler); undefined when none. */
+  getSibling(id: string): Promise<WorkflowRecord | undefined>;
 }
 
 /**

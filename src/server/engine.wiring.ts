@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ActionRegistry } from '../actions/action-registry.js';
 import type { EngineDeps, RunEventListener } from '../engine/engine-deps.js';
+import { FailureHandlers } from '../engine/failure-handlers.js';
 import { StepExecutor } from '../engine/step-executor.js';
 import { Sweeper } from '../engine/sweeper.js';
 import { VersionCache } from '../engine/version-cache.js';
@@ -88,9 +89,11 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
     timings: { leaseMs: config.STEP_LEASE_MS, stepTimeoutMs: config.STEP_TIMEOUT_MS },
     workerName,
     onEvents,
+    onInstanceFailed: (failed) => failureHandlers.afterFailure(failed),
   };
   const executor = new StepExecutor(deps);
   const runner = new WorkflowRunner({ deps, queries: storage.runQueries, workflows: storage.workflows, maxInputBytes: config.MAX_INPUT_BYTES });
+  const failureHandlers = new FailureHandlers({ runs: storage.runs, versions, runner });
   const sweeper = new Sweeper({ deps, sweep: storage.runSweep, intervalMs: config.SWEEP_INTERVAL_MS, graceMs: config.SWEEP_GRACE_MS });
   let working = false;
   return {

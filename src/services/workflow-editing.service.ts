@@ -4,7 +4,8 @@ import { compileBatch, diffGraphs, stepsNeededForBatch, type EditLimits } from '
 import { invertOps, type EditOp } from '../domain/edit-op.js';
 import { AppError, ErrorCode, badInput, invalidState, limitExceeded, notFound } from '../domain/errors.js';
 import { GraphSlice } from '../domain/graph-slice.js';
-import { validateGraph } from '../domain/graph-validation.js';
+import { validateFailureHandler } from '../domain/failure-handler-validation.js';
+import { validateGraph, type ValidationProblem } from '../domain/graph-validation.js';
 import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { DraftSession, WorkflowRecord, WorkflowStore, WorkflowVersionRecord } from '../ports/workflow.store.port.js';
 import type { Actor } from './api-key.service.js';
@@ -67,7 +68,11 @@ export class WorkflowEditingService {
     }
     const outcome = await this.options.store.withDraft(actor.workspaceId, workflowId, async (session) => {
       const wf = this.editable(session, expectedRevision);
-      const slice = new GraphSlice({ name: wf.name, description: wf.description }, wf.stepCount);
+      await this.checkFailureHandlers(session, commands);
+      const slice = new GraphSlice(
+        { name: wf.name, description: wf.description, failureHandlerWorkflowId: wf.failureHandlerWorkflowId },
+        wf.stepCount,
+      );
       const ids = stepsNeededForBatch(commands);
       const loaded = await session.loadSteps(ids);
       const found = new Set(loaded.steps.map((s) => s.id));
@@ -134,7 +139,7 @@ export class WorkflowEditingService {
     const result = await this.options.store.withDraft(actor.workspaceId, workflowId, async (session) => {
       const wf = this.editable(session, expectedRevision);
       const graph = await session.loadGraph();
-      const problems = validateGraph(graph, this.options.catalog);
+      const problems = [...validateGraph(graph, this.options.catalog), ...(await this.handlerProblems(wf, (id) => session.getSibling(id)))];
       if (problems.length > 0) {
         throw new AppError(
           ErrorCode.VALIDATION_FAILED,
@@ -148,6 +153,7 @@ export class WorkflowEditingService {
         graph,
         draftRevision: wf.draftRevision,
         publishedBy: actor.apiKeyId,
+        failureHandlerWorkflowId: wf.failureHandlerWorkflowId,
       });
       const workflow = await session.updateHead({ status: 'ACTIVE', latestVersion: version.version });
       return { workflow, version };
@@ -186,7 +192,37 @@ export class WorkflowEditingService {
   async validate(actor: Actor, workflowId: string) {
     const wf = await this.options.store.get(actor.workspaceId, workflowId);
     if (!wf) throw notFound('Workflow', workflowId);
-    return validateGraph(await this.options.store.loadGraph(wf.id), this.options.catalog);
+    const handlerProblems = await this.handlerProblems(wf, (id) => this.options.store.get(actor.workspaceId, id));
+    return [...validateGraph(await this.options.store.loadGraph(wf.id), this.options.catalog), ...handlerProblems];
+  }
+
+  /** What publishing reports about the failure handler a draft names (see validateFailureHandler). */
+  private async handlerProblems(
+    wf: WorkflowRecord,
+    find: (id: string) => Promise<WorkflowRecord | undefined>,
+  ): Promise<ValidationProblem[]> {
+    const handlerId = wf.failureHandlerWorkflowId;
+    if (handlerId === null) return [];
+    const handler = handlerId === wf.id ? wf : await find(handlerId);
+    return validateFailureHandler({ workflowId: wf.id, handlerId, handler });
+  }
+
+  /**
+   * A failure handler being set must be another workflow of the caller's workspace; whether it is
+   * published is checked when publishing, since a handler may be built after the flow it serves.
+   */
+  private async checkFailureHandlers(session: DraftSession, commands: readonly EditCommand[]): Promise<void> {
+    const wf = session.workflow;
+    for (const [index, command] of commands.entries()) {
+      if (command.kind !== 'updateWorkflow' || typeof command.failureHandlerWorkflowId !== 'string') continue;
+      const id = command.failureHandlerWorkflowId.toLowerCase();
+      const field = 'failureHandlerWorkflowId';
+      if (id === wf.id) throw badInput('A workflow cannot be its own failure handler', field, { commandIndex: index });
+      // Not a UUID: the compiler refuses it with its own message.
+      if (/^[0-9a-f-]{36}$/.test(id) && !(await session.getSibling(id))) {
+        throw badInput(`No workflow '${id}' in this workspace`, field, { commandIndex: index });
+      }
+    }
   }
 
   /** Applies ops as one new history entry (dropping what could be redone) and bumps the revision. */

@@ -85,7 +85,11 @@ describe('an action type registered by the deployment', () => {
   test('lists its fixed output ports even though an empty config is not valid for it', async () => {
     const { actionTypes } = await server.client.request(ActionTypesByCategoryDocument, {});
     const ports = Object.fromEntries(actionTypes.map((t) => [t.type, t.outputPorts]));
-    expect(ports['slack.postMessage']).toEqual([{ name: 'next', required: false }]);
+    // An action type of the deployment's gets the error port too, without declaring it.
+    expect(ports['slack.postMessage']).toEqual([
+      { name: 'next', required: false },
+      { name: 'error', required: false },
+    ]);
     expect(actionTypes.find((t) => t.type === 'slack.postMessage')?.dynamicPorts).toBe(false);
     expect(actionTypes.find((t) => t.type === 'switch')?.dynamicPorts).toBe(true);
     expect(ports['condition']).toEqual([

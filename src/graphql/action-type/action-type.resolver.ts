@@ -13,6 +13,7 @@ function toActionType(d: ActionDefinition): ActionType {
     configSchema: d.jsonSchema() as JsonValue,
     outputPorts: d.listedPorts.map((p) => ({ ...p })),
     dynamicPorts: d.dynamicPorts,
+    hasErrorPort: d.hasErrorPort,
   });
 }
 

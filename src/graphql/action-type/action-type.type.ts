@@ -44,4 +44,10 @@ export class ActionType {
     description: "True when the ports follow from the config (a switch has one port per case plus 'default').",
   })
   dynamicPorts!: boolean;
+
+  @Field(() => Boolean, {
+    description:
+      "True for action steps: they have the optional 'error' port, which a step whose retries are exhausted follows (its error as its output) instead of failing the instance.",
+  })
+  hasErrorPort!: boolean;
 }

@@ -16,6 +16,7 @@ const IDEMPOTENCY_SOURCES: Readonly<Record<DomainIdempotencySource, IdempotencyS
   webhook: IdempotencySource.WEBHOOK,
   meta: IdempotencySource.META,
   twilio: IdempotencySource.TWILIO,
+  'failure-handler': IdempotencySource.FAILURE_HANDLER,
 };
 
 export const toInstance = (r: InstanceRecord | InstanceHead): WorkflowInstance =>
@@ -30,7 +31,9 @@ export const toStepRun = (r: StepRunRecord): StepRun =>
   Object.assign(new StepRun(), {
     ...r,
     status: r.status as StepRunStatus,
-    error: r.error ? { message: r.error.message, retryable: r.error.retryable, details: r.error.details ?? null } : null,
+    error: r.error
+      ? { message: r.error.message, retryable: r.error.retryable, handled: r.error.handled === true, details: r.error.details ?? null }
+      : null,
   });
 
 export const toEvent = (r: InstanceEventRecord): InstanceEvent => Object.assign(new InstanceEvent(), r);

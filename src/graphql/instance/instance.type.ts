@@ -33,11 +33,12 @@ export enum IdempotencySource {
   WEBHOOK = 'WEBHOOK',
   META = 'META',
   TWILIO = 'TWILIO',
+  FAILURE_HANDLER = 'FAILURE_HANDLER',
 }
 registerEnumType(IdempotencySource, {
   name: 'IdempotencySource',
   description:
-    'Who gave an idempotency key: startWorkflow (GRAPHQL), a webhook call (WEBHOOK), or an inbound provider (META, TWILIO: its message id). Keys are unique per workflow and source.',
+    'Who gave an idempotency key: startWorkflow (GRAPHQL), a webhook call (WEBHOOK), an inbound provider (META, TWILIO: its message id), or the failure of an instance of a workflow that names this one as its failure handler (FAILURE_HANDLER: the failed instance id and the seq of its failure). Keys are unique per workflow and source.',
 });
 
 @ObjectType({ description: 'Why an instance failed.' })
@@ -59,6 +60,12 @@ export class StepRunError {
 
   @Field(() => Boolean, { description: 'Whether trying again could help.' })
   retryable!: boolean;
+
+  @Field(() => Boolean, {
+    description:
+      "True when the step followed its `error` edge: it is FAILED, its output is this error (message, code, attempt, status, details) and the instance went on.",
+  })
+  handled!: boolean;
 
   @Field(() => JSONObjectScalar, { nullable: true })
   details!: JsonObject | null;

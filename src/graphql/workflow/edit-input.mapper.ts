@@ -53,8 +53,11 @@ export const disconnectCommand = (i: DisconnectStepsInput): EditCommand => ({
   port: i.port,
 });
 
-export const updateWorkflowCommand = (i: UpdateWorkflowInput): EditCommand =>
-  strip({ kind: 'updateWorkflow' as const, name: i.name ?? undefined, description: i.description ?? undefined });
+export const updateWorkflowCommand = (i: UpdateWorkflowInput): EditCommand => ({
+  ...strip({ kind: 'updateWorkflow' as const, name: i.name ?? undefined, description: i.description ?? undefined }),
+  // null is kept: it removes the handler.
+  ...(i.failureHandlerWorkflowId === undefined ? {} : { failureHandlerWorkflowId: i.failureHandlerWorkflowId }),
+});
 
 /** One `applyEdits` entry: exactly one of its fields must be set. */
 export function editCommand(input: EditInput, index: number): EditCommand {

@@ -27,6 +27,13 @@ export class UpdateWorkflowInput {
 
   @Field(() => String, { nullable: true })
   description?: string;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'A workflow of this workspace to start whenever an instance of this one fails (null removes it; absent leaves it). It must be published when this workflow is; a handler\'s own failures start no handler.',
+  })
+  failureHandlerWorkflowId?: string | null;
 }
 
 @InputType({ description: "Insert the new step after this step's port, taking over the edge that was there." })

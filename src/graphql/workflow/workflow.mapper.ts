@@ -42,6 +42,7 @@ export const toVersionHead = (v: WorkflowVersionHead): WorkflowVersion =>
     workflowId: v.workflowId,
     version: v.version,
     draftRevision: v.draftRevision,
+    failureHandlerWorkflowId: v.failureHandlerWorkflowId,
     createdAt: v.createdAt,
     graphBytes: v.graphBytes,
   });
@@ -52,6 +53,7 @@ export const toVersion = (v: WorkflowVersionRecord): WorkflowVersion =>
     workflowId: v.workflowId,
     version: v.version,
     draftRevision: v.draftRevision,
+    failureHandlerWorkflowId: v.failureHandlerWorkflowId,
     createdAt: v.createdAt,
     steps: v.graph.steps.map(toStep),
     edges: v.graph.edges.map((e) => ({ ...e })),

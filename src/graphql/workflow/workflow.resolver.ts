@@ -168,7 +168,7 @@ export class WorkflowResolver {
     return toWorkflow(await this.deps.editing.createWorkflow(ctx.actor, input));
   }
 
-  @Mutation(() => EditResult, { description: 'Renames or re-describes a workflow (undoable).' })
+  @Mutation(() => EditResult, { description: 'Renames or re-describes a workflow, or sets its failure handler (undoable).' })
   updateWorkflow(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateWorkflowInput) input: UpdateWorkflowInput,

@@ -100,6 +100,9 @@ export class WorkflowVersion {
   @Field(() => Int, { description: 'The draft revision that was published.' })
   draftRevision!: number;
 
+  @Field(() => ID, { nullable: true, description: "The failure handler this version's instances start when they fail." })
+  failureHandlerWorkflowId!: string | null;
+
   @Field(() => Date)
   createdAt!: Date;
 
@@ -134,6 +137,13 @@ export class Workflow {
 
   @Field(() => Int, { nullable: true, description: 'The newest published version, null before the first publish.' })
   latestVersion!: number | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "The workflow started whenever an instance fails, as the draft names it (each version keeps the one it was published with); set with updateWorkflow.",
+  })
+  failureHandlerWorkflowId!: string | null;
 
   @Field(() => Date)
   createdAt!: Date;

@@ -19,6 +19,8 @@ export const workflowVersions = pgTable(
     /** The draft revision that was published. */
     draftRevision: integer('draft_revision').notNull(),
     publishedBy: uuid('published_by'),
+    /** The failure handler named by the draft when it was published. */
+    failureHandlerWorkflowId: uuid('failure_handler_workflow_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.workflowId, t.version] })],

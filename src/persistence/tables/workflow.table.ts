@@ -23,6 +23,11 @@ export const workflows = pgTable(
     stepCount: integer('step_count').notNull().default(0),
     /** Newest published version, null before the first publish. */
     latestVersion: integer('latest_version'),
+    /**
+     * The workflow started when an instance fails (the draft's setting, published with each
+     * version). Not a key to the handler: deleting it leaves a name publishing reports.
+     */
+    failureHandlerWorkflowId: uuid('failure_handler_workflow_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -215,8 +215,25 @@ export function describeRunCommandContract(name: string, make: MakeRunStores): v
         instanceId: instance.id,
         steps: [{ stepRunId, stepId: 'a', from: 'RUNNING', to: 'SUCCEEDED', event: 'succeed', attempt: 1, fence: held.fence, patch: { output: { n: 1 } } }],
       });
-      expect(await stores.commands.outputsOf(instance.id, ['a', 'missing'])).toEqual({ a: { n: 1 } });
+      expect(await stores.commands.outputsOf(instance.id, ['a', 'missing'])).toEqual({ a: { output: { n: 1 } } });
       expect(await stores.commands.outputsOf(instance.id, [])).toEqual({});
+    });
+
+    it('a step run that failed and followed its error edge gives its error as output and as error; another failure gives nothing', async () => {
+      const fail = async (handled: boolean) => {
+        const { instance, stepRunId } = await newInstance(stores.commands, scope);
+        const held = await claimFirst(stores.commands, instance, stepRunId);
+        const error = { message: 'HTTP 500', retryable: true, ...(handled ? { handled: true } : {}) };
+        await stores.commands.commit({
+          instanceId: instance.id,
+          steps: [
+            { stepRunId, stepId: 'a', from: 'RUNNING', to: 'FAILED', event: 'fail', attempt: 1, fence: held.fence, patch: { error, output: { code: 'HTTP_500' } } },
+          ],
+        });
+        return stores.commands.outputsOf(instance.id, ['a']);
+      };
+      expect(await fail(true)).toEqual({ a: { output: { code: 'HTTP_500' }, error: { code: 'HTTP_500' } } });
+      expect(await fail(false)).toEqual({});
     });
 
     it('an unknown instance or step run is a miss or nothing, never an error', async () => {

@@ -91,7 +91,11 @@ describe('ActionRegistry', () => {
     expect(extended.list().map((d) => d.type)).toContain('slack.postMessage');
     const slack = extended.get('slack.postMessage');
     expect(slack?.displayName).toBe('Post to Slack');
-    expect(slack?.outputPorts({ channel: 'x', text: 'y' })).toEqual([{ name: 'next', required: false }]);
+    // An action type gets the error port without declaring it.
+    expect(slack?.outputPorts({ channel: 'x', text: 'y' })).toEqual([
+      { name: 'next', required: false },
+      { name: 'error', required: false },
+    ]);
     expect(extended.jsonSchema('slack.postMessage')?.required).toEqual(['channel', 'text']);
     const check = extended.checkConfig('slack.postMessage', { channel: '#general', text: 'Hi {{ trigger.name }}' });
     expect(check.ok).toBe(true);

@@ -66,8 +66,12 @@ describe.each([
     expect(err).toMatchObject({ retryable: false, message: 'invalid recipient', details: { code: 'RECIPIENT_INVALID' } });
   });
 
-  it('has an optional next port', () => {
-    expect(action.outputPorts({ to: 'x', text: 'y' })).toEqual([{ name: 'next', required: false }]);
+  it('has an optional next port and, as every action step, an optional error port', () => {
+    expect(action.outputPorts({ to: 'x', text: 'y' })).toEqual([
+      { name: 'next', required: false },
+      { name: 'error', required: false },
+    ]);
+    expect(action.hasErrorPort).toBe(true);
   });
 });
 

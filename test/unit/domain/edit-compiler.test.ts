@@ -276,6 +276,21 @@ describe('compileCommand: successful edits', () => {
       'Updated workflow details',
     ],
     ['updateWorkflow to the current values changes nothing', { kind: 'updateWorkflow', name: 'Flow' }, [], 'Updated workflow details'],
+    [
+      'updateWorkflow setting a failure handler',
+      { kind: 'updateWorkflow', failureHandlerWorkflowId: 'A0000000-0000-4000-8000-000000000001' },
+      [{ op: 'patchWorkflow', before: { failureHandlerWorkflowId: null }, after: { failureHandlerWorkflowId: 'a0000000-0000-4000-8000-000000000001' } }],
+      'Set the failure handler',
+      { ...base, meta: { ...base.meta, failureHandlerWorkflowId: null } },
+    ],
+    [
+      'updateWorkflow removing the failure handler',
+      { kind: 'updateWorkflow', failureHandlerWorkflowId: null },
+      [{ op: 'patchWorkflow', before: { failureHandlerWorkflowId: 'a0000000-0000-4000-8000-000000000001' }, after: { failureHandlerWorkflowId: null } }],
+      'Removed the failure handler',
+      { ...base, meta: { ...base.meta, failureHandlerWorkflowId: 'a0000000-0000-4000-8000-000000000001' } },
+    ],
+    ['updateWorkflow removing a failure handler there is not changes nothing', { kind: 'updateWorkflow', failureHandlerWorkflowId: null }, [], 'Updated workflow details'],
   ];
 
   it.each(cases)('%s', (_, command, ops, label, draft) => {
@@ -349,6 +364,8 @@ describe('compileCommand: refused edits', () => {
     ['disconnect a free port', { kind: 'disconnectSteps', from: 's2', port: 'next' }, ErrorCode.BAD_USER_INPUT, 'port'],
     ['disconnect from a missing step', { kind: 'disconnectSteps', from: 'nope', port: 'next' }, ErrorCode.NOT_FOUND, undefined],
     ['blank workflow name', { kind: 'updateWorkflow', name: ' ' }, ErrorCode.BAD_USER_INPUT, 'name'],
+    ['a failure handler that is not a workflow id', { kind: 'updateWorkflow', failureHandlerWorkflowId: 'x' }, ErrorCode.BAD_USER_INPUT, 'failureHandlerWorkflowId'],
+    ['an error edge from a step type without an error port', { kind: 'connectSteps', from: 'd', port: 'error', to: 'e' }, ErrorCode.BAD_USER_INPUT, 'port'],
     [
       'description too long',
       { kind: 'updateWorkflow', description: 'x'.repeat(MAX_DESCRIPTION_LENGTH + 1) },

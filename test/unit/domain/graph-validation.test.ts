@@ -49,6 +49,11 @@ describe('validateGraph', () => {
       [`${C.UNKNOWN_PORT} s1 bogus`],
     ],
     [
+      'an error edge from a step type without an error port',
+      { steps, edges: [...links, { from: 'c', port: 'error', to: 'e' }] },
+      [`${C.NO_ERROR_PORT} c error`],
+    ],
+    [
       'dangling edges',
       { steps, edges: [...links, { from: 's2', port: 'next', to: 'ghost' }, { from: 'ghost', port: 'next', to: 'e' }] },
       [`${C.DANGLING_EDGE} s2 next`, `${C.DANGLING_EDGE} ghost next`],

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ActionError } from '../../../src/domain/action-error.js';
 import { compileVersion } from '../../../src/engine/compiled-version.js';
-import { countedAttempts, MAX_LOST_WORKERS, planFailure, planHandBack, planLost, planResult } from '../../../src/engine/step-outcome.js';
+import { countedAttempts, errorOutput, MAX_LOST_WORKERS, planFailure, planHandBack, planLost, planResult } from '../../../src/engine/step-outcome.js';
+import type { JsonObject } from '../../../src/domain/json.js';
 import type { InstanceRecord, StepRunRecord } from '../../../src/ports/run-records.js';
 
 const now = new Date('2026-12-02T10:00:00.000Z');
@@ -86,6 +87,75 @@ describe('planFailure', () => {
     const fail = planFailure({ attempt, failure, retryDelayMs: null, now });
     expect(fail.change.instance).toMatchObject({ to: 'FAILED', event: 'fail' });
     expect(fail.change.steps![0]).toMatchObject({ event: 'fail', fence: 3, patch: { error: { message: 'HTTP 503', details: { body: 'x\uFFFD' } } } });
+  });
+});
+
+describe('planFailure with an error edge', () => {
+  /** t → call ─next→ ok, call ─error→ alert; and a step whose error port has no edge. */
+  const caught = compileVersion({
+    workflowId: 'wf',
+    version: 1,
+    isTrigger: (type) => type === 'trigger.manual',
+    graph: {
+      steps: ['t', 'call', 'ok', 'alert', 'lone'].map((id) => ({
+        id,
+        type: id === 't' ? 'trigger.manual' : 'http.request',
+        name: id,
+        config: { n: id },
+        position: { x: 0, y: 0 },
+      })),
+      edges: [
+        { from: 't', port: 'next', to: 'call' },
+        { from: 'call', port: 'next', to: 'ok' },
+        { from: 'call', port: 'error', to: 'alert' },
+      ],
+    },
+  });
+  const callAttempt = { instance, stepRun: stepRun({ stepId: 'call', attempt: 3 }) };
+  const http500 = new ActionError('HTTP 500 from crm', { retryable: true, details: { status: 500, body: 'down' } });
+
+  const cases: [string, Parameters<typeof planFailure>[0], { instanceTo?: string; next?: string; enqueue?: boolean; skipped?: string[] }][] = [
+    ['retries left: a retry, the edge waits', { attempt: callAttempt, failure: http500, retryDelayMs: 100, now, errorEdge: { version: caught, chain, newId } }, { enqueue: true }],
+    ['retries exhausted, chained: the error target is claimed in the same change', { attempt: callAttempt, failure: http500, retryDelayMs: null, now, errorEdge: { version: caught, chain, newId } }, { next: 'alert', skipped: ['ok'] }],
+    ['retries exhausted, not chained: the error target is scheduled', { attempt: callAttempt, failure: http500, retryDelayMs: null, now, errorEdge: { version: caught, chain: undefined, newId } }, { enqueue: true, skipped: ['ok'] }],
+    ['no edge on the error port: the instance fails', { attempt: { instance, stepRun: stepRun({ stepId: 'lone' }) }, failure: http500, retryDelayMs: null, now, errorEdge: { version: caught, chain, newId } }, { instanceTo: 'FAILED' }],
+    ['a type without an error port (no errorEdge): the instance fails', { attempt: callAttempt, failure: http500, retryDelayMs: null, now }, { instanceTo: 'FAILED' }],
+  ];
+  it.each(cases)('%s', (_name, options, expected) => {
+    const plan = planFailure(options);
+    expect(plan.change.instance?.to).toBe(expected.instanceTo);
+    expect(plan.next?.stepRun.stepId).toBe(expected.next);
+    expect(plan.enqueue !== undefined).toBe(expected.enqueue ?? false);
+    expect((plan.change.newStepRuns ?? []).filter((r) => r.status === 'SKIPPED').map((r) => r.stepId)).toEqual(expected.skipped ?? []);
+  });
+
+  it('records the step FAILED and handled, with its error as its output', () => {
+    const plan = planFailure({ attempt: callAttempt, failure: http500, retryDelayMs: null, now, errorEdge: { version: caught, chain, newId } });
+    expect(plan.change.instanceIs).toBe('RUNNING');
+    expect(plan.change.steps![0]).toMatchObject({
+      event: 'fail',
+      to: 'FAILED',
+      fence: 3,
+      detail: { handled: true, port: 'error' },
+      patch: {
+        error: { message: 'HTTP 500 from crm', retryable: true, handled: true },
+        output: { message: 'HTTP 500 from crm', code: 'HTTP_500', status: 500, attempt: 3, retryable: true, details: { status: 500, body: 'down' } },
+      },
+    });
+  });
+});
+
+describe('errorOutput', () => {
+  const cases: [string, JsonObject, string, number | undefined][] = [
+    ['a port failure code wins', { code: 'RECIPIENT_INVALID' }, 'RECIPIENT_INVALID', undefined],
+    ['then an action reason', { reason: 'template_render' }, 'template_render', undefined],
+    ['then the HTTP status', { status: 502 }, 'HTTP_502', 502],
+    ['otherwise a generic code', {}, 'STEP_FAILED', undefined],
+  ];
+  it.each(cases)('%s', (_name, details, code, status) => {
+    const out = errorOutput({ message: 'm', retryable: false, details }, 1);
+    expect(out.code).toBe(code);
+    expect(out.status).toBe(status);
   });
 });
 
