@@ -1,11 +1,11 @@
 // `npm start` runs this before the server: it builds only when a source is newer than the last
-// build. `node scripts/build-if-stale.mjs --stamp` (npm's postbuild) records that a build finished.
+// build. `node src/server/build-if-stale.mjs --stamp` (npm's postbuild) records that a build finished.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 /** Written after every build; its mtime is when that build's inputs were read. */
 const stamp = join(root, 'dist', '.build-stamp');
 /** What the build reads: a change to any of them makes the build stale. */
