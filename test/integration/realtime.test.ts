@@ -19,6 +19,7 @@ import {
 import { waitFor } from '../support/fake-http-server.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
 import { collect, wsClient, type Collector } from '../support/ws-client.js';
+import { untilLive } from '../fixtures/live-marker.js';
 
 let server: TestServer;
 let client: GraphQLClient;
@@ -52,21 +53,6 @@ const finished = (id: string) =>
 
 type WfEvent = WorkflowInstanceEventsSubscription['workflowInstanceEvents'];
 const key = (e: WfEvent) => `${e.event.instanceId}#${e.event.seq}`;
-
-/**
- * Waits until subscriptions are live on the server. graphql-ws acknowledges no subscription, so
- * the proof is a marker event that reaches them: `poke` makes one (a run, an edit) and answers its
- * marker, `reached` says whether every subscription has it. A poke made before a subscription was
- * live never reaches it, so it is made again until one does.
- */
-async function untilLive(poke: () => Promise<string>, reached: (marker: string) => boolean): Promise<void> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const marker = await poke();
-    const arrived = await waitFor(async () => reached(marker), Boolean, { timeoutMs: 1_000, intervalMs: 20, what: 'the marker' }).catch(() => false);
-    if (arrived) return;
-  }
-  throw new Error('the subscriptions never went live');
-}
 
 /** Starts a run of `workflowId` and answers its instance id (a marker for workflow streams). */
 const startRun = async (workflowId: string): Promise<string> =>
