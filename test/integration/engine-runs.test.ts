@@ -282,7 +282,10 @@ describe('branching, failures and control', () => {
     await until(startWorkflow.instance.id, ['WAITING']);
     const cancelled = await client.request(CancelInstanceDocument, { id: startWorkflow.instance.id });
     expect(cancelled.cancelInstance.status).toBe('CANCELLED');
-    await new Promise((resolve) => setTimeout(resolve, 1800));
+    // A run started now waits as long and is due later: once it has completed, the cancelled
+    // run's delay was due too, and the step after it would have run by now.
+    const { startWorkflow: later } = await client.request(StartWorkflowDocument, { workflowId, input: {} });
+    await until(later.instance.id, ['COMPLETED']);
     const after = await instanceOf(startWorkflow.instance.id);
     expect(after.status).toBe('CANCELLED');
     expect(after.stepRuns.find((r) => r.stepId === 'wait')!.status).toBe('CANCELLED');

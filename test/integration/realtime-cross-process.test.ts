@@ -11,6 +11,7 @@ import { waitFor } from '../support/fake-http-server.js';
 import { buildServer, startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { GraphQLClient, schedulerTable, startTestServer, testDatabaseUrl } from '../support/test-server.js';
 import { collect, wsClient } from '../support/ws-client.js';
+import { untilLive } from '../fixtures/live-marker.js';
 
 const url = testDatabaseUrl();
 
@@ -52,7 +53,11 @@ describe.skipIf(!url)('two processes: an API-only server and a worker-only serve
     const ws = wsClient(api.url, apiKey);
     try {
       const live = collect(ws, WorkflowInstanceEventsDocument, { workflowId });
-      await new Promise((r) => setTimeout(r, 300));
+      // Live once a marker run's events reached it; only the runs started after are checked.
+      await untilLive(
+        async () => (await client.request(StartWorkflowDocument, { workflowId, input: { marker: true } })).startWorkflow.instance.id,
+        (marker) => live.items.some((i) => i.workflowInstanceEvents.event.instanceId === marker),
+      );
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) ids.push((await client.request(StartWorkflowDocument, { workflowId, input: {} })).startWorkflow.instance.id);
       const done = await Promise.all(
@@ -63,8 +68,9 @@ describe.skipIf(!url)('two processes: an API-only server and a worker-only serve
         ),
       );
       const expected = done.flatMap((d) => d.events.map((e) => `${d.id}#${e.seq}`));
-      await waitFor(async () => live.items.length, (n) => n >= expected.length, { what: 'every event on the API process' });
-      const got = live.items.map((i) => `${i.workflowInstanceEvents.event.instanceId}#${i.workflowInstanceEvents.event.seq}`);
+      const ours = () => live.items.filter((i) => ids.includes(i.workflowInstanceEvents.event.instanceId));
+      await waitFor(async () => ours().length, (n) => n >= expected.length, { what: 'every event on the API process' });
+      const got = ours().map((i) => `${i.workflowInstanceEvents.event.instanceId}#${i.workflowInstanceEvents.event.seq}`);
       expect([...got].sort()).toEqual([...expected].sort());
       for (const id of ids) {
         const seqs = live.items.filter((i) => i.workflowInstanceEvents.event.instanceId === id).map((i) => i.workflowInstanceEvents.event.seq);

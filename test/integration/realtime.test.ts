@@ -18,7 +18,8 @@ import {
 } from '../../src/sdk/operations.generated.js';
 import { waitFor } from '../support/fake-http-server.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
-import { collect, wsClient } from '../support/ws-client.js';
+import { collect, wsClient, type Collector } from '../support/ws-client.js';
+import { untilLive } from '../fixtures/live-marker.js';
 
 let server: TestServer;
 let client: GraphQLClient;
@@ -53,19 +54,30 @@ const finished = (id: string) =>
 type WfEvent = WorkflowInstanceEventsSubscription['workflowInstanceEvents'];
 const key = (e: WfEvent) => `${e.event.instanceId}#${e.event.seq}`;
 
+/** Starts a run of `workflowId` and answers its instance id (a marker for workflow streams). */
+const startRun = async (workflowId: string): Promise<string> =>
+  (await client.request(StartWorkflowDocument, { workflowId, input: { marker: true } })).startWorkflow.instance.id;
+
+/** Whether a workflow-stream collector has received every event of a finished instance. */
+const hasAllOf = (events: () => WfEvent[], instance: { id: string; events: readonly unknown[] }) =>
+  events().filter((e) => e.event.instanceId === instance.id).length >= instance.events.length;
+const singles = (c: Collector<WorkflowInstanceEventsSubscription>) => c.items.map((i) => i.workflowInstanceEvents);
+
 describe('live status over graphql-ws', () => {
   test("every event of a run arrives in order, complete, on both the instance and the workflow stream", async () => {
     const workflowId = await published(shortFlow());
     const ws = wsClient(server.url, server.apiKey);
     try {
       const wf = collect(ws, WorkflowInstanceEventsDocument, { workflowId });
-      await new Promise((r) => setTimeout(r, 300)); // let the subscription open before the runs start
+      // Live only (no `since`): the runs under test start once a marker run reached the subscription.
+      await untilLive(() => startRun(workflowId), (marker) => singles(wf).some((e) => e.event.instanceId === marker));
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push((await client.request(StartWorkflowDocument, { workflowId, input: { i } })).startWorkflow.instance.id);
       const done = await Promise.all(ids.map(finished));
       const expected = done.flatMap((d) => d.events.map((e) => `${d.id}#${e.seq}`));
-      await waitFor(async () => wf.items.length, (n) => n >= expected.length, { what: 'all workflow events' });
-      const got = wf.items.map((i) => key(i.workflowInstanceEvents));
+      const ours = () => singles(wf).filter((e) => ids.includes(e.event.instanceId));
+      await waitFor(async () => ours().length, (n) => n >= expected.length, { what: 'all workflow events' });
+      const got = ours().map(key);
       expect([...got].sort()).toEqual([...expected].sort());
       expect(new Set(got).size).toBe(got.length);
       for (const id of ids) {
@@ -102,8 +114,10 @@ describe('live status over graphql-ws', () => {
       const done = await Promise.all(ids.map(finished));
       const total = done.reduce((n, d) => n + d.events.length, 0);
       await waitFor(async () => seen.length + b.items.length, (n) => n >= total, { what: 'the rest after resuming' });
-      await new Promise((r) => setTimeout(r, 300));
-      const all = [...seen, ...b.items.map((i) => i.workflowInstanceEvents)].map(key);
+      // A duplicate would come before the events of a run started now: once those are in, nothing more is due.
+      const last = await finished(await startRun(workflowId));
+      await waitFor(async () => hasAllOf(() => singles(b), last), Boolean, { what: 'the closing run' });
+      const all = [...seen, ...singles(b)].filter((e) => e.event.instanceId !== last.id).map(key);
       expect(all).toHaveLength(total);
       expect(new Set(all).size).toBe(total);
       b.stop();
@@ -118,18 +132,29 @@ describe('live status over graphql-ws', () => {
     try {
       const single = collect(ws, WorkflowInstanceEventsDocument, { workflowId });
       const batched = collect(ws, WorkflowInstanceEventBatchesDocument, { workflowId });
-      await new Promise((r) => setTimeout(r, 300));
+      const flat = () => batched.items.flatMap((b) => b.workflowInstanceEventBatches.events);
+      const markers: string[] = [];
+      await untilLive(
+        async () => {
+          markers.push(await startRun(workflowId));
+          return markers.at(-1)!;
+        },
+        (marker) => [flat(), singles(single)].every((events) => events.some((e) => e.event.instanceId === marker)),
+      );
       const ids = await Promise.all(
         Array.from({ length: 8 }, async (_, i) => (await client.request(StartWorkflowDocument, { workflowId, input: { i } })).startWorkflow.instance.id),
       );
       const done = await Promise.all(ids.map(finished));
       const total = done.reduce((n, d) => n + d.events.length, 0);
-      const flat = () => batched.items.flatMap((b) => b.workflowInstanceEventBatches.events);
-      await waitFor(async () => Math.min(flat().length, single.items.length), (n) => n >= total, { what: 'every event on both streams' });
-      await new Promise((r) => setTimeout(r, 200));
+      // The marker runs reached the two streams from different moments on: compare the runs under test.
+      const ours = (events: WfEvent[]) => events.filter((e) => ids.includes(e.event.instanceId));
+      await waitFor(async () => Math.min(ours(flat()).length, ours(singles(single)).length), (n) => n >= total, { what: 'every event on both streams' });
+      // A duplicate or a stray event would come before those of a run started now.
+      const closing = await finished(await startRun(workflowId));
+      await waitFor(async () => hasAllOf(flat, closing) && hasAllOf(() => singles(single), closing), Boolean, { what: 'the closing run on both streams' });
       // Same events, same order, same cursors; each batch's cursor is its last event's.
-      expect(flat().map((e) => [key(e), e.cursor])).toEqual(single.items.map((i) => [key(i.workflowInstanceEvents), i.workflowInstanceEvents.cursor]));
-      expect(flat()).toHaveLength(total);
+      expect(ours(flat()).map((e) => [key(e), e.cursor])).toEqual(ours(singles(single)).map((e) => [key(e), e.cursor]));
+      expect(ours(flat())).toHaveLength(total);
       for (const b of batched.items) {
         expect(b.workflowInstanceEventBatches.events.length).toBeGreaterThan(0);
         expect(b.workflowInstanceEventBatches.cursor).toBe(b.workflowInstanceEventBatches.events.at(-1)!.cursor);
@@ -140,11 +165,12 @@ describe('live status over graphql-ws', () => {
       const resumeFrom = batched.items[cut]!.workflowInstanceEventBatches.cursor;
       const expectedRest = batched.items.slice(cut + 1).flatMap((b) => b.workflowInstanceEventBatches.events.map(key));
       const resumed = collect(ws, WorkflowInstanceEventBatchesDocument, { workflowId, since: resumeFrom });
-      await waitFor(async () => resumed.items.flatMap((b) => b.workflowInstanceEventBatches.events).length, (n) => n >= expectedRest.length, {
-        what: 'the replay after the cursor',
-      });
-      await new Promise((r) => setTimeout(r, 200));
-      expect(resumed.items.flatMap((b) => b.workflowInstanceEventBatches.events.map(key))).toEqual(expectedRest);
+      const replayed = () => resumed.items.flatMap((b) => b.workflowInstanceEventBatches.events);
+      await waitFor(async () => replayed().length, (n) => n >= expectedRest.length, { what: 'the replay after the cursor' });
+      // Replay and live go on into a run started now: once it is in, anything extra would have come.
+      const after = await finished(await startRun(workflowId));
+      await waitFor(async () => hasAllOf(replayed, after), Boolean, { what: 'the run after the replay' });
+      expect(replayed().filter((e) => e.event.instanceId !== after.id).map(key)).toEqual(expectedRest);
       single.stop();
       batched.stop();
       resumed.stop();
@@ -167,16 +193,26 @@ describe('live status over graphql-ws', () => {
     try {
       const seenByA = collect(editorA, WorkflowEditedDocument, { workflowId });
       const seenByB = collect(editorB, WorkflowEditedDocument, { workflowId });
-      await new Promise((r) => setTimeout(r, 300));
+      // Marker edits (descriptions) until one reaches both editors; the edits under test come after it.
+      let base = 0;
+      await untilLive(
+        async () => {
+          const { applyEdits } = await client.request(ApplyEditsDocument, { workflowId, edits: [{ updateWorkflow: { description: `marker ${base}` } }] });
+          base = applyEdits.workflow.draftRevision;
+          return String(base);
+        },
+        (marker) => [seenByA, seenByB].every((seen) => seen.items.some((i) => String(i.workflowEdited.draftRevision) === marker)),
+      );
       await client.request(AddStepDocument, { workflowId, input: { id: 't', type: 'trigger.manual', name: 'Start' } });
       await client.request(UndoDocument, { workflowId });
       await client.request(RedoDocument, { workflowId });
-      await waitFor(async () => Math.min(seenByA.items.length, seenByB.items.length), (n) => n >= 3, { what: 'three edits on both sockets' });
+      const after = (seen: typeof seenByA) => seen.items.filter((i) => i.workflowEdited.draftRevision > base);
+      await waitFor(async () => Math.min(after(seenByA).length, after(seenByB).length), (n) => n >= 3, { what: 'three edits on both sockets' });
       for (const seen of [seenByA, seenByB]) {
-        expect(seen.items.map((i) => [i.workflowEdited.change, i.workflowEdited.label, i.workflowEdited.draftRevision])).toEqual([
-          ['EDIT', "Added step 'Start'", 1],
-          ['UNDO', "Undid: Added step 'Start'", 2],
-          ['REDO', "Redid: Added step 'Start'", 3],
+        expect(after(seen).map((i) => [i.workflowEdited.change, i.workflowEdited.label, i.workflowEdited.draftRevision])).toEqual([
+          ['EDIT', "Added step 'Start'", base + 1],
+          ['UNDO', "Undid: Added step 'Start'", base + 2],
+          ['REDO', "Redid: Added step 'Start'", base + 3],
         ]);
       }
       seenByA.stop();
@@ -261,23 +297,44 @@ describe('live status over graphql-ws', () => {
     }
   });
 
-  test('stopping a quiet subscription frees its slot at once, and the next one on the socket works', async () => {
+  test('stopping a quiet subscription frees its slot without waiting for an event, and the next one on the socket works', async () => {
     const workflowId = await published(shortFlow());
     const ws = wsClient(server.url, server.apiKey);
     try {
-      // Nothing happens on these streams: the server's side waits for an event when `complete` arrives.
       const quiet = [0, 1, 2].map(() => collect(ws, WorkflowInstanceEventsDocument, { workflowId }));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Live once a marker run reached all three; then, with the run over, nothing happens on these
+      // streams: the server's side waits for an event when `complete` arrives.
+      const markers: string[] = [];
+      await untilLive(
+        async () => {
+          markers.push(await startRun(workflowId));
+          return markers.at(-1)!;
+        },
+        (marker) => quiet.every((q) => singles(q).some((e) => e.event.instanceId === marker)),
+      );
+      await Promise.all(markers.map(finished));
+      await waitFor(async () => quiet.every((q) => q.items.length >= 1), Boolean, { what: 'the markers' });
       quiet[0]!.stop();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const fourth = collect(ws, WorkflowInstanceEventsDocument, { workflowId });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(fourth.errors).toEqual([]);
+      const stoppedAt = quiet[0]!.items.length;
+      // The server gives the slot back once its side of the stream has ended, a few ticks after
+      // `complete` arrives: a subscribe sent right behind it may still be refused. Acceptance is
+      // silent in graphql-ws, so the fourth replays the markers (`since`) to show it was taken.
+      // Nothing happens on the stream meanwhile: a slot that waited for an event never comes back.
+      let fourth = collect(ws, WorkflowInstanceEventsDocument, { workflowId, since: '0' });
+      for (let attempt = 0; ; attempt++) {
+        await waitFor(async () => fourth.items.length + fourth.errors.length, (n) => n >= 1, { what: 'the fourth to be taken or refused' });
+        if (fourth.errors.length === 0) break;
+        expect(JSON.stringify(fourth.errors)).toContain('LIMIT_EXCEEDED');
+        if (attempt >= 50) throw new Error('the stopped subscription never gave its slot back');
+        fourth = collect(ws, WorkflowInstanceEventsDocument, { workflowId, since: '0' });
+      }
       const { startWorkflow } = await client.request(StartWorkflowDocument, { workflowId, input: {} });
       await finished(startWorkflow.instance.id);
-      await waitFor(async () => fourth.items.length, (n) => n >= 1, { what: 'the fourth subscription to receive events' });
+      await waitFor(async () => singles(fourth).some((e) => e.event.instanceId === startWorkflow.instance.id), Boolean, {
+        what: 'the fourth subscription to receive the run',
+      });
       expect(fourth.errors).toEqual([]);
-      expect(quiet[0]!.items).toEqual([]);
+      expect(quiet[0]!.items).toHaveLength(stoppedAt);
       [...quiet, fourth].forEach((s) => s.stop());
     } finally {
       await ws.dispose();

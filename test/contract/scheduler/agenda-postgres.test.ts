@@ -127,18 +127,26 @@ describe('Agenda on Postgres: the job table', () => {
     const options = { ...schedulerOptions(table), lockLifetimeMs: 1_000, processEveryMs: 200 };
     const workers = [new AgendaStepScheduler(options), new AgendaStepScheduler(options)];
     let deliveries = 0;
+    let markers = 0;
     let finished = false;
     try {
       for (const worker of workers) {
-        await worker.startWorker(async () => {
+        await worker.startWorker(async (stepRunId) => {
+          if (stepRunId === 'marker') {
+            markers += 1;
+            return;
+          }
           deliveries += 1;
+          // Running past the lock lifetime is the thing under test.
           await sleep(3_000);
           finished = true;
         });
       }
       await workers[0]?.enqueue('long-step');
       await waitFor(() => finished);
-      await sleep(500);
+      // A second delivery would be due before a marker enqueued now: once it is delivered, the count is final.
+      await workers[0]?.enqueue('marker', new Date(Date.now() + 50));
+      await waitFor(() => markers >= 1);
       expect(deliveries).toBe(1);
     } finally {
       await Promise.all(workers.map((worker) => worker.stop()));

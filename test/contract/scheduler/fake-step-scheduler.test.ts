@@ -36,10 +36,14 @@ describe('FakeStepScheduler test controls', () => {
     const scheduler = new FakeStepScheduler({ autoDeliver: false });
     let concurrent = 0;
     let maxConcurrent = 0;
+    // Each delivery waits until both are in: two deliveries one after the other would never finish.
+    let bothIn: () => void = () => {};
+    const together = new Promise<void>((resolve) => (bothIn = resolve));
     await scheduler.startWorker(async () => {
       concurrent += 1;
       maxConcurrent = Math.max(maxConcurrent, concurrent);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      if (concurrent === 2) bothIn();
+      await together;
       concurrent -= 1;
     });
     await scheduler.enqueue('dup');

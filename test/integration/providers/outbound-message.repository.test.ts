@@ -12,7 +12,7 @@ import { OutboundMessageRepository } from '../../../src/persistence/outbound-mes
 import * as appSchema from '../../../src/persistence/schema.js';
 import { outboundMessages } from '../../../src/persistence/tables/outbound-message.table.js';
 import { SandboxMessagingProvider } from '../../../src/providers/sandbox-messaging.provider.js';
-import { newOutboundMessage, outboundMessageStoreContract } from '../../fixtures/outbound-message-store.contract.js';
+import { newOutboundMessage } from '../../contract/stores/outbound-message.contract.js';
 
 /**
  * Runs on TEST_DATABASE_URL / DATABASE_URL when set, else on an embedded PGlite. The table's
@@ -57,8 +57,7 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-outboundMessageStoreContract('Postgres repository', () => store);
-
+// The port's contract runs in test/contract/stores; these are the repository's own details.
 describe('OutboundMessageRepository', () => {
   test('the table lives in the test schema, not in the shared one', async () => {
     const rows = await sql<{ schema: string }[]>`

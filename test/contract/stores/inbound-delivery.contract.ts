@@ -1,41 +1,32 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../src/persistence/database.js';
-import { InboundDeliveryRepository } from '../../src/persistence/inbound-delivery.repository.js';
-import type { InboundMessage, NewInboundDelivery } from '../../src/ports/inbound-delivery.store.port.js';
-import { waitFor } from '../support/fake-http-server.js';
-import { isolatedDatabase } from './webhooks/isolated-database.js';
+import type { InboundDeliveryStore, InboundMessage, NewInboundDelivery } from '../../../src/ports/inbound-delivery.store.port.js';
+import { waitFor } from '../../support/fake-http-server.js';
+import type { MakeStore, StoreUnderTest } from './store-harness.js';
+
+/** A second adapter on the same data, standing for another process (or the same one where there is only one). */
+export interface InboundDeliveryPeer {
+  readonly peer: InboundDeliveryStore;
+}
 
 /**
- * The inbound delivery store at the repository: a delivery is stored once per signed digest, and
- * claims hand each unprocessed delivery to one claimer at a time, again once a lease runs out.
+ * What every InboundDeliveryStore must do: a delivery is stored once per signed digest, and claims
+ * hand each unprocessed delivery to one claimer at a time, again once a lease runs out. Claims see
+ * every delivery of the store, so the store must hold only this suite's.
  */
-describe('InboundDeliveryRepository', () => {
-  let isolated: Awaited<ReturnType<typeof isolatedDatabase>>;
-  let dataDir: string | undefined;
-  let a: Database;
-  let b: Database;
-  let store: InboundDeliveryRepository;
-  let other: InboundDeliveryRepository;
+export function describeInboundDeliveryStoreContract(name: string, make: MakeStore<InboundDeliveryStore, InboundDeliveryPeer>): void {
+describe(`InboundDeliveryStore contract: ${name}`, () => {
+  let under: StoreUnderTest<InboundDeliveryStore, InboundDeliveryPeer>;
+  let store: InboundDeliveryStore;
+  let other: InboundDeliveryStore;
 
   beforeAll(async () => {
-    // Claims look at every delivery of the database: one of this file's own.
-    isolated = await isolatedDatabase();
-    dataDir = isolated.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'wfb-deliveries-'));
-    a = await openDatabase({ url: isolated.env.DATABASE_URL, dataDir: dataDir ?? '', poolSize: 4 });
-    // A second pool stands for a second process (on the embedded database, the same one: it is single-process).
-    b = isolated.env.DATABASE_URL ? await openDatabase({ url: isolated.env.DATABASE_URL, dataDir: '', poolSize: 4 }) : a;
-    store = new InboundDeliveryRepository(a.db);
-    other = new InboundDeliveryRepository(b.db);
+    under = await make();
+    store = under.store;
+    other = under.peer;
   });
   afterAll(async () => {
-    if (b !== a) await b?.close();
-    await a?.close();
-    await isolated?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await under?.close();
   });
 
   const message = (text: string): InboundMessage => ({
@@ -52,7 +43,7 @@ describe('InboundDeliveryRepository', () => {
     return { provider: 'meta', signedDigest: digest, contentDigest: digest, messages, ignored: 2, receivedAt: new Date() };
   };
   /** Claims until none is left, finishing each. */
-  async function drain(claimer: InboundDeliveryRepository, got: string[]): Promise<void> {
+  async function drain(claimer: InboundDeliveryStore, got: string[]): Promise<void> {
     for (let claimed = await claimer.claimNext(10_000); claimed; claimed = await claimer.claimNext(10_000)) {
       got.push(claimed.delivery.id);
       expect(await claimer.finish(claimed, 0)).toBe(true);
@@ -110,4 +101,33 @@ describe('InboundDeliveryRepository', () => {
     expect(retaken?.delivery.id).toBe(claimed!.delivery.id);
     expect(await other.finish(retaken!, 0)).toBe(true);
   });
+
+  it('a finished delivery is claimed by no one and cannot be finished, extended or released back', async () => {
+    const input = delivery();
+    const { delivery: stored } = await store.save(input);
+    const claimed = (await store.claimNext(10_000))!;
+    expect(claimed.delivery.id).toBe(stored.id);
+    expect(await store.finish(claimed, 1)).toBe(true);
+    expect(await store.finish(claimed, 1)).toBe(false);
+    expect(await store.extendClaim(claimed, 10_000)).toBe(false);
+    await store.release(claimed);
+    expect(await other.claimNext(10_000)).toBeUndefined();
+    // A redelivery of a processed delivery finds it, processed.
+    const again = await store.save(input);
+    expect(again.created).toBe(false);
+    expect(again.delivery.id).toBe(stored.id);
+    expect(again.delivery.processedAt).toBeInstanceOf(Date);
+  });
+
+  it('claims the oldest unprocessed delivery first', async () => {
+    // Saved newest first: the order comes from when they were received, not from when they were stored.
+    const second = await store.save(delivery());
+    const first = await store.save({ ...delivery(), receivedAt: new Date(Date.now() - 60_000) });
+    const a = (await store.claimNext(10_000))!;
+    const b = (await other.claimNext(10_000))!;
+    expect([a.delivery.id, b.delivery.id]).toEqual([first.delivery.id, second.delivery.id]);
+    expect(await store.finish(a, 0)).toBe(true);
+    expect(await other.finish(b, 0)).toBe(true);
+  });
 });
+}

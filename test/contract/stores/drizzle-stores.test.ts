@@ -1,0 +1,38 @@
+import { ApiKeyRepository } from '../../../src/persistence/api-key.repository.js';
+import { InboundDeliveryRepository } from '../../../src/persistence/inbound-delivery.repository.js';
+import { InboundMessageRepository } from '../../../src/persistence/inbound-message.repository.js';
+import { OutboundMessageRepository } from '../../../src/persistence/outbound-message.repository.js';
+import { WebhookRepository } from '../../../src/persistence/webhook.repository.js';
+import { WorkflowRepository } from '../../../src/persistence/workflow.repository.js';
+import { describeApiKeyStoreContract } from './api-key.contract.js';
+import { describeInboundDeliveryStoreContract } from './inbound-delivery.contract.js';
+import { describeInboundMessageStoreContract } from './inbound-message.contract.js';
+import { describeOutboundMessageStoreContract } from './outbound-message.contract.js';
+import { drizzleStore, drizzleWhere } from './store-harness.js';
+import { describeWebhookStoreContract } from './webhook.contract.js';
+import { describeWorkflowStoreContract } from './workflow.contract.js';
+
+// The stores whose reads span the deployment get a database of their own (see drizzleStore).
+describeApiKeyStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new ApiKeyRepository(db.db) }), { isolated: true }));
+describeWorkflowStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new WorkflowRepository(db.db) })));
+describeWebhookStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new WebhookRepository(db.db) })));
+describeOutboundMessageStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new OutboundMessageRepository(db.db) })));
+describeInboundDeliveryStoreContract(
+  drizzleWhere,
+  drizzleStore(async (db, peer) => ({ store: new InboundDeliveryRepository(db.db), peer: new InboundDeliveryRepository((await peer()).db) }), { isolated: true }),
+);
+describeInboundMessageStoreContract(
+  drizzleWhere,
+  drizzleStore(
+    (db) => {
+      const workflows = new WorkflowRepository(db.db);
+      return {
+        store: new InboundMessageRepository(db.db),
+        setHead: async (scope, head) => {
+          await workflows.withDraft(scope.workspaceId, scope.workflowId, (s) => s.updateHead(head));
+        },
+      };
+    },
+    { isolated: true },
+  ),
+);
