@@ -34,7 +34,7 @@ const run = promisify(execFile);
 /** The most blocks the README may skip: skipping is for what cannot run here (starting servers, the suite). */
 const MAX_SKIPPED = 6;
 
-type Marker = { kind: 'skip'; reason: string } | { kind: 'file'; path: string } | { kind: 'example' };
+type Marker = { kind: 'skip'; reason: string } | { kind: 'file'; path: string } | { kind: 'example'; lang: string };
 
 interface Block {
   readonly lang: string;
@@ -65,7 +65,10 @@ function fencedBlocks(markdown: string): Block[] {
 function markerOf(line: string | undefined): Marker | undefined {
   const comment = line?.trim().match(/^<!--\s*(.*?)\s*-->$/)?.[1];
   if (comment === undefined) return undefined;
-  if (comment === 'example') return { kind: 'example' };
+  // Examples run by a test of their own: the integrator example (readme-example.test.ts) and the
+  // error-path walk-through (readme-error-paths.test.ts), each of which finds its blocks by this mark.
+  if (comment === 'example') return { kind: 'example', lang: 'js' };
+  if (comment === 'error-paths-example') return { kind: 'example', lang: 'graphql' };
   const test = /^readme-test:\s*(skip|file)\s*(.*)$/.exec(comment);
   if (!test) return undefined;
   return test[1] === 'skip' ? { kind: 'skip', reason: test[2]! } : { kind: 'file', path: test[2]! };
@@ -79,7 +82,9 @@ function planOf(block: Block): Plan | { error: string } {
   if (block.marker?.kind === 'skip') {
     return block.marker.reason.length >= 10 ? 'skip' : { error: `${where}: a skipped block needs its reason` };
   }
-  if (block.marker?.kind === 'example') return block.lang === 'js' ? 'example' : { error: `${where}: <!-- example --> marks js blocks only` };
+  if (block.marker?.kind === 'example') {
+    return block.lang === block.marker.lang ? 'example' : { error: `${where}: this example mark is for ${block.marker.lang} blocks only` };
+  }
   if (block.marker?.kind === 'file') return block.lang === 'ts' ? 'module' : { error: `${where}: readme-test: file marks ts blocks only` };
   switch (block.lang) {
     case 'text':
