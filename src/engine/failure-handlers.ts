@@ -45,12 +45,23 @@ export class FailureHandlers {
   async afterFailure(notice: InstanceFailedNotice): Promise<void> {
     const loaded = await this.options.runs.loadForExecution(notice.stepRunId);
     const failed = loaded?.instance;
-    if (!failed || failed.id !== notice.instanceId || failed.status !== 'FAILED') return;
-    if (failed.idempotencySource === 'failure-handler') return;
+    if (!failed || failed.id !== notice.instanceId) return;
+    await this.startFor(failed);
+  }
+
+  /**
+   * Starts the handler of this failure, as read from the store (the sweep's repair of a start that
+   * was lost comes here too, so both ask with the same key and at most one run is started).
+   * Does nothing if the instance is not FAILED, is a handler run, or its version names no handler.
+   * True when this call started the run (false when it did nothing or found the run started).
+   */
+  async startFor(failed: InstanceRecord): Promise<boolean> {
+    if (failed.status !== 'FAILED') return false;
+    if (failed.idempotencySource === 'failure-handler') return false;
     const version = await this.options.versions.get(failed.workflowId, failed.version);
     const handlerId = version.failureHandlerWorkflowId;
-    if (!handlerId) return;
-    await this.options.runner.start(
+    if (!handlerId) return false;
+    const { created } = await this.options.runner.start(
       { workspaceId: failed.workspaceId },
       {
         workflowId: handlerId,
@@ -58,5 +69,6 @@ export class FailureHandlers {
         idempotency: { source: 'failure-handler', key: failureHandlerKey(failed) },
       },
     );
+    return created;
   }
 }

@@ -1,5 +1,6 @@
 import type { RunSweepStore } from '../ports/run-sweep.store.port.js';
 import type { EngineDeps } from './engine-deps.js';
+import type { FailureHandlers } from './failure-handlers.js';
 import { planLost } from './step-outcome.js';
 
 export interface SweeperOptions {
@@ -8,14 +9,21 @@ export interface SweeperOptions {
   readonly intervalMs: number;
   /** Due work is re-enqueued only once this long overdue and this long since it was last enqueued. */
   readonly graceMs: number;
+  /**
+   * Starts the failure handlers whose start was lost. Unset: the sweep does not look for them.
+   * It looks at failures older than `graceMs` (the failing worker had its chance) and younger
+   * than `recoveryWindowMs`.
+   */
+  readonly failureHandlers?: { readonly handlers: Pick<FailureHandlers, 'startFor'>; readonly recoveryWindowMs: number };
 }
 
 const BATCH = 500;
 
 /**
  * Postgres is the source of truth; the scheduler only delivers. The sweep repairs what a crash or a
- * lost job leaves behind: due step runs with no job get one, and steps whose worker vanished
- * (lease expired) are handed back for another attempt.
+ * lost job leaves behind: due step runs with no job get one, steps whose worker vanished
+ * (lease expired) are handed back for another attempt, and failures whose handler run was never
+ * started (the worker died after the failure's commit) get it.
  */
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -40,8 +48,8 @@ export class Sweeper {
     await this.running;
   }
 
-  /** One pass; returns how many step runs it re-enqueued and recovered. */
-  async sweep(): Promise<{ requeued: number; recovered: number }> {
+  /** One pass; returns how many step runs it re-enqueued and recovered, and how many failure handlers it started. */
+  async sweep(): Promise<{ requeued: number; recovered: number; handlersStarted: number }> {
     const { deps, sweep, graceMs } = this.options;
     const now = deps.clock.now();
     const overdue = await sweep.claimOverdue({
@@ -72,6 +80,30 @@ export class Sweeper {
       }),
     );
     const recovered = handedBack.filter(Boolean).length;
-    return { requeued: overdue.length, recovered };
+    const handlersStarted = await this.startLostFailureHandlers();
+    return { requeued: overdue.length, recovered, handlersStarted };
+  }
+
+  private async startLostFailureHandlers(): Promise<number> {
+    const { deps, sweep, graceMs, failureHandlers } = this.options;
+    if (!failureHandlers) return 0;
+    const now = deps.clock.now().getTime();
+    const unhandled = await sweep.unhandledFailures({
+      failedAfter: new Date(now - failureHandlers.recoveryWindowMs),
+      failedBefore: new Date(now - graceMs),
+      limit: BATCH,
+    });
+    let started = 0;
+    // One at a time: a rare repair, and each start is a few writes.
+    for (const failed of unhandled) {
+      try {
+        if (await failureHandlers.handlers.startFor(failed)) started++;
+      } catch (err: unknown) {
+        // One failure's handler refused (e.g. archived meanwhile) must not hold up the others.
+        deps.logger.error({ err, instanceId: failed.id }, 'could not start the failure handler');
+      }
+    }
+    if (started > 0) deps.logger.warn({ count: started }, 'started failure handlers whose start was lost');
+    return started;
   }
 }

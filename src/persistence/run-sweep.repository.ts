@@ -1,8 +1,16 @@
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, isNotNull, lt, ne, notExists, or, isNull, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { RunSweepStore } from '../ports/run-sweep.store.port.js';
-import type { StepRunRecord } from '../ports/run-records.js';
+import type { InstanceRecord, StepRunRecord } from '../ports/run-records.js';
 import type { Db, DbOrTx } from './database.js';
+import { instanceColumns } from './run-rows.js';
 import { stepRuns } from './tables/step-run.table.js';
+import { workflowInstances } from './tables/workflow-instance.table.js';
+import { workflowVersions } from './tables/workflow-version.table.js';
+import { workflows } from './tables/workflow.table.js';
+
+const handler = alias(workflows, 'handler');
+const handlerRun = alias(workflowInstances, 'handler_run');
 
 /** What the repair sweep reads, on drizzle. */
 export class RunSweepRepository implements RunSweepStore {
@@ -18,6 +26,51 @@ export class RunSweepRepository implements RunSweepStore {
       .from(stepRuns)
       .where(and(eq(stepRuns.status, 'RUNNING'), lt(stepRuns.leaseUntil, sql`clock_timestamp()`)))
       .limit(options.limit);
+  }
+
+  unhandledFailures(options: { failedAfter: Date; failedBefore: Date; limit: number }): Promise<InstanceRecord[]> {
+    const i = workflowInstances;
+    return (
+      this.db
+        .select(instanceColumns)
+        .from(i)
+        .innerJoin(workflowVersions, and(eq(workflowVersions.workflowId, i.workflowId), eq(workflowVersions.version, i.version)))
+        // A handler that is gone, archived or unpublished would be refused on every pass: leave it out.
+        .innerJoin(
+          handler,
+          and(
+            eq(handler.id, workflowVersions.failureHandlerWorkflowId),
+            eq(handler.workspaceId, i.workspaceId),
+            eq(handler.status, 'ACTIVE'),
+            isNotNull(handler.latestVersion),
+          ),
+        )
+        .where(
+          and(
+            // The range on finished_at of FAILED rows is what workflow_instances_failed_idx holds.
+            eq(i.status, 'FAILED'),
+            gte(i.finishedAt, options.failedAfter),
+            lt(i.finishedAt, options.failedBefore),
+            or(isNull(i.idempotencySource), ne(i.idempotencySource, 'failure-handler')),
+            // Found by the idempotency index: (handler workflow, source, key).
+            notExists(
+              this.db
+                .select({ one: sql`1` })
+                .from(handlerRun)
+                .where(
+                  and(
+                    eq(handlerRun.workflowId, handler.id),
+                    eq(handlerRun.idempotencySource, 'failure-handler'),
+                    eq(handlerRun.idempotencyKey, sql`${i.id}::text || ':' || ${i.eventSeq}::text`),
+                    eq(handlerRun.workspaceId, i.workspaceId),
+                  ),
+                ),
+            ),
+          ),
+        )
+        .orderBy(asc(i.finishedAt), asc(i.id))
+        .limit(options.limit)
+    );
   }
 }
 

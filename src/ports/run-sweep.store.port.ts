@@ -1,4 +1,4 @@
-import type { StepRunRecord } from './run-records.js';
+import type { InstanceRecord, StepRunRecord } from './run-records.js';
 
 /** What the repair sweep reads: work whose job or worker went missing. */
 export interface RunSweepStore {
@@ -13,4 +13,14 @@ export interface RunSweepStore {
    * same lease only one can hand it back, and never after a new attempt has started.
    */
   expiredLeases(options: { limit: number }): Promise<StepRunRecord[]>;
+  /**
+   * FAILED instances whose failure handler may never have been started (a worker that died between
+   * the failure's commit and the handler's start): those whose version names a handler that is a
+   * published, unarchived workflow of their workspace, that are not themselves handler runs
+   * (idempotency source `failure-handler`), that failed at or after `failedAfter` and before
+   * `failedBefore`, and that have no instance of the handler with source `failure-handler` and the
+   * key `<id>:<eventSeq>`. Oldest failure first, at most `limit`; read only (starting the handler
+   * with that key is what makes a second pass, or a race with the normal path, start nothing more).
+   */
+  unhandledFailures(options: { failedAfter: Date; failedBefore: Date; limit: number }): Promise<InstanceRecord[]>;
 }

@@ -78,6 +78,11 @@ const envSchema = z.object({
   SWEEP_INTERVAL_MS: int(100, 600_000).default(5_000),
   /** How overdue a step must be before the sweep re-enqueues it. */
   SWEEP_GRACE_MS: int(0, 600_000).default(10_000),
+  /**
+   * How far back the sweep looks for failed instances whose failure handler was never started (a
+   * worker that died right after the failure); older failures are left as they are.
+   */
+  FAILURE_HANDLER_RECOVERY_WINDOW_MS: int(60_000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
   /** Steps one worker process runs at once. */
   WORKER_CONCURRENCY: int(1, 1000).default(50),
   /**

@@ -94,7 +94,13 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
   const executor = new StepExecutor(deps);
   const runner = new WorkflowRunner({ deps, queries: storage.runQueries, workflows: storage.workflows, maxInputBytes: config.MAX_INPUT_BYTES });
   const failureHandlers = new FailureHandlers({ runs: storage.runs, versions, runner });
-  const sweeper = new Sweeper({ deps, sweep: storage.runSweep, intervalMs: config.SWEEP_INTERVAL_MS, graceMs: config.SWEEP_GRACE_MS });
+  const sweeper = new Sweeper({
+    deps,
+    sweep: storage.runSweep,
+    intervalMs: config.SWEEP_INTERVAL_MS,
+    graceMs: config.SWEEP_GRACE_MS,
+    failureHandlers: { handlers: failureHandlers, recoveryWindowMs: config.FAILURE_HANDLER_RECOVERY_WINDOW_MS },
+  });
   let working = false;
   return {
     scheduler,

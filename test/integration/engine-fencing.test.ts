@@ -110,7 +110,7 @@ describe('fencing', () => {
       const both: StepRunRecord[] = (await realSweep.expiredLeases({ limit: 10_000 })).filter((r) => r.id === callRunId);
       expect(both).toHaveLength(1);
       const scheduler = new FakeStepScheduler({ autoDeliver: false });
-      const staleSweep: RunSweepStore = { claimOverdue: async () => [], expiredLeases: async () => both };
+      const staleSweep: RunSweepStore = { claimOverdue: async () => [], expiredLeases: async () => both, unhandledFailures: async () => [] };
       const deps = engineDeps({ scheduler });
 
       // Sweep A hands the step back; a worker starts it again (fence 2).

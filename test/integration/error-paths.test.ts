@@ -302,4 +302,87 @@ describe('the failure handler', () => {
     expect(started.totalCount).toBe(1);
     expect(started.edges[0]!.node.idempotencyKey).toBe(`${id}:${failed.eventSeq}`);
   });
+
+  /** A workflow with that handler whose instance waits at a delay, so that this test's own executor runs its failure. */
+  async function waitingToFail(name: string, handlerId: string): Promise<{ id: string; waitRunId: string }> {
+    const workflowId = await draft(name, [
+      trigger,
+      { addStep: { id: 'wait', type: 'delay', name: 'Wait', config: { duration: { amount: 60, unit: 'seconds' } }, after: { stepId: 't', port: 'next' } } },
+      {
+        addStep: {
+          id: 'call',
+          type: 'http.request',
+          name: 'Call',
+          config: { method: 'POST', url: `${remoteUrl}/fail/${name.replaceAll(' ', '-')}`, body: 'x', retry: { maxAttempts: 1 } },
+          after: { stepId: 'wait', port: 'next' },
+        },
+      },
+    ]);
+    await client.request(UpdateWorkflowDocument, { id: workflowId, input: { failureHandlerWorkflowId: handlerId } });
+    await client.request(PublishWorkflowDocument, { workflowId });
+    const { startWorkflow } = await client.request(StartWorkflowDocument, { workflowId, input: {} });
+    const id = startWorkflow.instance.id;
+    const waiting = await until(id, ['WAITING']);
+    const waitRunId = waiting.stepRuns.find((r) => r.stepId === 'wait')!.id;
+    await server.app.database.sql`update step_runs set due_at = now() where id = ${waitRunId}`;
+    return { id, waitRunId };
+  }
+
+  /** As if the sweep grace had passed since the instance failed. */
+  const failedLongAgo = (id: string) => server.app.database.sql`update workflow_instances set finished_at = now() - interval '1 minute' where id = ${id}`;
+
+  test('a failure whose handler start was lost (the worker died after its commit) gets its handler from the sweep, once', async () => {
+    const handlerId = await handlerWorkflow('repaired handler');
+    const { id, waitRunId } = await waitingToFail('lost start', handlerId);
+
+    // This worker commits the failure and dies before it starts the handler: the notice goes nowhere.
+    const appDeps = (server.app.engine.executor as unknown as { deps: EngineDeps }).deps;
+    const lost: string[] = [];
+    const dying = new StepExecutor({
+      ...appDeps,
+      logger: pino({ level: 'silent' }),
+      workerName: 'dying-worker',
+      onInstanceFailed: async (notice) => {
+        lost.push(notice.instanceId);
+      },
+    });
+    await dying.execute(waitRunId);
+    expect(lost).toEqual([id]);
+    const failed = await instanceOf(id);
+    expect(failed.status).toBe('FAILED');
+    expect((await handlerRuns(handlerId)).totalCount).toBe(0);
+
+    // Within the sweep grace the failing worker may still be starting it: the sweep leaves it.
+    const { sweeper } = server.app.engine;
+    await sweeper.sweep();
+    expect((await handlerRuns(handlerId)).totalCount).toBe(0);
+
+    // After it, two sweeps at once (two workers) start one run, with the key the worker would have used.
+    await failedLongAgo(id);
+    await Promise.all([sweeper.sweep(), sweeper.sweep()]);
+    const repaired = await handlerRuns(handlerId);
+    expect(repaired.totalCount).toBe(1);
+    expect(repaired.edges[0]!.node).toMatchObject({
+      idempotencySource: 'FAILURE_HANDLER',
+      idempotencyKey: `${id}:${failed.eventSeq}`,
+      input: { instanceId: id, stepId: 'call', attempt: 1, reason: `HTTP 500 from ${new URL(remoteUrl).host}` },
+    });
+    // A later pass finds the run and starts nothing more.
+    await sweeper.sweep();
+    expect((await handlerRuns(handlerId)).totalCount).toBe(1);
+  });
+
+  test('a failure whose handler the worker started gets no second run from the sweep', async () => {
+    const handlerId = await handlerWorkflow('started handler');
+    const { id, waitRunId } = await waitingToFail('normal start', handlerId);
+    const appDeps = (server.app.engine.executor as unknown as { deps: EngineDeps }).deps;
+    await new StepExecutor({ ...appDeps, logger: pino({ level: 'silent' }), workerName: 'healthy-worker' }).execute(waitRunId);
+    expect((await instanceOf(id)).status).toBe('FAILED');
+    // execute() returns once the handler's start has committed.
+    expect((await handlerRuns(handlerId)).totalCount).toBe(1);
+
+    await failedLongAgo(id);
+    await server.app.engine.sweeper.sweep();
+    expect((await handlerRuns(handlerId)).totalCount).toBe(1);
+  });
 });

@@ -33,6 +33,14 @@ const makeDrizzleRunStores: MakeRunStores = async () => {
       scopes.push(workspaceId);
       return { workspaceId, workflowId };
     },
+    async nameFailureHandler(scope) {
+      const handlerId = randomUUID();
+      await database.sql`insert into workflows (id, workspace_id, name, status, latest_version)
+        values (${handlerId}, ${scope.workspaceId}, 'handler', 'ACTIVE', 1)`;
+      await database.sql`insert into workflow_versions (workflow_id, version, graph, draft_revision, failure_handler_workflow_id)
+        values (${scope.workflowId}, 1, '{"steps":[],"edges":[]}'::jsonb, 1, ${handlerId})`;
+      return handlerId;
+    },
     async close() {
       // A shared database is left as it was found: the workspaces cascade to everything made in them.
       if (url && scopes.length > 0) await database.sql`delete from workspaces where id in ${database.sql(scopes)}`;

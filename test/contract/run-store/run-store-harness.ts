@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IdempotencyClaim } from '../../../src/domain/idempotency.js';
 import type { RunCommandStore } from '../../../src/ports/run-command.store.port.js';
 import type { RunFeedStore } from '../../../src/ports/run-feed.store.port.js';
 import type { RunQueryStore } from '../../../src/ports/run-query.store.port.js';
@@ -13,6 +14,11 @@ export interface RunStores {
   readonly sweep: RunSweepStore;
   /** A fresh workspace with one workflow, so that tests sharing the store never see each other's rows. */
   newScope(): Promise<{ workspaceId: string; workflowId: string }>;
+  /**
+   * Publishes version 1 of the scope's workflow naming a failure handler: a new published workflow
+   * of the same workspace, whose id it returns.
+   */
+  nameFailureHandler(scope: { workspaceId: string; workflowId: string }): Promise<string>;
 }
 
 export type MakeRunStores = () => Promise<RunStores & { close(): Promise<void> }>;
@@ -21,7 +27,7 @@ export type MakeRunStores = () => Promise<RunStores & { close(): Promise<void> }
 export async function newInstance(
   commands: RunCommandStore,
   scope: { workspaceId: string; workflowId: string },
-  options: { stepId?: string; input?: InstanceRecord['input']; idempotencyKey?: string } = {},
+  options: { stepId?: string; input?: InstanceRecord['input']; idempotencyKey?: string; idempotency?: IdempotencyClaim } = {},
 ): Promise<{ instance: InstanceRecord; stepRunId: string }> {
   const stepRunId = randomUUID();
   const { instance } = await commands.createInstance({
@@ -31,6 +37,7 @@ export async function newInstance(
     version: 1,
     input: options.input ?? { hello: 'world' },
     ...(options.idempotencyKey ? { idempotency: { source: 'graphql' as const, key: options.idempotencyKey } } : {}),
+    ...(options.idempotency ? { idempotency: options.idempotency } : {}),
     firstStep: { stepRunId, stepId: options.stepId ?? 'a', stepType: 'sms.send' },
   });
   return { instance, stepRunId };
@@ -64,6 +71,42 @@ export async function claimFirst(
   });
   if (!result.ok) throw new Error('claim missed');
   return (await commands.loadForExecution(stepRunId))!.stepRun;
+}
+
+/**
+ * A new instance of `scope` whose first step failed it at `failedAt` (its `finishedAt`): FAILED as
+ * the executor records it, after a claim.
+ */
+export async function failedInstance(
+  commands: RunCommandStore,
+  scope: { workspaceId: string; workflowId: string },
+  options: { failedAt: Date; idempotency?: IdempotencyClaim },
+): Promise<InstanceRecord> {
+  const made = await newInstance(commands, scope, options.idempotency ? { idempotency: options.idempotency } : {});
+  const held = await claimFirst(commands, made.instance, made.stepRunId);
+  const result = await commands.commit({
+    instanceId: made.instance.id,
+    instance: {
+      from: 'RUNNING',
+      to: 'FAILED',
+      event: 'fail',
+      patch: { finishedAt: options.failedAt, currentStepId: null, error: { stepId: 'a', attempt: 1, reason: 'down' } },
+    },
+    steps: [
+      {
+        stepRunId: made.stepRunId,
+        stepId: 'a',
+        from: 'RUNNING',
+        to: 'FAILED',
+        event: 'fail',
+        attempt: 1,
+        fence: held.fence,
+        patch: { error: { message: 'down', retryable: false }, leaseUntil: null, finishedAt: options.failedAt },
+      },
+    ],
+  });
+  if (!result.ok) throw new Error('fail missed');
+  return (await commands.loadForExecution(made.stepRunId))!.instance;
 }
 
 /** Polls `read` until `done` holds; other writers on a shared database may hold the feed's horizon back a moment. */

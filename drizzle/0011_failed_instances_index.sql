@@ -1,0 +1,1 @@
+CREATE INDEX "workflow_instances_failed_idx" ON "workflow_instances" USING btree ("finished_at") WHERE "workflow_instances"."status" = 'FAILED';
