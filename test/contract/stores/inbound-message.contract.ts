@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InboundMessageStore, InboundProvider } from '../../../src/ports/inbound-message.store.port.js';
-import type { MessagingChannel } from '../../../src/ports/messaging-provider.port.js';
+import type { InboundChannel, InboundMessageStore, InboundProvider } from '../../../src/ports/inbound-message.store.port.js';
 import type { MakeStore, StoreUnderTest } from './store-harness.js';
 
 /** How a suite puts a workflow in the state the trigger index reads: its status and newest published version. */
@@ -10,7 +9,7 @@ export interface WorkflowHeads {
 }
 
 const mid = () => `mid.${randomBytes(8).toString('hex')}`;
-const inbound = (providerMessageId = mid(), provider: InboundProvider = 'meta', channel: MessagingChannel = 'instagram') => ({
+const inbound = (providerMessageId = mid(), provider: InboundProvider = 'meta', channel: InboundChannel = 'instagram') => ({
   provider,
   providerMessageId,
   channel,
@@ -75,11 +74,11 @@ export function describeInboundMessageStoreContract(name: string, make: MakeStor
       await under.setHead(active, { status: 'ACTIVE', latestVersion: 1 });
       await under.setHead(draft, { status: 'DRAFT', latestVersion: 1 });
       expect(await store.staleTriggers()).toEqual([{ ...active, version: 1 }]);
-      await store.saveTriggers([{ ...active, version: 1, triggerType: 'trigger.message', config: { channel: 'sms' } }]);
+      await store.saveTriggers([{ ...active, version: 1, triggerType: 'trigger.message', channel: 'sms', config: { channel: 'sms' } }]);
       expect(await store.staleTriggers()).toEqual([]);
       await under.setHead(active, { status: 'ACTIVE', latestVersion: 2 });
       expect(await store.staleTriggers()).toEqual([{ ...active, version: 2 }]);
-      await store.saveTriggers([{ ...active, version: 2, triggerType: null, config: null }]);
+      await store.saveTriggers([{ ...active, version: 2, triggerType: null, channel: null, config: null }]);
       expect(await store.staleTriggers()).toEqual([]);
       await store.saveTriggers([]);
     });
@@ -95,11 +94,11 @@ export function describeInboundMessageStoreContract(name: string, make: MakeStor
       await under.setHead(archived, { status: 'ARCHIVED', latestVersion: 1 });
       await under.setHead(behind, { status: 'ACTIVE', latestVersion: 2 });
       await store.saveTriggers([
-        { ...sms, version: 1, triggerType: 'contract.message', config: config('sms') },
-        { ...whatsapp, version: 1, triggerType: 'contract.message', config: config('whatsapp') },
-        { ...archived, version: 1, triggerType: 'contract.message', config: config('sms') },
+        { ...sms, version: 1, triggerType: 'contract.message', channel: 'sms', config: config('sms') },
+        { ...whatsapp, version: 1, triggerType: 'contract.message', channel: 'whatsapp', config: config('whatsapp') },
+        { ...archived, version: 1, triggerType: 'contract.message', channel: 'sms', config: config('sms') },
         // Indexed at a version that is no longer the newest: stale, so it starts nothing.
-        { ...behind, version: 1, triggerType: 'contract.message', config: config('sms') },
+        { ...behind, version: 1, triggerType: 'contract.message', channel: 'sms', config: config('sms') },
       ]);
       expect(await store.findMessageTriggered('contract.message', 'sms')).toEqual([{ ...sms, version: 1, config: config('sms') }]);
       expect(await store.findMessageTriggered('contract.message', 'whatsapp')).toEqual([{ ...whatsapp, version: 1, config: config('whatsapp') }]);
@@ -109,8 +108,8 @@ export function describeInboundMessageStoreContract(name: string, make: MakeStor
     it('never replaces an index entry with one of an older version', async () => {
       const scope = await under.newScope();
       await under.setHead(scope, { status: 'ACTIVE', latestVersion: 3 });
-      await store.saveTriggers([{ ...scope, version: 3, triggerType: 'contract.order', config: { channel: 'sms', v: 3 } }]);
-      await store.saveTriggers([{ ...scope, version: 2, triggerType: 'contract.order', config: { channel: 'sms', v: 2 } }]);
+      await store.saveTriggers([{ ...scope, version: 3, triggerType: 'contract.order', channel: 'sms', config: { channel: 'sms', v: 3 } }]);
+      await store.saveTriggers([{ ...scope, version: 2, triggerType: 'contract.order', channel: 'sms', config: { channel: 'sms', v: 2 } }]);
       expect(await store.findMessageTriggered('contract.order', 'sms')).toEqual([{ ...scope, version: 3, config: { channel: 'sms', v: 3 } }]);
     });
   });

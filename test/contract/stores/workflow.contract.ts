@@ -188,7 +188,7 @@ export function describeWorkflowStoreContract(name: string, make: MakeStore<Work
       const graphs = [1, 2, 3].map((v) => ({ steps: [step(`v${v}`)], edges: [] }));
       await store.withDraft(workflow.workspaceId, workflow.id, async (s) => {
         for (const [i, graph] of graphs.entries()) {
-          const made = await s.insertVersion({ workflowId: workflow.id, version: i + 1, graph, draftRevision: i, publishedBy: null });
+          const made = await s.insertVersion({ workflowId: workflow.id, version: i + 1, graph, draftRevision: i, publishedBy: null, failureHandlerWorkflowId: null });
           expect(made).toMatchObject({ version: i + 1, graph });
         }
         expect((await s.getVersion(2))?.graph).toEqual(graphs[1]);
