@@ -66,7 +66,9 @@ export function describeWorkflowStoreContract(name: string, make: MakeStore<Work
       const { nodes, totals } = await allPages((after) => store.list(workspaceId, {}, { first: 2, ...(after ? { after } : {}) }), 2);
       // The scope's own workflow (made by newScope) is the oldest.
       expect(new Set(totals)).toEqual(new Set([6]));
-      const newestFirst = [...made].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1)).map((w) => w.id);
+      // Made one after another, so newest first is the reverse of the making order. (Sorting by the
+      // returned Date would tie two rows made in the same millisecond that the store, at microseconds, orders.)
+      const newestFirst = [...made].reverse().map((w) => w.id);
       expect(nodes.map((w) => w.id).slice(0, 5)).toEqual(newestFirst);
       const active = await store.list(workspaceId, { status: 'ACTIVE' }, { first: 10 });
       expect(active).toMatchObject({ totalCount: 1, hasNextPage: false });
