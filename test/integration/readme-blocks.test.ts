@@ -22,6 +22,8 @@ import { isolatedDatabase } from './webhooks/isolated-database.js';
  *   must exit 0. With `<!-- readme-test: file <path> -->` a `ts` block is a module at that path:
  *   type-checked there and imported. `js` blocks after `<!-- example -->` are the integrator
  *   example, run by readme-example.test.ts.
+ * - `sh` blocks after `<!-- sdk-package-example -->` install the SDK into an app outside the
+ *   repository: sdk-package.test.ts runs them there.
  * - `json`: parsed. `text`: output or layout, not code.
  * - `<!-- readme-test: skip <reason> -->` right before a block skips it, with the reason.
  * Any other block fails the first test, so a new block is run or explicitly marked.
@@ -65,10 +67,12 @@ function fencedBlocks(markdown: string): Block[] {
 function markerOf(line: string | undefined): Marker | undefined {
   const comment = line?.trim().match(/^<!--\s*(.*?)\s*-->$/)?.[1];
   if (comment === undefined) return undefined;
-  // Examples run by a test of their own: the integrator example (readme-example.test.ts) and the
-  // error-path walk-through (readme-error-paths.test.ts), each of which finds its blocks by this mark.
+  // Examples run by a test of their own: the integrator example (readme-example.test.ts), the
+  // error-path walk-through (readme-error-paths.test.ts) and the SDK's installation in an app of its
+  // own (sdk-package.test.ts), each of which finds its blocks by this mark.
   if (comment === 'example') return { kind: 'example', lang: 'js' };
   if (comment === 'error-paths-example') return { kind: 'example', lang: 'graphql' };
+  if (comment === 'sdk-package-example') return { kind: 'example', lang: 'sh' };
   const test = /^readme-test:\s*(skip|file)\s*(.*)$/.exec(comment);
   if (!test) return undefined;
   return test[1] === 'skip' ? { kind: 'skip', reason: test[2]! } : { kind: 'file', path: test[2]! };
