@@ -82,6 +82,9 @@ export function nextStepRunStatus(from: StepRunStatus, event: StepRunEvent): Ste
 export const isTerminalInstance = (s: InstanceStatus): boolean =>
   s === 'COMPLETED' || s === 'FAILED' || s === 'CANCELLED';
 
+/** Whether a status read as text (an event's `toStatus`) is an instance status. */
+export const isInstanceStatus = (s: string): s is InstanceStatus => (INSTANCE_STATUSES as readonly string[]).includes(s);
+
 /** States in which a step run waits for a job to run it. */
 export const isRunnableStep = (s: StepRunStatus): boolean => s === 'SCHEDULED' || s === 'RETRYING';
 
