@@ -130,8 +130,10 @@ export class WorkflowRunner {
           stepRunId: failed.id,
           stepId: failed.stepId,
           ...stepMove('FAILED', 'reschedule'),
-          attempt: 0,
-          patch: { attempt: 0, error: null, dueAt: now, enqueuedAt: now, finishedAt: null, lostCount: 0, handbackCount: 0 },
+          // Attempt numbers go on counting (the earlier attempts stay listed); the retry policy
+          // starts afresh from here.
+          attempt: failed.attempt,
+          patch: { attemptsBeforeRetry: failed.attempt, error: null, dueAt: now, enqueuedAt: now, finishedAt: null, lostCount: 0, handbackCount: 0 },
         },
       ],
     });

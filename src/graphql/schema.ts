@@ -3,7 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type ResolverData } from 'type-graphql';
 import { ActionTypeResolver } from './action-type/action-type.resolver.js';
 import { ApiKeyResolver } from './api-key/api-key.resolver.js';
-import { InstanceResolver, WorkflowRunsResolver } from './instance/instance.resolver.js';
+import { InstanceResolver, StepRunResolver, WorkflowRunsResolver } from './instance/instance.resolver.js';
 import { SubscriptionResolver } from './subscription/subscription.resolver.js';
 import { WebhookResolver } from './webhook/webhook.resolver.js';
 import { StepResolver, WorkflowVersionResolver } from './workflow/step.resolver.js';
@@ -16,6 +16,7 @@ export const resolverClasses = [
   WorkflowVersionResolver,
   WorkflowRunsResolver,
   InstanceResolver,
+  StepRunResolver,
   ActionTypeResolver,
   ApiKeyResolver,
   SubscriptionResolver,

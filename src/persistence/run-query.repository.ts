@@ -110,6 +110,23 @@ export class RunQueryRepository implements RunQueryStore {
     return row;
   }
 
+  listStepRunEvents(instanceId: string, stepRunIds?: readonly string[]): Promise<InstanceEventRecord[]> {
+    const ids = stepRunIds?.filter(isUuid);
+    if (ids?.length === 0) return Promise.resolve([]);
+    return this.db
+      .select()
+      .from(instanceEvents)
+      // The instance's log by its primary key; the step runs' entries filtered from it.
+      .where(
+        and(
+          eq(instanceEvents.instanceId, instanceId),
+          eq(instanceEvents.entity, 'STEP'),
+          ids ? inArray(instanceEvents.stepRunId, ids) : undefined,
+        ),
+      )
+      .orderBy(asc(instanceEvents.seq));
+  }
+
   listEvents(instanceId: string, page: { afterSeq: number; first: number }): Promise<InstanceEventRecord[]> {
     return this.db
       .select()

@@ -20,4 +20,9 @@ export interface RunQueryStore {
   /** The newest FAILED step run of an instance. */
   failedStepRun(instanceId: string): Promise<StepRunRecord | undefined>;
   listEvents(instanceId: string, page: { afterSeq: number; first: number }): Promise<InstanceEventRecord[]>;
+  /**
+   * The events of these step runs of an instance (all of its step runs without `stepRunIds`), in
+   * log order: what their attempts are read from.
+   */
+  listStepRunEvents(instanceId: string, stepRunIds?: readonly string[]): Promise<InstanceEventRecord[]>;
 }

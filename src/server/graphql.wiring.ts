@@ -13,7 +13,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { authenticationError, createErrorFormatter } from '../graphql/error-mapping.js';
 import { startGraphQLWs, type GraphQLWsServer } from '../graphql/graphql-ws.server.js';
 import { createGraphQLHardening, graphqlHttpErrorHandler, ResponseBudget, type GraphQLHardeningOptions } from '../graphql/hardening/index.js';
-import { InstanceResolver, WorkflowRunsResolver } from '../graphql/instance/instance.resolver.js';
+import { InstanceResolver, StepRunResolver, WorkflowRunsResolver } from '../graphql/instance/instance.resolver.js';
 import { createSchema } from '../graphql/schema.js';
 import { SubscriptionSources } from '../graphql/subscription/subscription-sources.js';
 import { SubscriptionResolver } from '../graphql/subscription/subscription.resolver.js';
@@ -80,6 +80,7 @@ export async function wireGraphQL(options: GraphQLWiringOptions): Promise<GraphQ
     new WorkflowVersionResolver(),
     new WorkflowRunsResolver(instanceDeps),
     new InstanceResolver(instanceDeps),
+    new StepRunResolver(instanceDeps),
     new ActionTypeResolver(registry),
     new ApiKeyResolver({ keys: services.apiKeys, store: storage.apiKeys }),
     new SubscriptionResolver(),

@@ -1,6 +1,17 @@
 import type { IdempotencySource as DomainIdempotencySource } from '../../domain/idempotency.js';
 import type { InstanceEventRecord, InstanceHead, InstanceRecord, StepRunRecord } from '../../ports/run-records.js';
-import { IdempotencySource, InstanceEvent, InstanceStatus, StepRun, StepRunStatus, WorkflowInstance } from './instance.type.js';
+import type { StepAttempt as DomainStepAttempt } from '../../domain/step-attempts.js';
+import {
+  IdempotencySource,
+  InstanceEvent,
+  InstanceStatus,
+  StepAttempt,
+  StepAttemptError,
+  StepAttemptStatus,
+  StepRun,
+  StepRunStatus,
+  WorkflowInstance,
+} from './instance.type.js';
 
 export const STATUS_LABELS: Readonly<Record<InstanceStatus, string>> = {
   PENDING: 'Pending',
@@ -37,3 +48,10 @@ export const toStepRun = (r: StepRunRecord): StepRun =>
   });
 
 export const toEvent = (r: InstanceEventRecord): InstanceEvent => Object.assign(new InstanceEvent(), r);
+
+export const toStepAttempt = (a: DomainStepAttempt): StepAttempt =>
+  Object.assign(new StepAttempt(), {
+    ...a,
+    status: a.status as StepAttemptStatus,
+    error: a.error ? Object.assign(new StepAttemptError(), a.error) : null,
+  });

@@ -73,5 +73,24 @@ export function describeRunQueryContract(name: string, make: MakeRunStores): voi
       expect((await stores.queries.listEvents(instance.id, { afterSeq: 2, first: 1 })).map((e) => e.seq)).toEqual([3]);
       expect(await stores.queries.listEvents(instance.id, { afterSeq: 4, first: 10 })).toEqual([]);
     });
+
+    it("a step run's events in log order, without the instance's; only those of the step runs asked for", async () => {
+      const scope = await stores.newScope();
+      const { instance, stepRunId } = await newInstance(stores.commands, scope);
+      await claimFirst(stores.commands, instance, stepRunId);
+      const story = (events: readonly { seq: number; event: string; stepRunId: string | null }[]) =>
+        events.map((e) => [e.seq, e.event, e.stepRunId]);
+      expect(story(await stores.queries.listStepRunEvents(instance.id))).toEqual([
+        [2, 'schedule', stepRunId],
+        [4, 'start', stepRunId],
+      ]);
+      expect(story(await stores.queries.listStepRunEvents(instance.id, [stepRunId]))).toEqual(story(await stores.queries.listStepRunEvents(instance.id)));
+      expect(await stores.queries.listStepRunEvents(instance.id, [randomUUID()])).toEqual([]);
+      expect(await stores.queries.listStepRunEvents(instance.id, ['not-a-uuid'])).toEqual([]);
+      expect(await stores.queries.listStepRunEvents(instance.id, [])).toEqual([]);
+      // Another instance's log is not read.
+      const other = await newInstance(stores.commands, scope);
+      expect(await stores.queries.listStepRunEvents(other.instance.id, [stepRunId])).toEqual([]);
+    });
   });
 }
