@@ -213,6 +213,12 @@ describe('README blocks against a server', () => {
       Publish: () => ({ id: made.workflowId }),
       Start: () => ({ id: made.workflowId }),
       Follow: () => ({ id: made.instanceId }),
+      ByMessageId: () => ({ id: made.workflowId }),
+    };
+    /** What a documented operation must find, where the README says what it finds. */
+    const findsOf: Record<string, (data: Record<string, unknown>) => void> = {
+      // Start's input has `message.id` "mid.1": the filter finds that run, and only it.
+      ByMessageId: (data) => expect(data).toMatchObject({ workflowInstances: { totalCount: 1, edges: [{ node: { id: made.instanceId } }] } }),
     };
     const graphql = planned('graphql');
     expect(graphql.length).toBeGreaterThan(0);
@@ -224,6 +230,7 @@ describe('README blocks against a server', () => {
       if (needsVariables && !variables) throw new Error(`README.md:${block.line}: tell this test where the variables of ${name ?? 'the operation'} come from`);
       const { body } = await client.raw(block.code, variables);
       expect(body.errors, `README.md:${block.line}`).toBeUndefined();
+      if (name && findsOf[name]) findsOf[name](body.data as Record<string, unknown>);
       const data = body.data as { createWorkflow?: { id: string }; startWorkflow?: { instance: { id: string } } };
       made.workflowId = data.createWorkflow?.id ?? made.workflowId;
       made.instanceId = data.startWorkflow?.instance.id ?? made.instanceId;

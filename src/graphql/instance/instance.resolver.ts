@@ -3,6 +3,7 @@ import { Arg, Args, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver
 import type { WorkflowRunner } from '../../engine/workflow-runner.js';
 import { badInput, notFound } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
+import { parseTriggerInputMatch } from '../../domain/trigger-input-match.js';
 import type { OutboundMessageStore } from '../../ports/outbound-message.store.port.js';
 import type { RunQueryStore } from '../../ports/run-query.store.port.js';
 import type { InstanceEventRecord } from '../../ports/run-records.js';
@@ -15,6 +16,7 @@ import { selects } from '../common/selection.js';
 import { JSONScalar } from '../common/scalars.js';
 import type { GraphQLContext } from '../context.js';
 import { Workflow } from '../workflow/workflow.type.js';
+import { TriggerInputFilter } from './instance.input.js';
 import { toEvent, toInstance, toStepAttempt, toStepRun } from './instance.mapper.js';
 import { OutboundMessage, OutboundMessageConnection } from './outbound-message.type.js';
 import {
@@ -95,19 +97,26 @@ export class InstanceResolver {
     return toInstance(instance);
   }
 
-  @Query(() => WorkflowInstanceConnection, { description: 'Instances of a workflow, newest first.' })
+  @Query(() => WorkflowInstanceConnection, { description: 'Instances of a workflow, newest first; `totalCount` counts those the filters keep.' })
   async workflowInstances(
     @Arg('workflowId', () => ID) workflowId: string,
     @Arg('status', () => InstanceStatus, { nullable: true }) status: InstanceStatus | undefined,
+    @Arg('triggerInput', () => TriggerInputFilter, {
+      nullable: true,
+      description: 'Only instances whose trigger input holds this value at this path (answered from an index).',
+    })
+    triggerInput: TriggerInputFilter | undefined,
     @Args(() => PageArgs) page: PageArgs,
     @Ctx() ctx: GraphQLContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<ConnectionShape<WorkflowInstance>> {
+    // Checked before anything is read: a bad filter is the caller's to fix, whatever the workflow.
+    const match = triggerInput ? parseTriggerInputMatch(triggerInput, 'triggerInput') : undefined;
     const listing = (async () => {
       if (!(await this.deps.workflows.get(ctx.actor.workspaceId, workflowId))) throw notFound('Workflow', workflowId);
       return this.deps.runs.listInstances(
         ctx.actor.workspaceId,
-        { workflowId, ...(status ? { status } : {}) },
+        { workflowId, ...(status ? { status } : {}), ...(match ? { triggerInput: match } : {}) },
         pageRequest(page, this.deps.maxPageSize),
       );
     })();
