@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ScheduleRepository } from '../../src/persistence/schedule.repository.js';
 import type { Clock } from '../../src/ports/clock.port.js';
 import {
   AddStepDocument,
@@ -163,6 +164,35 @@ describe('ticks', () => {
     clock.set('2026-05-01T14:00:01Z');
     await waitFor(() => runsOf(skipping), (r) => r.length === 1, { what: 'the skipping schedule to fire again' });
     await waitFor(() => runsOf(catchingUp), (r) => r.length === 2, { what: 'the run-once schedule to fire again' });
+  });
+});
+
+describe('a tick fired twice starts one instance', () => {
+  test('a worker that died after starting a tick, before moving the schedule on: the tick fires again once its claim runs out, and finds that instance', async () => {
+    clock.set('2026-07-01T08:59:00Z');
+    const workflowId = await publishSchedule('died mid-fire', { cron: '0 9 * * *' });
+    const tick = '2026-07-01T09:00:00.000Z';
+    // The dead worker's part: it claimed the due tick for 10 s and started its instance.
+    const schedules = new ScheduleRepository(server.app.database.db);
+    const claimed = await schedules.claimDue({ now: new Date(tick), limit: 100, claimMs: 10_000, owner: 'dead worker' });
+    expect(claimed.map((c) => c.workflowId)).toContain(workflowId);
+    const { instance } = await server.app.engine.runner.start(
+      { workspaceId: server.workspaceId },
+      { workflowId, version: 1, input: { tickAt: tick, firedBy: 'dead worker' }, idempotency: { source: 'schedule', key: tick } },
+    );
+
+    // While the claim holds, the live worker leaves the tick alone (and fires another schedule's).
+    const other = await publishSchedule('due meanwhile', { cron: '5 0 9 * * *' });
+    clock.set('2026-07-01T09:00:05.500Z');
+    await waitFor(() => runsOf(other), (r) => r.length === 1, { what: 'the other schedule to fire' });
+    expect(await scheduleOf(workflowId)).toMatchObject({ nextTickAt: tick, lastTickAt: null });
+    // Its claim runs out at 09:00:10; the live worker then fires the tick again, late but on time.
+    clock.set('2026-07-01T09:00:11Z');
+    await waitFor(() => scheduleOf(workflowId), (s) => s?.nextTickAt === '2026-07-02T09:00:00.000Z', { what: 'the tick to be fired again' });
+    const runs = await runsOf(workflowId);
+    expect(runs.map((r) => ({ id: r.id, key: r.idempotencyKey, input: r.input }))).toEqual([
+      { id: instance.id, key: tick, input: { tickAt: tick, firedBy: 'dead worker' } },
+    ]);
   });
 });
 
