@@ -209,6 +209,9 @@ describe('README blocks against a server', () => {
       Publish: () => ({ id: made.workflowId }),
       Start: () => ({ id: made.workflowId }),
       Follow: () => ({ id: made.instanceId }),
+      BuildReport: () => ({ id: made.workflowId }),
+      NextTick: () => ({ id: made.workflowId }),
+      StopReport: () => ({ id: made.workflowId }),
     };
     const graphql = planned('graphql');
     expect(graphql.length).toBeGreaterThan(0);
