@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AppError, ErrorCode } from '../domain/errors.js';
+import { AppError } from '../domain/errors.js';
 import type { JsonObject } from '../domain/json.js';
 import { planTick, type PlannedFire, type Schedule } from '../domain/schedule.js';
 import { localIsoTime } from '../domain/schedule-spec.js';
@@ -161,9 +161,10 @@ export class ScheduleTicker {
           },
         );
       } catch (err) {
-        // A workflow that cannot be started (archived or republished meanwhile: their own
-        // transaction moved the schedule already) loses this tick; anything else is tried again.
-        if (!(err instanceof AppError) || err.code === ErrorCode.UNAUTHENTICATED || err.code === ErrorCode.RATE_LIMITED) throw err;
+        // A workflow that cannot be started (archived meanwhile, whose transaction removed the
+        // schedule already; an input over the limit) loses this tick; anything else, such as the
+        // database failing, leaves the claim to run out and the tick to be fired again.
+        if (!(err instanceof AppError)) throw err;
         logger.warn({ err, workflowId: row.workflowId, tick: plan.fire.tickAt }, 'a schedule tick could not start its workflow');
       }
     } else {
