@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ScheduleRepository } from '../../src/persistence/schedule.repository.js';
 import type { Clock } from '../../src/ports/clock.port.js';
@@ -12,7 +13,7 @@ import {
   type EditInput,
 } from '../../src/sdk/operations.generated.js';
 import { waitFor } from '../support/fake-http-server.js';
-import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
+import { GraphQLClient, startTestServer, type TestServer } from '../support/test-server.js';
 import { isolatedDatabase } from './webhooks/isolated-database.js';
 
 /**
@@ -45,9 +46,12 @@ beforeAll(async () => {
   server = await startTestServer({ env: { ...isolated.env, SCHEDULER_POLL_MS: '50' }, scheduleClock: clock });
   client = server.client;
 });
+/** The embedded data directory the server was restarted on, which its stop leaves behind. */
+let restartedOn: string | undefined;
 afterAll(async () => {
   await server?.stop();
   await isolated?.drop();
+  if (restartedOn) rmSync(restartedOn, { recursive: true, force: true });
 });
 
 interface Run {
@@ -240,5 +244,35 @@ describe('publishing, republishing and archiving move the schedule at once', () 
     await waitFor(() => scheduleOf(live), (s) => s?.nextTickAt === '2026-06-04T10:00:00.000Z', { what: 'the live schedule to fire' });
     expect(await runsOf(live)).toHaveLength(1);
     expect(await runsOf(archived)).toEqual([]);
+  });
+});
+
+describe('a stricter minimum than the one a draft was saved under', () => {
+  test('publishWorkflow fails with VALIDATION_FAILED naming the field; nothing is published or scheduled', async () => {
+    const { createWorkflow } = await client.request(CreateWorkflowDocument, { input: { name: 'saved under a looser minimum' } });
+    const workflowId = createWorkflow.id;
+    await client.request(ApplyEditsDocument, { workflowId, edits: [scheduleStep({ every: { amount: 2, unit: 'minutes' } }), smsAfter('tick')] });
+
+    // The same data, served with a minimum of ten minutes.
+    const dataDir = server.config.DATABASE_URL ? undefined : server.config.DATA_DIR;
+    const key = server.apiKey;
+    await server.stop({ keepData: true });
+    restartedOn = dataDir;
+    server = await startTestServer({
+      env: { ...isolated.env, SCHEDULER_POLL_MS: '50', SCHEDULE_MIN_INTERVAL_MS: '600000' },
+      scheduleClock: clock,
+      ...(dataDir ? { dataDir } : {}),
+    });
+    client = new GraphQLClient(server.url, key);
+    const error = await client.expectError(PublishWorkflowDocument, { workflowId });
+    expect(error.extensions?.code).toBe('VALIDATION_FAILED');
+    expect(error.extensions?.problems).toEqual([
+      expect.objectContaining({ code: 'INVALID_CONFIG', stepId: 'tick', message: expect.stringMatching(/config\.every: The schedule fires every 2 min at times; this server allows at most one tick per 10 min/) }),
+    ]);
+    const { workflow } = await client.request<{ workflow: { latestVersion: number | null; schedule: unknown } }, { id: string }>(
+      'query($id: ID!) { workflow(id: $id) { latestVersion schedule { nextTickAt } } }',
+      { id: workflowId },
+    );
+    expect(workflow).toEqual({ latestVersion: null, schedule: null });
   });
 });
