@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { ActionRegistry } from '../actions/action-registry.js';
 import type { EngineDeps, RunEventListener } from '../engine/engine-deps.js';
 import { FailureHandlers } from '../engine/failure-handlers.js';
+import { ScheduleTicker } from '../engine/schedule-ticker.js';
 import { StepExecutor } from '../engine/step-executor.js';
 import { Sweeper } from '../engine/sweeper.js';
 import { VersionCache } from '../engine/version-cache.js';
@@ -22,11 +23,13 @@ export interface Engine {
   readonly executor: StepExecutor;
   readonly runner: WorkflowRunner;
   readonly sweeper: Sweeper;
+  /** Fires schedule triggers (in processes that run workers). */
+  readonly ticker: ScheduleTicker;
   readonly versions: VersionCache;
   readonly clock: Clock;
   /** This process's worker name: the owner of the leases it takes. */
   readonly workerName: string;
-  /** Takes steps from the scheduler and sweeps for lost ones (processes that run workers). */
+  /** Takes steps from the scheduler, sweeps for lost ones and fires schedules (processes that run workers). */
   startWorker(): Promise<void>;
   /**
    * Graceful drain: takes no more steps, gives the running ones the shutdown grace, hands back
@@ -42,9 +45,11 @@ export interface EngineWiringOptions {
   readonly logger: Logger;
   /** Told after every committed transition (the realtime service publishes them). */
   readonly onEvents: RunEventListener;
+  /** The time schedule ticks are due by (tests fix it); default the engine's clock. */
+  readonly scheduleClock?: Clock;
 }
 
-export function wireEngine({ config, storage, registry, logger, onEvents }: EngineWiringOptions): Engine {
+export function wireEngine({ config, storage, registry, logger, onEvents, scheduleClock }: EngineWiringOptions): Engine {
   const { database } = storage;
   // Unique among a deployment's processes: it owns the leases this process takes.
   const workerName = config.WORKER_NAME ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -101,12 +106,23 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
     graceMs: config.SWEEP_GRACE_MS,
     failureHandlers: { handlers: failureHandlers, recoveryWindowMs: config.FAILURE_HANDLER_RECOVERY_WINDOW_MS },
   });
+  const ticker = new ScheduleTicker({
+    schedules: storage.schedules,
+    catalog: registry,
+    runner,
+    clock: scheduleClock ?? clock,
+    logger: logger.child({ component: 'schedules' }),
+    owner: workerName,
+    pollMs: config.SCHEDULER_POLL_MS,
+    missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS,
+  });
   let working = false;
   return {
     scheduler,
     executor,
     runner,
     sweeper,
+    ticker,
     versions,
     clock,
     workerName,
@@ -114,8 +130,10 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
       working = true;
       await scheduler.startWorker((stepRunId, job) => executor.execute(stepRunId, job));
       sweeper.start();
+      ticker.start();
     },
     async stop() {
+      await ticker.stop();
       await sweeper.stop();
       if (working) {
         await scheduler.stopWorker();

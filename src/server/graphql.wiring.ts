@@ -75,7 +75,13 @@ export async function wireGraphQL(options: GraphQLWiringOptions): Promise<GraphQ
     maxPageSize: config.MAX_PAGE_SIZE,
   };
   const schema = await createSchema([
-    new WorkflowResolver({ editing: services.editing, store: storage.workflows, catalog: registry, maxPageSize: config.MAX_PAGE_SIZE }),
+    new WorkflowResolver({
+      editing: services.editing,
+      store: storage.workflows,
+      schedules: storage.schedules,
+      catalog: registry,
+      maxPageSize: config.MAX_PAGE_SIZE,
+    }),
     new StepResolver(),
     new WorkflowVersionResolver(),
     new WorkflowRunsResolver(instanceDeps),

@@ -214,6 +214,9 @@ describe('README blocks against a server', () => {
       Start: () => ({ id: made.workflowId }),
       Follow: () => ({ id: made.instanceId }),
       ByMessageId: () => ({ id: made.workflowId }),
+      BuildReport: () => ({ id: made.workflowId }),
+      NextTick: () => ({ id: made.workflowId }),
+      StopReport: () => ({ id: made.workflowId }),
     };
     /** What a documented operation must find, where the README says what it finds. */
     const findsOf: Record<string, (data: Record<string, unknown>) => void> = {

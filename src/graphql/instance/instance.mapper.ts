@@ -28,6 +28,7 @@ const IDEMPOTENCY_SOURCES: Readonly<Record<DomainIdempotencySource, IdempotencyS
   meta: IdempotencySource.META,
   twilio: IdempotencySource.TWILIO,
   'failure-handler': IdempotencySource.FAILURE_HANDLER,
+  schedule: IdempotencySource.SCHEDULE,
 };
 
 export const toInstance = (r: InstanceRecord | InstanceHead): WorkflowInstance =>

@@ -34,11 +34,12 @@ export enum IdempotencySource {
   META = 'META',
   TWILIO = 'TWILIO',
   FAILURE_HANDLER = 'FAILURE_HANDLER',
+  SCHEDULE = 'SCHEDULE',
 }
 registerEnumType(IdempotencySource, {
   name: 'IdempotencySource',
   description:
-    'Who gave an idempotency key: startWorkflow (GRAPHQL), a webhook call (WEBHOOK), an inbound provider (META, TWILIO: its message id), or the failure of an instance of a workflow that names this one as its failure handler (FAILURE_HANDLER: the failed instance id and the seq of its failure). Keys are unique per workflow and source.',
+    'Who gave an idempotency key: startWorkflow (GRAPHQL), a webhook call (WEBHOOK), an inbound provider (META, TWILIO: its message id), the failure of an instance of a workflow that names this one as its failure handler (FAILURE_HANDLER: the failed instance id and the seq of its failure), or a tick of its schedule trigger (SCHEDULE: the ISO time of the tick). Keys are unique per workflow and source.',
 });
 
 @ObjectType({ description: 'Why an instance failed.' })
