@@ -10,6 +10,7 @@ import { switchAction } from './switch.action.js';
 import { triggerIncomingMessageAction } from './trigger-incoming-message.action.js';
 import { triggerManualAction } from './trigger-manual.action.js';
 import { triggerWebhookAction } from './trigger-webhook.action.js';
+import { waitForEventAction } from './wait-for-event.action.js';
 import { whatsappSendMessageAction } from './whatsapp-send-message.action.js';
 
 /** Every step type the product ships with. Adding a type: one `*.action.ts` file and one line here. */
@@ -23,6 +24,7 @@ export const builtinActions: readonly ActionDefinition[] = [
   smsSendAction,
   httpRequestAction,
   delayAction,
+  waitForEventAction,
   conditionAction,
   switchAction,
   endAction,

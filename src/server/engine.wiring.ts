@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ActionRegistry } from '../actions/action-registry.js';
 import type { EngineDeps, RunEventListener } from '../engine/engine-deps.js';
+import { EventWaits } from '../engine/event-waits.js';
 import { FailureHandlers } from '../engine/failure-handlers.js';
 import { StepExecutor } from '../engine/step-executor.js';
 import { Sweeper } from '../engine/sweeper.js';
@@ -21,6 +22,8 @@ export interface Engine {
   readonly scheduler: StepScheduler;
   readonly executor: StepExecutor;
   readonly runner: WorkflowRunner;
+  /** Sends events and wakes the steps that wait for them. */
+  readonly events: EventWaits;
   readonly sweeper: Sweeper;
   readonly versions: VersionCache;
   readonly clock: Clock;
@@ -90,22 +93,35 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
     workerName,
     onEvents,
     onInstanceFailed: (failed) => failureHandlers.afterFailure(failed),
+    onWaitBegan: (wait) => events.afterWaitBegan(wait),
   };
   const executor = new StepExecutor(deps);
   const runner = new WorkflowRunner({ deps, queries: storage.runQueries, workflows: storage.workflows, maxInputBytes: config.MAX_INPUT_BYTES });
   const failureHandlers = new FailureHandlers({ runs: storage.runs, versions, runner });
+  const events = new EventWaits({
+    deps,
+    waits: storage.waits,
+    limits: {
+      retentionMs: config.EVENT_RETENTION_MS,
+      maxPendingPerKey: config.EVENT_MAX_PENDING_PER_KEY,
+      maxPendingPerWorkspace: config.EVENT_MAX_PENDING_PER_WORKSPACE,
+      maxPayloadBytes: config.EVENT_MAX_PAYLOAD_BYTES,
+    },
+  });
   const sweeper = new Sweeper({
     deps,
     sweep: storage.runSweep,
     intervalMs: config.SWEEP_INTERVAL_MS,
     graceMs: config.SWEEP_GRACE_MS,
     failureHandlers: { handlers: failureHandlers, recoveryWindowMs: config.FAILURE_HANDLER_RECOVERY_WINDOW_MS },
+    purgeExpiredEvents: (limit) => events.purgeExpired(limit),
   });
   let working = false;
   return {
     scheduler,
     executor,
     runner,
+    events,
     sweeper,
     versions,
     clock,

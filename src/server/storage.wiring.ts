@@ -7,6 +7,7 @@ import { RunCommandRepository } from '../persistence/run-command.repository.js';
 import { RunFeedRepository } from '../persistence/run-feed.repository.js';
 import { RunQueryRepository } from '../persistence/run-query.repository.js';
 import { RunSweepRepository } from '../persistence/run-sweep.repository.js';
+import { WaitRepository } from '../persistence/wait.repository.js';
 import { WebhookRepository } from '../persistence/webhook.repository.js';
 import { WorkflowRepository } from '../persistence/workflow.repository.js';
 import type { Config } from './config.js';
@@ -20,6 +21,8 @@ export interface Storage {
   readonly runs: RunCommandRepository;
   readonly runQueries: RunQueryRepository;
   readonly runSweep: RunSweepRepository;
+  /** Waits for events, and the events kept for them. */
+  readonly waits: WaitRepository;
   /** Reads of the realtime streams, on connections of their own (see Database.liveDb). */
   readonly live: { readonly feed: RunFeedRepository; readonly logs: RunQueryRepository };
   readonly outboundMessages: OutboundMessageRepository;
@@ -52,6 +55,7 @@ export async function openStorage({ config, poolSize }: StorageOptions): Promise
     runs: new RunCommandRepository(db, database.sql),
     runQueries: new RunQueryRepository(db),
     runSweep: new RunSweepRepository(db),
+    waits: new WaitRepository(db),
     live: { feed: new RunFeedRepository(liveDb), logs: new RunQueryRepository(liveDb) },
     outboundMessages: new OutboundMessageRepository(db),
     webhooks: new WebhookRepository(db),

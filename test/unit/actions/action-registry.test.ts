@@ -20,6 +20,7 @@ const BUILTIN_TYPES = [
   'sms.send',
   'http.request',
   'delay',
+  'wait.forEvent',
   'condition',
   'switch',
   'end',
@@ -78,7 +79,7 @@ describe('ActionRegistry', () => {
   it('categorises the built-ins', () => {
     const byCategory = (c: string) => registry.list().filter((d) => d.category === c).map((d) => d.type);
     expect(byCategory('trigger')).toEqual(['trigger.manual', 'trigger.webhook', 'trigger.incomingMessage']);
-    expect(byCategory('logic')).toEqual(['delay', 'condition', 'switch', 'end']);
+    expect(byCategory('logic')).toEqual(['delay', 'wait.forEvent', 'condition', 'switch', 'end']);
   });
 
   it('rejects duplicates and malformed type names', () => {

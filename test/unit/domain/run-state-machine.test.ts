@@ -57,6 +57,7 @@ describe('step-run state machine', () => {
     ['RUNNING', 'fail', 'FAILED'],
     ['RUNNING', 'retry', 'RETRYING'],
     ['RUNNING', 'wait', 'SCHEDULED'],
+    ['SCHEDULED', 'wake', 'SCHEDULED'],
     ['RUNNING', 'lose', 'RETRYING'],
     ['SCHEDULED', 'cancel', 'CANCELLED'],
     ['RUNNING', 'cancel', 'CANCELLED'],
@@ -72,6 +73,8 @@ describe('step-run state machine', () => {
     ['CANCELLED', 'start'],
     ['SKIPPED', 'start'],
     ['RETRYING', 'succeed'],
+    ['RUNNING', 'wake'],
+    ['RETRYING', 'wake'],
   ])('%s --%s--> is illegal', (from, event) => {
     expect(() => nextStepRunStatus(from, event)).toThrow(/Illegal step transition/);
   });
