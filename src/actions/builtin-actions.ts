@@ -11,6 +11,7 @@ import { triggerIncomingMessageAction } from './trigger-incoming-message.action.
 import { triggerManualAction } from './trigger-manual.action.js';
 import { triggerWebhookAction } from './trigger-webhook.action.js';
 import { waitForEventAction } from './wait-for-event.action.js';
+import { waitForMessageAction } from './wait-for-message.action.js';
 import { whatsappSendMessageAction } from './whatsapp-send-message.action.js';
 
 /** Every step type the product ships with. Adding a type: one `*.action.ts` file and one line here. */
@@ -25,6 +26,7 @@ export const builtinActions: readonly ActionDefinition[] = [
   httpRequestAction,
   delayAction,
   waitForEventAction,
+  waitForMessageAction,
   conditionAction,
   switchAction,
   endAction,

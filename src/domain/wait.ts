@@ -1,3 +1,4 @@
+import type { Condition } from './condition.js';
 import type { JsonValue } from './json.js';
 
 /**
@@ -11,20 +12,37 @@ export type WaitReason = (typeof WAIT_REASONS)[number];
  * What a waiting step can be woken by before its due time; without one, only its due time ends
  * the wait (a timer). Matched only within the waiting instance's workspace.
  */
-export type WaitTarget = {
-  readonly reason: 'event';
-  /** The event name, as `sendEvent(name)` gives it. */
-  readonly name: string;
-  /** The correlation key, rendered when the step began to wait. */
-  readonly key: string;
-};
+export type WaitTarget =
+  | {
+      readonly reason: 'event';
+      /** The event name, as `sendEvent(name)` gives it. */
+      readonly name: string;
+      /** The correlation key, rendered when the step began to wait. */
+      readonly key: string;
+    }
+  | {
+      readonly reason: 'message';
+      /** The inbound channel (instagram, whatsapp, sms). */
+      readonly channel: string;
+      /** The sender to wait for, as the channel names senders (`trigger.message.from`). */
+      readonly contact: string;
+      /**
+       * Only a message for which this holds ends the wait. Bound when the step began to wait (see
+       * bindCondition): it reads nothing but the message, as `steps.<stepId>.output`.
+       */
+      readonly when?: Condition;
+      /** The step that waits: the message is its output, where the condition reads it. */
+      readonly stepId: string;
+      /** Whether the message may also start workflows its channel triggers (by default it does not). */
+      readonly alsoStartsWorkflows: boolean;
+    };
 
 /**
  * What ended a wait before its due time, as stored on the step run: the step's next attempt reads
  * it (see `ActionInvocation.arrival`). Absent when the due time ended the wait.
  */
 export interface WaitArrival {
-  readonly reason: 'event';
+  readonly reason: 'event' | 'message';
   readonly payload: JsonValue;
   /** When it arrived (ISO-8601). */
   readonly at: string;

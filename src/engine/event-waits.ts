@@ -86,8 +86,8 @@ export class EventWaits {
   }
 
   /**
-   * After a step began to wait for an event (its commit is in): wakes it with an event kept for it,
-   * if there is one. When it no longer waits at all (an event woke it between its commit and now,
+   * After a step began to wait (its commit is in): wakes it with an event kept for it, if it waits
+   * for an event and there is one. When it no longer waits at all (an event woke it between its commit and now,
    * and the job its own commit enqueued for its timeout may have replaced the one the wake
    * enqueued), its job is moved to now: a job for a step that is not due is put back, one for a
    * step that is no longer runnable does nothing.

@@ -89,7 +89,12 @@ export function planResult(options: OutcomeOptions & { readonly result: ActionRe
     const target = result.for;
     const waitReason = target?.reason ?? 'timer';
     const until = result.until.toISOString();
-    const on: JsonObject = target ? { for: waitReason, name: target.name, key: target.key } : {};
+    const on: JsonObject =
+      target === undefined
+        ? {}
+        : target.reason === 'event'
+          ? { for: waitReason, name: target.name, key: target.key }
+          : { for: waitReason, channel: target.channel, from: target.contact };
     return {
       change: {
         instanceId: instance.id,

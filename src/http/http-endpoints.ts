@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { TriggerCatalog } from '../actions/trigger-start.js';
 import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { VersionCache } from '../engine/version-cache.js';
+import type { MessageWaits } from '../engine/message-waits.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { Clock } from '../ports/clock.port.js';
 import type { InboundDeliveryStore } from '../ports/inbound-delivery.store.port.js';
@@ -26,6 +27,8 @@ export interface HttpEndpointsOptions {
   /** The action registry: tells triggers apart, and how each trigger type is started. */
   readonly catalog: StepTypeCatalog & TriggerCatalog;
   readonly runner: WorkflowRunner;
+  /** The steps waiting for inbound messages. */
+  readonly messageWaits: MessageWaits;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly publicBaseUrl: () => string;
@@ -60,6 +63,7 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): HttpEndpoint
     workflows: options.workflows,
     catalog: options.catalog,
     runner: options.runner,
+    waits: options.messageWaits,
     logger,
   });
   const inbound = new InboundDeliveryProcessor({

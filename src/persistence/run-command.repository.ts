@@ -1,7 +1,9 @@
 import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import type { JsonValue } from '../domain/json.js';
 import type { StepRecord } from '../domain/run-context.js';
+import type { WaitTarget } from '../domain/wait.js';
 import type { RunCommandStore } from '../ports/run-command.store.port.js';
+import type { MessageWaitMatch } from '../ports/wait.store.port.js';
 import type { CommitResult, InstanceEventRecord, NewInstance, RunChange } from '../ports/run-records.js';
 import type { Sql } from 'postgres';
 import type { Db, DbOrTx } from './database.js';
@@ -231,6 +233,13 @@ export class RunCommandRepository implements RunCommandStore {
   }
 }
 
+/** A wait target as step_waits holds it: topic and key to find it by, the rest of a message's match. */
+function waitRow(target: WaitTarget): { reason: WaitTarget['reason']; name: string; key: string; match: MessageWaitMatch | null } {
+  if (target.reason === 'event') return { reason: target.reason, name: target.name, key: target.key, match: null };
+  const { stepId, when, alsoStartsWorkflows } = target;
+  return { reason: target.reason, name: target.channel, key: target.contact, match: { stepId, alsoStartsWorkflows, ...(when ? { when } : {}) } };
+}
+
 /**
  * Commits one change inside a transaction of the caller's (a wait store's delivery): a miss of its
  * compare-and-set rolls back only the change (wfb_commit_run_changes runs it in a subtransaction)
@@ -331,7 +340,7 @@ export function commitPayload(change: RunChange, now: Date) {
       dueAt: r.dueAt,
       ...(r.status === 'RUNNING' ? { claim: r.claim, input: r.input } : {}),
     })),
-    ...(change.wait ? { wait: change.wait } : {}),
+    ...(change.wait ? { wait: { ...change.wait, target: waitRow(change.wait.target) } } : {}),
     events,
   };
 }

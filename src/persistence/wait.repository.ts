@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { JsonValue } from '../domain/json.js';
 import type { RunChange } from '../ports/run-records.js';
-import type { EventDelivery, KeepPolicy, KeptEventTake, SentEvent, WaitingStep, WaitStore, WokenStep } from '../ports/wait.store.port.js';
+import type {
+  EventDelivery,
+  KeepPolicy,
+  KeptEventTake,
+  MessageWaitMatch,
+  MessageWokenStep,
+  SentEvent,
+  WaitingStep,
+  WaitStore,
+  WokenStep,
+} from '../ports/wait.store.port.js';
 import type { Db, DbOrTx } from './database.js';
 import { commitWithin } from './run-command.repository.js';
 import { pendingEvents } from './tables/pending-event.table.js';
@@ -97,11 +107,13 @@ export class WaitRepository implements WaitStore {
     const { stepRunId, now, wake } = input;
     return this.db.transaction(async (tx) => {
       const [found] = await tx
-        .select({ ...waitingColumns, workspaceId: stepWaits.workspaceId, name: stepWaits.topic, key: stepWaits.key })
+        .select({ ...waitingColumns, workspaceId: stepWaits.workspaceId, reason: stepWaits.reason, name: stepWaits.topic, key: stepWaits.key })
         .from(stepWaits)
         .innerJoin(stepRuns, stillWaiting)
-        .where(and(eq(stepWaits.stepRunId, stepRunId), eq(stepWaits.reason, 'event')));
+        .where(eq(stepWaits.stepRunId, stepRunId));
       if (!found) return { outcome: 'notWaiting' };
+      // Nothing is kept for other waits (a message that came first does not count).
+      if (found.reason !== 'event') return { outcome: 'waiting' };
       await lockEventKey(tx, found);
       const [kept] = await tx
         .select({ id: pendingEvents.id, payload: pendingEvents.payload, sentAt: pendingEvents.sentAt })
@@ -121,6 +133,51 @@ export class WaitRepository implements WaitStore {
       if (!result.ok) return { outcome: 'notWaiting' };
       await tx.delete(pendingEvents).where(eq(pendingEvents.id, kept.id));
       return { outcome: 'woken', woken: { stepRunId: found.stepRunId, instanceId: found.instanceId, events: result.events } };
+    });
+  }
+
+  async contactsWaiting(channel: string, contacts: readonly string[]): Promise<ReadonlySet<string>> {
+    if (contacts.length === 0) return new Set();
+    const rows = await this.db
+      .selectDistinct({ key: stepWaits.key })
+      .from(stepWaits)
+      .innerJoin(stepRuns, stillWaiting)
+      .where(and(eq(stepWaits.reason, 'message'), eq(stepWaits.topic, channel), inArray(stepWaits.key, [...new Set(contacts)])));
+    return new Set(rows.map((r) => r.key));
+  }
+
+  deliverMessage(input: {
+    channel: string;
+    contact: string;
+    now: Date;
+    accepts: (match: MessageWaitMatch) => boolean;
+    wake: (step: WaitingStep) => RunChange;
+  }): Promise<readonly MessageWokenStep[]> {
+    const { channel, contact, now, accepts, wake } = input;
+    return this.db.transaction(async (tx) => {
+      // In instance order, as every commit batch locks instance rows: no deadlock with them.
+      const waiting = await tx
+        .select({ ...waitingColumns, workspaceId: stepWaits.workspaceId, match: stepWaits.match })
+        .from(stepWaits)
+        .innerJoin(stepRuns, stillWaiting)
+        .where(and(eq(stepWaits.reason, 'message'), eq(stepWaits.topic, channel), eq(stepWaits.key, contact)))
+        .orderBy(asc(stepRuns.instanceId));
+      const woken: MessageWokenStep[] = [];
+      for (const step of waiting) {
+        const match = step.match ?? { stepId: step.stepId, alsoStartsWorkflows: false };
+        if (!accepts(match)) continue;
+        // A miss: the timeout started it, or another message woke it first; this one goes on.
+        const result = await commitWithin(tx, wake(step), now);
+        if (!result.ok) continue;
+        woken.push({
+          stepRunId: step.stepRunId,
+          instanceId: step.instanceId,
+          events: result.events,
+          workspaceId: step.workspaceId,
+          alsoStartsWorkflows: match.alsoStartsWorkflows,
+        });
+      }
+      return woken;
     });
   }
 

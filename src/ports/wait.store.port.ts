@@ -1,3 +1,4 @@
+import type { Condition } from '../domain/condition.js';
 import type { JsonValue } from '../domain/json.js';
 import type { InstanceEventRecord, RunChange } from './run-records.js';
 
@@ -24,6 +25,19 @@ export interface WokenStep {
   readonly stepRunId: string;
   readonly instanceId: string;
   readonly events: readonly InstanceEventRecord[];
+}
+
+/** What a message wait asks of a message besides its channel and sender (see WaitTarget). */
+export interface MessageWaitMatch {
+  readonly stepId: string;
+  readonly when?: Condition;
+  readonly alsoStartsWorkflows: boolean;
+}
+
+/** A step a message woke, with what the dispatcher needs to decide what else the message does. */
+export interface MessageWokenStep extends WokenStep {
+  readonly workspaceId: string;
+  readonly alsoStartsWorkflows: boolean;
 }
 
 /** What became of a sent event. */
@@ -71,7 +85,8 @@ export interface WaitStore {
     readonly wake: (step: WaitingStep) => RunChange;
   }): Promise<EventDelivery>;
   /**
-   * For a step that has just begun to wait for an event: takes the oldest kept, unexpired event of
+   * For a step that has just begun to wait (for an event: otherwise only whether it still waits):
+   * takes the oldest kept, unexpired event of
    * its workspace, name and key and wakes the step with it (the event is gone once taken).
    * `waiting` when no such event is kept; `notWaiting` when the step no longer waits at the fence
    * it began to wait at (woken by an event meanwhile, started or cancelled) or the wake missed.
@@ -81,6 +96,22 @@ export interface WaitStore {
     readonly now: Date;
     readonly wake: (step: WaitingStep, kept: { readonly payload: JsonValue; readonly sentAt: Date }) => RunChange;
   }): Promise<KeptEventTake>;
+  /**
+   * Of these senders on this channel, those some step (of any workspace: inbound messages are routed
+   * deployment-wide) waits for a message from. Lets messages nobody waits for skip the rest.
+   */
+  contactsWaiting(channel: string, contacts: readonly string[]): Promise<ReadonlySet<string>>;
+  /**
+   * Wakes every step, of any workspace, waiting for a message on `channel` from `contact` whose
+   * match `accepts` it. Messages are not kept: one nobody waits for wakes nothing later.
+   */
+  deliverMessage(input: {
+    readonly channel: string;
+    readonly contact: string;
+    readonly now: Date;
+    readonly accepts: (match: MessageWaitMatch) => boolean;
+    readonly wake: (step: WaitingStep) => RunChange;
+  }): Promise<readonly MessageWokenStep[]>;
   /** Deletes up to `limit` kept events that expired before `now`; returns how many. */
   purgeExpired(input: { readonly now: Date; readonly limit: number }): Promise<number>;
 }

@@ -4,6 +4,7 @@ import type { ActionRegistry } from '../actions/action-registry.js';
 import type { EngineDeps, RunEventListener } from '../engine/engine-deps.js';
 import { EventWaits } from '../engine/event-waits.js';
 import { FailureHandlers } from '../engine/failure-handlers.js';
+import { MessageWaits } from '../engine/message-waits.js';
 import { StepExecutor } from '../engine/step-executor.js';
 import { Sweeper } from '../engine/sweeper.js';
 import { VersionCache } from '../engine/version-cache.js';
@@ -24,6 +25,8 @@ export interface Engine {
   readonly runner: WorkflowRunner;
   /** Sends events and wakes the steps that wait for them. */
   readonly events: EventWaits;
+  /** Wakes the steps that wait for inbound messages. */
+  readonly messages: MessageWaits;
   readonly sweeper: Sweeper;
   readonly versions: VersionCache;
   readonly clock: Clock;
@@ -108,6 +111,7 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
       maxPayloadBytes: config.EVENT_MAX_PAYLOAD_BYTES,
     },
   });
+  const messages = new MessageWaits({ deps, waits: storage.waits });
   const sweeper = new Sweeper({
     deps,
     sweep: storage.runSweep,
@@ -122,6 +126,7 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
     executor,
     runner,
     events,
+    messages,
     sweeper,
     versions,
     clock,

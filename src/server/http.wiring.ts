@@ -54,6 +54,7 @@ export function wireHttp(options: HttpWiringOptions): { readonly inbound: Inboun
       versions: engine.versions,
       catalog: options.registry,
       runner: engine.runner,
+      messageWaits: engine.messages,
       clock: engine.clock,
       logger: logger.child({ component: 'http-endpoints' }),
       publicBaseUrl: options.publicBaseUrl,

@@ -66,10 +66,10 @@ function markerOf(line: string | undefined): Marker | undefined {
   const comment = line?.trim().match(/^<!--\s*(.*?)\s*-->$/)?.[1];
   if (comment === undefined) return undefined;
   // Examples run by a test of their own: the integrator example (readme-example.test.ts), the
-  // error-path walk-through (readme-error-paths.test.ts) and the wait for an event
-  // (readme-waits.test.ts), each of which finds its blocks by this mark.
+  // error-path walk-through (readme-error-paths.test.ts) and the waits for an event and for a
+  // reply (readme-waits.test.ts), each of which finds its blocks by this mark.
   if (comment === 'example') return { kind: 'example', lang: 'js' };
-  if (comment === 'error-paths-example' || comment === 'wait-for-event-example') return { kind: 'example', lang: 'graphql' };
+  if (['error-paths-example', 'wait-for-event-example', 'wait-for-message-example'].includes(comment)) return { kind: 'example', lang: 'graphql' };
   const test = /^readme-test:\s*(skip|file)\s*(.*)$/.exec(comment);
   if (!test) return undefined;
   return test[1] === 'skip' ? { kind: 'skip', reason: test[2]! } : { kind: 'file', path: test[2]! };

@@ -3,7 +3,7 @@ import type { WaitTarget } from '../../../src/domain/wait.js';
 import { planWake } from '../../../src/engine/step-outcome.js';
 import type { RunCommandStore } from '../../../src/ports/run-command.store.port.js';
 import type { InstanceRecord } from '../../../src/ports/run-records.js';
-import type { KeepPolicy, WaitingStep } from '../../../src/ports/wait.store.port.js';
+import type { KeepPolicy, MessageWaitMatch, WaitingStep } from '../../../src/ports/wait.store.port.js';
 import { claimFirst, newInstance, type MakeRunStores, type RunStores } from './run-store-harness.js';
 
 /** Parks the first step of a new instance of `scope` waiting for `target`, as a wait.forEvent's commit does. */
@@ -139,6 +139,39 @@ export function describeWaitContract(name: string, make: MakeRunStores): void {
       expect(await stores.waits.purgeExpired({ now: new Date(), limit: 10_000 })).toBeGreaterThanOrEqual(1);
       const later = await waitingInstance(stores.commands, scope, target('k8'));
       expect(await take(later.stepRunId)).toEqual({ outcome: 'waiting' });
+    });
+
+    const messageTarget = (contact: string, over: Partial<Extract<WaitTarget, { reason: 'message' }>> = {}): WaitTarget => ({
+      reason: 'message', channel: 'sms', contact, stepId: 'wait', alsoStartsWorkflows: false, ...over,
+    });
+    const reply = (contact: string, accepts: (match: MessageWaitMatch) => boolean = () => true) =>
+      stores.waits.deliverMessage({ channel: 'sms', contact, now: new Date(), accepts, wake: wake({ text: 'yes' }) });
+
+    it('wakes the steps of every workspace waiting for a message from the sender, those the match accepts, once', async () => {
+      const contact = `+1555${Math.floor(Math.random() * 1e7)}`;
+      const a = await stores.newScope();
+      const b = await stores.newScope();
+      const mine = await waitingInstance(stores.commands, a, messageTarget(contact));
+      const theirs = await waitingInstance(stores.commands, b, messageTarget(contact, { alsoStartsWorkflows: true, when: { path: 'steps.wait.output.text', op: 'exists' } }));
+      const picky = await waitingInstance(stores.commands, a, messageTarget(contact, { stepId: 'picky' }));
+      expect([...(await stores.waits.contactsWaiting('sms', [contact, '+10000000000']))]).toEqual([contact]);
+      expect([...(await stores.waits.contactsWaiting('whatsapp', [contact]))]).toEqual([]);
+      const seen: MessageWaitMatch[] = [];
+      const woken = await reply(contact, (match) => (seen.push(match), match.stepId !== 'picky'));
+      expect(woken.map((w) => w.stepRunId).sort()).toEqual([mine.stepRunId, theirs.stepRunId].sort());
+      expect(woken.find((w) => w.stepRunId === theirs.stepRunId)).toMatchObject({ workspaceId: b.workspaceId, alsoStartsWorkflows: true });
+      expect(woken.find((w) => w.stepRunId === mine.stepRunId)).toMatchObject({ workspaceId: a.workspaceId, alsoStartsWorkflows: false });
+      expect(seen).toContainEqual({ stepId: 'wait', alsoStartsWorkflows: true, when: { path: 'steps.wait.output.text', op: 'exists' } });
+      // Spent: the next message wakes only the one the match refused.
+      expect((await reply(contact)).map((w) => w.stepRunId)).toEqual([picky.stepRunId]);
+      expect(await reply(contact)).toEqual([]);
+      expect(await take(picky.stepRunId)).toEqual({ outcome: 'notWaiting' });
+    });
+
+    it('a message wait that still waits is reported waiting, with nothing kept for it', async () => {
+      const scope = await stores.newScope();
+      const w = await waitingInstance(stores.commands, scope, messageTarget(`+1666${Math.floor(Math.random() * 1e7)}`));
+      expect(await take(w.stepRunId)).toEqual({ outcome: 'waiting' });
     });
 
     it('lets a registration lapse when its step is cancelled', async () => {

@@ -21,6 +21,7 @@ const BUILTIN_TYPES = [
   'http.request',
   'delay',
   'wait.forEvent',
+  'wait.forMessage',
   'condition',
   'switch',
   'end',
@@ -79,7 +80,7 @@ describe('ActionRegistry', () => {
   it('categorises the built-ins', () => {
     const byCategory = (c: string) => registry.list().filter((d) => d.category === c).map((d) => d.type);
     expect(byCategory('trigger')).toEqual(['trigger.manual', 'trigger.webhook', 'trigger.incomingMessage']);
-    expect(byCategory('logic')).toEqual(['delay', 'wait.forEvent', 'condition', 'switch', 'end']);
+    expect(byCategory('logic')).toEqual(['delay', 'wait.forEvent', 'wait.forMessage', 'condition', 'switch', 'end']);
   });
 
   it('rejects duplicates and malformed type names', () => {
