@@ -353,3 +353,53 @@ describe('bad input', () => {
     expect(step(failed, 'wait')?.attempt).toBe(1);
   });
 });
+
+describe('POST /events', () => {
+  const post = (body: string, headers: Record<string, string> = {}, apiKey: string | undefined = server.apiKey) =>
+    fetch(`${new URL(server.url).origin}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}), ...headers },
+      body,
+    });
+
+  test('sends an event with an API key: it resumes the waiting instance of the key\'s workspace', async () => {
+    const workflowId = await publishWaitFlow(client);
+    const order = newOrder();
+    const id = await start(client, workflowId, order);
+    await until(client, id, ['WAITING']);
+    const other = await server.newWorkspace('http other');
+    const foreign = await post(JSON.stringify({ name: 'order.paid', key: `order-${order}`, payload: { amount: 1 } }), {}, other.apiKey);
+    expect(foreign.status).toBe(200);
+    expect(await foreign.json()).toEqual({ resumedInstanceIds: [], keptUntil: expect.any(String) });
+
+    const res = await post(JSON.stringify({ name: 'order.paid', key: `order-${order}`, payload: { amount: 42 } }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ resumedInstanceIds: [id], keptUntil: null });
+    expect(step(await until(client, id, ['COMPLETED']), 'wait')?.output).toEqual({ amount: 42 });
+  });
+
+  test.each([
+    ['no API key', '{"name":"e","key":"k"}', {}, '', 401, 'UNAUTHENTICATED'],
+    ['an unknown API key', '{"name":"e","key":"k"}', {}, 'wfb_unknown_key', 401, 'UNAUTHENTICATED'],
+    ['a body that is not JSON', 'name=e', { 'content-type': 'application/x-www-form-urlencoded' }, undefined, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['invalid JSON', '{"name":', {}, undefined, 400, 'MALFORMED_JSON'],
+    ['a body that is not an object', '["e","k"]', {}, undefined, 400, 'BAD_REQUEST'],
+    ['no key', '{"name":"e"}', {}, undefined, 400, 'BAD_REQUEST'],
+    ['a name with a line break', '{"name":"a\\nb","key":"k"}', {}, undefined, 400, 'BAD_REQUEST'],
+    ['a payload too large', JSON.stringify({ name: 'e', key: 'k', payload: 'x'.repeat(LIMITS.payloadBytes) }), {}, undefined, 413, 'PAYLOAD_TOO_LARGE'],
+  ] as const)('refuses %s', async (_what, body, headers, key, status, code) => {
+    const res = await post(body, headers, key);
+    expect(res.status).toBe(status);
+    expect(await res.json()).toEqual({ error: { code, message: expect.any(String) } });
+  });
+
+  test('a key holding its limit of kept events is 429 LIMIT_EXCEEDED; other methods are 405', async () => {
+    const { apiKey } = await server.newWorkspace('http flood');
+    const body = JSON.stringify({ name: 'order.paid', key: `flood-${newOrder()}` });
+    for (let i = 0; i < LIMITS.perKey; i++) expect((await post(body, {}, apiKey)).status).toBe(200);
+    const refused = await post(body, {}, apiKey);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({ error: { code: 'LIMIT_EXCEEDED', message: expect.stringContaining('kept already') } });
+    expect((await fetch(`${new URL(server.url).origin}/events`)).status).toBe(405);
+  });
+});
