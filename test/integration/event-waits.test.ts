@@ -5,6 +5,7 @@ import {
   CancelInstanceDocument,
   CreateWorkflowDocument,
   InstanceDocument,
+  InstanceUpdatedDocument,
   PublishWorkflowDocument,
   SendEventDocument,
   StartWorkflowDocument,
@@ -14,6 +15,7 @@ import {
 } from '../../src/sdk/operations.generated.js';
 import { waitFor } from '../support/fake-http-server.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
+import { collect, wsClient } from '../support/ws-client.js';
 
 /**
  * wait.forEvent through GraphQL: an event sent after the wait is reached and before it (kept, then
@@ -105,9 +107,21 @@ describe('an event sent after the wait is reached', () => {
     const due = new Date(step(waiting, 'wait')!.dueAt).getTime() - Date.now();
     expect(due).toBeGreaterThan(3_500_000);
 
+    // A subscriber sees the wake as it happens, then the resumed run.
+    const ws = wsClient(server.url, server.apiKey);
+    const live = collect(ws, InstanceUpdatedDocument, { instanceId: id, since: waiting.eventSeq });
     const sent = await send(client, `order-${order}`, { amount: 180, currency: 'EUR' });
     expect(sent).toEqual({ resumedInstanceIds: [id], keptUntil: null });
     const done = await until(client, id, ['COMPLETED', 'FAILED']);
+    try {
+      await waitFor(async () => live.items.length, (n) => n >= done.eventSeq - waiting.eventSeq, { what: 'the live events after the wait' });
+      const story = live.items.map(({ instanceUpdated: { event } }) => `${event.stepId ?? 'instance'} ${event.event} ${event.toStatus}`);
+      expect(story.slice(0, 4)).toEqual(['wait wake SCHEDULED', 'instance resume RUNNING', 'wait start RUNNING', 'wait succeed SUCCEEDED']);
+      expect(story.at(-1)).toBe('instance complete COMPLETED');
+    } finally {
+      live.stop();
+      await ws.dispose();
+    }
     expect(done.status).toBe('COMPLETED');
     expect(done.waitReason).toBeNull();
     expect(step(done, 'wait')).toMatchObject({ status: 'SUCCEEDED', waitReason: 'EVENT', output: { amount: 180, currency: 'EUR' } });
