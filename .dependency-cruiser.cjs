@@ -26,7 +26,8 @@ const allowed = {
   // catalogue, never another adapter (the realtime service is reached through its port).
   graphql: ['domain', 'ports', 'services', 'engine', 'actions'],
   http: ['domain', 'ports', 'services', 'engine', 'actions'],
-  // The typed client is shipped to integrators: it stands on its own.
+  // The typed client is shipped to integrators (a package of its own): it stands on its own, and
+  // the packages it imports are checked against its own package.json, the closest to it.
   sdk: [],
 };
 
@@ -75,6 +76,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
+    // The SDK package's build output (src/sdk's own `npm run build`): compiled copies of its sources.
+    exclude: { path: '^src/sdk/dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

@@ -124,6 +124,7 @@ export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefin
     return { ok: true, config: data };
   };
 
+  const start = spec.start === undefined ? undefined : registeredStart(spec.start, parseStored);
   return {
     type: spec.type,
     category: spec.category,
@@ -133,7 +134,8 @@ export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefin
     configSchema: spec.config,
     checkConfig,
     dynamicPorts: typeof spec.ports === 'function',
-    ...(spec.start === undefined ? {} : { start: registeredStart(spec.start, parseStored) }),
+    ...(start === undefined ? {} : { start }),
+    ...(start?.kind === 'schedule' ? { schedule: (config: JsonObject) => start.schedule(config) } : {}),
     hasErrorPort,
     get listedPorts(): readonly PortSpec[] {
       if (fixedPorts) return fixedPorts;

@@ -9,6 +9,7 @@ import { smsSendAction } from './sms-send.action.js';
 import { switchAction } from './switch.action.js';
 import { triggerIncomingMessageAction } from './trigger-incoming-message.action.js';
 import { triggerManualAction } from './trigger-manual.action.js';
+import { triggerScheduleAction } from './trigger-schedule.action.js';
 import { triggerWebhookAction } from './trigger-webhook.action.js';
 import { waitForEventAction } from './wait-for-event.action.js';
 import { waitForMessageAction } from './wait-for-message.action.js';
@@ -19,6 +20,7 @@ export const builtinActions: readonly ActionDefinition[] = [
   triggerManualAction,
   triggerWebhookAction,
   triggerIncomingMessageAction,
+  triggerScheduleAction,
   instagramSendDirectMessageAction,
   instagramLikeMessageAction,
   whatsappSendMessageAction,

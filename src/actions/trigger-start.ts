@@ -1,4 +1,5 @@
 import type { JsonObject } from '../domain/json.js';
+import type { Schedule } from '../domain/schedule.js';
 import type { InboundMessage } from '../ports/inbound-delivery.store.port.js';
 import type { InboundChannel } from '../ports/inbound-message.store.port.js';
 
@@ -11,6 +12,8 @@ import type { InboundChannel } from '../ports/inbound-message.store.port.js';
  * - `webhook`: also by a call to the workflow's webhook URL (`POST /hooks/:token`).
  * - `inbound`: also by a text message the inbound endpoints receive on `channel(config)` for
  *   which `matches(config, message)` holds, in every workspace (see `InboundDispatcher`).
+ * - `schedule`: also at each tick of `schedule(config)`, once per tick whatever the number of
+ *   workers (see `ScheduleTicker`); publishing schedules the workflow, archiving unschedules it.
  */
 export type TriggerStartSpec<C> =
   | { readonly kind: 'manual' }
@@ -21,6 +24,11 @@ export type TriggerStartSpec<C> =
       channel(config: C): InboundChannel;
       /** Whether a message on that channel starts a run; pure and cheap (it runs per message and workflow). */
       matches(config: C, message: InboundMessage): boolean;
+    }
+  | {
+      readonly kind: 'schedule';
+      /** The ticks of a valid config; pure, so that every process computes the same ones. */
+      schedule(config: C): Schedule;
     };
 
 export type TriggerStartKind = TriggerStartSpec<object>['kind'];
@@ -34,8 +42,15 @@ export interface InboundTriggerStart {
   matcher(config: JsonObject): ((message: InboundMessage) => boolean) | undefined;
 }
 
+/** How a trigger type started on a schedule is started, its config parsed behind it. */
+export interface ScheduleTriggerStart {
+  readonly kind: 'schedule';
+  /** The ticks of a stored config; undefined when it no longer parses. */
+  schedule(config: JsonObject): Schedule | undefined;
+}
+
 /** {@link TriggerStartSpec} of a registered trigger type. */
-export type TriggerStart = { readonly kind: 'manual' } | { readonly kind: 'webhook' } | InboundTriggerStart;
+export type TriggerStart = { readonly kind: 'manual' } | { readonly kind: 'webhook' } | InboundTriggerStart | ScheduleTriggerStart;
 
 /** A trigger type started by inbound messages. */
 export interface InboundTrigger {
@@ -56,6 +71,15 @@ export function registeredStart<C>(
   spec: TriggerStartSpec<C>,
   parse: (config: JsonObject) => C | undefined,
 ): TriggerStart {
+  if (spec.kind === 'schedule') {
+    return {
+      kind: 'schedule',
+      schedule(config) {
+        const parsed = parse(config);
+        return parsed === undefined ? undefined : spec.schedule(parsed);
+      },
+    };
+  }
   if (spec.kind !== 'inbound') return spec;
   return {
     kind: 'inbound',

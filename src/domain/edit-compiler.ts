@@ -6,6 +6,7 @@ import type { GraphSlice } from './graph-slice.js';
 import type { JsonObject } from './json.js';
 import { jsonEqual } from './json-compare.js';
 import { jsonByteLength } from './json-size.js';
+import { scheduleIssue, type ScheduleRules } from './schedule-rules.js';
 import type { PortSpec, StepTypeCatalog, StepTypeInfo } from './step-type-catalog.js';
 
 /** Longest step or workflow name, counted after trimming. */
@@ -21,6 +22,8 @@ export interface EditLimits {
   readonly maxConfigBytes: number;
   /** Most steps one workflow may hold. */
   readonly maxSteps: number;
+  /** What schedule triggers may do; without it only schedules that never fire are refused. */
+  readonly schedules?: ScheduleRules;
 }
 
 /** What compiling an edit needs besides the command. */
@@ -442,6 +445,11 @@ const checkConfig = (info: StepTypeInfo, config: JsonObject, limits: EditLimits)
     const issues = result.issues.map((i) => ({ path: i.path ? `config.${i.path}` : 'config', message: i.message }));
     const first = issues[0] ?? { path: 'config', message: 'is not valid' };
     throw badInput(`Invalid config: ${first.path}: ${first.message}`, first.path, { issues });
+  }
+  const schedule = scheduleIssue(info, result.config, limits.schedules);
+  if (schedule) {
+    const path = `config.${schedule.path}`;
+    throw badInput(`Invalid config: ${path}: ${schedule.message}`, path, { issues: [{ path, message: schedule.message }] });
   }
   // Defaults can make the stored config larger than the one sent.
   checkConfigSize(result.config, limits);

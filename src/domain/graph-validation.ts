@@ -1,4 +1,5 @@
 import { ERROR_PORT, type Graph, type Step } from './graph.js';
+import { scheduleIssue, type ScheduleRules } from './schedule-rules.js';
 import type { StepTypeCatalog } from './step-type-catalog.js';
 
 /** What is wrong with a graph that keeps it from being published. */
@@ -45,6 +46,12 @@ export interface ValidationProblem {
   readonly port?: string;
 }
 
+/** Deployment rules validation applies besides each type's own config check. */
+export interface GraphValidationOptions {
+  /** What schedule triggers may do; without it only schedules that never fire are refused. */
+  readonly schedules?: ScheduleRules;
+}
+
 /**
  * Checks a whole graph for publishing and reports every problem at once, in a stable order: step
  * problems, trigger count, edge problems, missing required edges, cycles, unreachable steps.
@@ -53,7 +60,7 @@ export interface ValidationProblem {
  * known ports, so its edges' ports and its required edges are not checked. Reachability is only
  * checked when there is a trigger.
  */
-export const validateGraph = (graph: Graph, catalog: StepTypeCatalog): ValidationProblem[] => {
+export const validateGraph = (graph: Graph, catalog: StepTypeCatalog, options: GraphValidationOptions = {}): ValidationProblem[] => {
   const problems: ValidationProblem[] = [];
 
   // Steps, by dense index so the graph walks below can use typed arrays.
@@ -93,6 +100,14 @@ export const validateGraph = (graph: Graph, catalog: StepTypeCatalog): Validatio
         });
       }
       continue;
+    }
+    const schedule = scheduleIssue(info, check.config, options.schedules);
+    if (schedule) {
+      problems.push({
+        code: ValidationCode.INVALID_CONFIG,
+        message: `${describe(step)}: config.${schedule.path}: ${schedule.message}`,
+        stepId: step.id,
+      });
     }
     const ports = info.outputPorts(check.config);
     portsOf.set(step.id, {

@@ -15,8 +15,10 @@ export type InstanceEvent = 'start' | 'wait' | 'resume' | 'complete' | 'fail' | 
 
 /** What can happen to a step run. */
 export type StepRunEvent =
-  /** A worker takes the step (first attempt, a retry, or the end of a wait). */
+  /** A worker takes the step for a new attempt (the first, a retry, or after a lost or stopped worker). */
   | 'start'
+  /** A worker takes the step at the end of its wait: the attempt that began waiting goes on. */
+  | 'resume'
   | 'succeed'
   | 'fail'
   /** The attempt failed and another is due later. */
@@ -33,7 +35,7 @@ export type StepRunEvent =
   /** A stopping worker handed it back unfinished; another worker runs it again at once. */
   | 'release'
   | 'cancel'
-  /** `retryInstance` schedules a failed step again. */
+  /** `retryInstance` runs a failed step again: another attempt is due at once. */
   | 'reschedule';
 
 const INSTANCE_TABLE: Readonly<Record<InstanceEvent, Partial<Record<InstanceStatus, InstanceStatus>>>> = {
@@ -48,6 +50,7 @@ const INSTANCE_TABLE: Readonly<Record<InstanceEvent, Partial<Record<InstanceStat
 
 const STEP_TABLE: Readonly<Record<StepRunEvent, Partial<Record<StepRunStatus, StepRunStatus>>>> = {
   start: { SCHEDULED: 'RUNNING', RETRYING: 'RUNNING' },
+  resume: { SCHEDULED: 'RUNNING' },
   succeed: { RUNNING: 'SUCCEEDED' },
   fail: { RUNNING: 'FAILED' },
   retry: { RUNNING: 'RETRYING' },
@@ -56,7 +59,7 @@ const STEP_TABLE: Readonly<Record<StepRunEvent, Partial<Record<StepRunStatus, St
   lose: { RUNNING: 'RETRYING' },
   release: { RUNNING: 'RETRYING' },
   cancel: { SCHEDULED: 'CANCELLED', RETRYING: 'CANCELLED', RUNNING: 'CANCELLED' },
-  reschedule: { FAILED: 'SCHEDULED' },
+  reschedule: { FAILED: 'RETRYING' },
 };
 
 /** An event that does not apply to the current state. */
@@ -87,6 +90,9 @@ export function nextStepRunStatus(from: StepRunStatus, event: StepRunEvent): Ste
 
 export const isTerminalInstance = (s: InstanceStatus): boolean =>
   s === 'COMPLETED' || s === 'FAILED' || s === 'CANCELLED';
+
+/** Whether a status read as text (an event's `toStatus`) is an instance status. */
+export const isInstanceStatus = (s: string): s is InstanceStatus => (INSTANCE_STATUSES as readonly string[]).includes(s);
 
 /** States in which a step run waits for a job to run it. */
 export const isRunnableStep = (s: StepRunStatus): boolean => s === 'SCHEDULED' || s === 'RETRYING';

@@ -1,4 +1,5 @@
 import type { JsonObject } from './json.js';
+import type { Schedule } from './schedule.js';
 
 /** What a step type is for; triggers start a run and take no incoming edge. */
 export type StepCategory = 'trigger' | 'action' | 'logic';
@@ -28,6 +29,11 @@ export interface StepTypeInfo {
   checkConfig(config: unknown): ConfigCheck;
   /** The output ports a step of this type has with this (valid) config. */
   outputPorts(config: JsonObject): readonly PortSpec[];
+  /**
+   * Triggers started on a schedule only: the ticks of a config; undefined when it does not parse.
+   * Publishing such a trigger schedules its workflow (see `WorkflowEditingService.publish`).
+   */
+  schedule?(config: JsonObject): Schedule | undefined;
 }
 
 /** Looks step types up by name. */

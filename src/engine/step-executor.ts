@@ -113,8 +113,10 @@ export class StepExecutor {
     }
     const version = await versions.get(instance.workflowId, instance.version);
     const step = version.step(stepRun.stepId);
-    // The end of a wait resumes the attempt that began it; anything else is a new attempt.
-    const attempt = stepRun.resumed ? Math.max(1, stepRun.attempt) : stepRun.attempt + 1;
+    // The end of a wait (parked SCHEDULED by it) goes on with the attempt that began waiting; any
+    // other start, a retry after a resumed attempt included, is a new attempt.
+    const resuming = stepRun.status === 'SCHEDULED' && stepRun.resumed;
+    const attempt = resuming ? Math.max(1, stepRun.attempt) : stepRun.attempt + 1;
     const claimedAt = performance.now();
     const change: RunChange = {
       instanceId: instance.id,
@@ -130,7 +132,7 @@ export class StepExecutor {
         {
           stepRunId: stepRun.id,
           stepId: stepRun.stepId,
-          ...stepMove(stepRun.status, 'start'),
+          ...stepMove(stepRun.status, resuming ? 'resume' : 'start'),
           attempt,
           fence: stepRun.fence,
           claim: this.claim,
@@ -139,7 +141,7 @@ export class StepExecutor {
             startedAt: stepRun.startedAt ?? now,
             ...(stepRun.input === null && step ? { input: step.config } : {}),
           },
-          detail: { worker: this.claim.owner, ...(stepRun.resumed ? { resumed: true } : {}) },
+          detail: { worker: this.claim.owner, ...(resuming ? { resumed: true } : {}) },
         },
       ],
     };

@@ -4,6 +4,7 @@ import type { JsonObject, JsonValue } from '../domain/json.js';
 import type { WaitArrival } from '../domain/wait.js';
 import { toStorableJson } from '../domain/storable-json.js';
 import { ERROR_PORT } from '../domain/graph.js';
+import { WORKER_LOST, WORKER_STOPPED } from '../domain/step-attempts.js';
 import type { InstanceRecord, LeaseClaim, NewStepRun, RunChange, StepRunRecord, StepRunTransition } from '../ports/run-records.js';
 import type { CompiledVersion } from './compiled-version.js';
 import type { WaitingStep } from '../ports/wait.store.port.js';
@@ -41,11 +42,12 @@ export interface OutcomeOptions {
 }
 
 /**
- * Attempts that count against the retry policy: every start but those whose worker vanished or
- * handed the step back, which say nothing about the step itself.
+ * Attempts that count against the retry policy: every start since the step began (or since
+ * retryInstance ran it again) but those whose worker vanished or handed the step back, which say
+ * nothing about the step itself.
  */
 export const countedAttempts = (stepRun: StepRunRecord): number =>
-  stepRun.attempt - stepRun.lostCount - stepRun.handbackCount;
+  stepRun.attempt - stepRun.attemptsBeforeRetry - stepRun.lostCount - stepRun.handbackCount;
 
 /** The fenced transition of the running attempt: the compare-and-set every outcome starts from. */
 const fenced = (stepRun: StepRunRecord) => ({
@@ -180,6 +182,7 @@ function moveOn(options: OutcomeOptions & { readonly done: StepRunTransition; re
         stepType: next.type,
         status: 'RUNNING',
         attempt: 1,
+        attemptsBeforeRetry: 0,
         input: next.config,
         output: null,
         error: null,
@@ -233,6 +236,16 @@ export function planWake(options: {
 }
 
 /**
+ * A failure's machine-readable code (the port's or action's reason, or `HTTP_<status>`, or
+ * `STEP_FAILED`) and its HTTP status where there is one.
+ */
+export function failureCode(details: JsonObject): { readonly code: string; readonly status: number | undefined } {
+  const status = typeof details.status === 'number' ? details.status : undefined;
+  const named = typeof details.code === 'string' ? details.code : typeof details.reason === 'string' ? details.reason : undefined;
+  return { code: named ?? (status === undefined ? 'STEP_FAILED' : `HTTP_${status}`), status };
+}
+
+/**
  * What a step that failed and follows its `error` edge gives later steps, as its output and as
  * `steps.<id>.error`: the message, a machine-readable `code` (the port's or action's reason, or
  * `HTTP_<status>`), the attempt that failed, whether trying again could have helped, the HTTP
@@ -240,9 +253,7 @@ export function planWake(options: {
  */
 export function errorOutput(failure: { message: string; retryable: boolean; details: JsonObject }, attempt: number): JsonObject {
   const { details } = failure;
-  const status = typeof details.status === 'number' ? details.status : undefined;
-  const named = typeof details.code === 'string' ? details.code : typeof details.reason === 'string' ? details.reason : undefined;
-  const code = named ?? (status === undefined ? 'STEP_FAILED' : `HTTP_${status}`);
+  const { code, status } = failureCode(details);
   return {
     message: failure.message,
     code,
@@ -274,6 +285,9 @@ export function planFailure(options: {
   const details = toStorableJson(failure.details).value as JsonObject;
   const message = toStorableJson(failure.message).value as string;
   const error = { message, retryable: failure.retryable, details };
+  // What the attempt's log entry says of the failure (StepRun.attempts reads it back).
+  const { code, status } = failureCode(details);
+  const logged: JsonObject = { reason: message, code, ...(status === undefined ? {} : { status }) };
 
   if (retryDelayMs !== null) {
     const dueAt = new Date(now.getTime() + retryDelayMs);
@@ -286,7 +300,7 @@ export function planFailure(options: {
             ...fenced(stepRun),
             ...stepMove('RUNNING', 'retry'),
             patch: { error, dueAt, enqueuedAt: now, leaseUntil: null },
-            detail: { reason: message, retryAt: dueAt.toISOString() },
+            detail: { ...logged, retryAt: dueAt.toISOString() },
           },
         ],
       },
@@ -299,7 +313,7 @@ export function planFailure(options: {
       ...fenced(stepRun),
       ...stepMove('RUNNING', 'fail'),
       patch: { error: { ...error, handled: true }, output: caught, leaseUntil: null, finishedAt: now },
-      detail: { reason: message, handled: true, port: ERROR_PORT },
+      detail: { ...logged, handled: true, port: ERROR_PORT },
     };
     return moveOn({ ...errorEdge, attempt, now, done, port: ERROR_PORT });
   }
@@ -319,7 +333,7 @@ export function planFailure(options: {
           ...fenced(stepRun),
           ...stepMove('RUNNING', 'fail'),
           patch: { error, leaseUntil: null, finishedAt: now },
-          detail: { reason: message },
+          detail: logged,
         },
       ],
     },
@@ -341,7 +355,7 @@ export function planHandBack(options: { readonly attempt: ClaimedAttempt; readon
           ...fenced(stepRun),
           ...stepMove('RUNNING', 'release'),
           patch: { leaseUntil: null, dueAt: now, enqueuedAt: now, handbackCount: stepRun.handbackCount + 1 },
-          detail: { reason: 'the worker running this step stopped before it finished; another worker runs it again', worker },
+          detail: { reason: 'the worker running this step stopped before it finished; another worker runs it again', code: WORKER_STOPPED, worker },
         },
       ],
     },
@@ -373,7 +387,7 @@ export function planLost(options: { readonly stepRun: StepRunRecord; readonly no
             ...base,
             ...stepMove('RUNNING', 'fail'),
             patch: { lostCount: lost, leaseUntil: null, finishedAt: now, error: { message: reason, retryable: false } },
-            detail: { reason },
+            detail: { reason, code: WORKER_LOST },
           },
         ],
       },
@@ -388,7 +402,7 @@ export function planLost(options: { readonly stepRun: StepRunRecord; readonly no
           ...base,
           ...stepMove('RUNNING', 'lose'),
           patch: { lostCount: lost, leaseUntil: null, dueAt: now, enqueuedAt: now },
-          detail: { reason, ...(stepRun.leaseOwner ? { worker: stepRun.leaseOwner } : {}) },
+          detail: { reason, code: WORKER_LOST, ...(stepRun.leaseOwner ? { worker: stepRun.leaseOwner } : {}) },
         },
       ],
     },

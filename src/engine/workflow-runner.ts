@@ -27,12 +27,13 @@ export class WorkflowRunner {
   constructor(private readonly options: WorkflowRunnerOptions) {}
 
   /**
-   * Starts an instance of the workflow's newest published version. The same idempotency key from
+   * Starts an instance of the workflow's newest published version (or of `version`, a published
+   * one: a schedule's tick starts the version that scheduled it). The same idempotency key from
    * the same source returns the instance it started first.
    */
   async start(
     actor: RunActor,
-    args: { workflowId: string; input: JsonValue; idempotency?: IdempotencyClaim },
+    args: { workflowId: string; input: JsonValue; idempotency?: IdempotencyClaim; version?: number },
   ): Promise<{ instance: InstanceRecord; created: boolean }> {
     const { deps } = this.options;
     const wf = await this.options.workflows.get(actor.workspaceId, args.workflowId);
@@ -54,7 +55,9 @@ export class WorkflowRunner {
         limit: this.options.maxInputBytes,
       });
     }
-    const version = await deps.versions.get(wf.id, wf.latestVersion);
+    const versionNumber = args.version ?? wf.latestVersion;
+    if (versionNumber < 1 || versionNumber > wf.latestVersion) throw notFound('Version', String(versionNumber));
+    const version = await deps.versions.get(wf.id, versionNumber);
     const trigger = version.triggerId ? version.step(version.triggerId) : undefined;
     if (!trigger) throw invalidState('The published version has no trigger');
     const stepRunId = randomUUID();
@@ -62,7 +65,7 @@ export class WorkflowRunner {
       id: randomUUID(),
       workspaceId: actor.workspaceId,
       workflowId: wf.id,
-      version: wf.latestVersion,
+      version: versionNumber,
       input: args.input,
       idempotency: args.idempotency,
       firstStep: { stepRunId, stepId: trigger.id, stepType: trigger.type },
@@ -130,8 +133,10 @@ export class WorkflowRunner {
           stepRunId: failed.id,
           stepId: failed.stepId,
           ...stepMove('FAILED', 'reschedule'),
-          attempt: 0,
-          patch: { attempt: 0, error: null, dueAt: now, enqueuedAt: now, finishedAt: null, lostCount: 0, handbackCount: 0 },
+          // Attempt numbers go on counting (the earlier attempts stay listed); the retry policy
+          // starts afresh from here.
+          attempt: failed.attempt,
+          patch: { attemptsBeforeRetry: failed.attempt, error: null, dueAt: now, enqueuedAt: now, finishedAt: null, lostCount: 0, handbackCount: 0 },
         },
       ],
     });

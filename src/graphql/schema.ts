@@ -4,7 +4,7 @@ import { buildSchema, type ResolverData } from 'type-graphql';
 import { ActionTypeResolver } from './action-type/action-type.resolver.js';
 import { ApiKeyResolver } from './api-key/api-key.resolver.js';
 import { EventResolver } from './event/event.resolver.js';
-import { InstanceResolver, WorkflowRunsResolver } from './instance/instance.resolver.js';
+import { InstanceResolver, StepRunResolver, WorkflowRunsResolver } from './instance/instance.resolver.js';
 import { SubscriptionResolver } from './subscription/subscription.resolver.js';
 import { WebhookResolver } from './webhook/webhook.resolver.js';
 import { StepResolver, WorkflowVersionResolver } from './workflow/step.resolver.js';
@@ -17,6 +17,7 @@ export const resolverClasses = [
   WorkflowVersionResolver,
   WorkflowRunsResolver,
   InstanceResolver,
+  StepRunResolver,
   ActionTypeResolver,
   ApiKeyResolver,
   SubscriptionResolver,

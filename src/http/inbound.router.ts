@@ -152,11 +152,14 @@ export function createInboundRouter(options: InboundRouterOptions): Router {
         `${TWILIO_SIGNATURE_HEADER} was already received with other parameters`,
       );
     }
-    if (outcome) {
-      const ids = outcome.startedInstanceIds;
-      res.set(STARTED_COUNT_HEADER, String(ids.length));
-      if (ids.length > 0) res.set(STARTED_INSTANCES_HEADER, ids.slice(0, MAX_NAMED_INSTANCES).join(','));
-      const resumed = outcome.resumedInstanceIds;
+    // Named when this request processed the delivery: a delivery with no message to handle (media
+    // only...) is stored processed and started nothing. A retry, or a processing left to the
+    // background after a failure, names nothing.
+    const startedIds = outcome ? outcome.startedInstanceIds : created && delivery.processedAt !== null ? [] : undefined;
+    if (startedIds) {
+      res.set(STARTED_COUNT_HEADER, String(startedIds.length));
+      if (startedIds.length > 0) res.set(STARTED_INSTANCES_HEADER, startedIds.slice(0, MAX_NAMED_INSTANCES).join(','));
+      const resumed = outcome?.resumedInstanceIds ?? [];
       if (resumed.length > 0) res.set(RESUMED_INSTANCES_HEADER, resumed.slice(0, MAX_NAMED_INSTANCES).join(','));
     }
     res.status(200).type('text/xml').send(EMPTY_TWIML);

@@ -158,7 +158,7 @@ export class RunCommandRepository implements RunCommandStore {
     return this.batcher.submit({ instanceId: change.instanceId, events: payload.events, text: JSON.stringify(payload) });
   }
 
-  /** One change: its function, one statement (see drizzle/0009_fenced_run_commit.sql and 0012_event_waits.sql). */
+  /** One change: its function, one statement (see drizzle/0009_fenced_run_commit.sql, 0012 and 0015_waits.sql). */
   private async commitOne(change: PendingCommit): Promise<CommitResult> {
     try {
       const rows = await this.client.unsafe<InstanceEventSqlRow[]>('select * from wfb_commit_run_change($1::jsonb)', [change.text]);

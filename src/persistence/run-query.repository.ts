@@ -1,9 +1,10 @@
-import { and, asc, count, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableName, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { JsonValue } from '../domain/json.js';
 import type { InstanceStatus } from '../domain/run-state-machine.js';
 import type { Page, PageRequest } from '../ports/page.js';
-import type { RunQueryStore } from '../ports/run-query.store.port.js';
+import { triggerInputMatchDocument, type TriggerInputMatch } from '../domain/trigger-input-match.js';
+import type { InstanceFilter, RunQueryStore } from '../ports/run-query.store.port.js';
 import type { InstanceEventRecord, InstanceHead, InstanceRecord, StepRunRecord } from '../ports/run-records.js';
 import { cursorCodec, cursorTimestamp, cursorUuid, timestampText } from './cursor.js';
 import type { Db } from './database.js';
@@ -15,6 +16,15 @@ import { isUuid } from './workflow.repository.js';
 
 /** Keyset cursor of the instances list: createdAt (to the microsecond) and id. */
 const instanceCursor = cursorCodec('instances', z.tuple([cursorTimestamp, cursorUuid]));
+
+/**
+ * Inputs that hold the match, by containment (`@>`), which the GIN index on inputs answers. The
+ * document is objects down to the value, so containment is exactly the match: an array where the
+ * document has an object or a scalar does not contain it.
+ */
+function holds(match: TriggerInputMatch): SQL {
+  return sql`${workflowInstances.input} @> ${JSON.stringify(triggerInputMatchDocument(match))}::jsonb`;
+}
 
 /** Reads of runs for the API, on drizzle. */
 export class RunQueryRepository implements RunQueryStore {
@@ -29,30 +39,43 @@ export class RunQueryRepository implements RunQueryStore {
     return row;
   }
 
-  async listInstances(
-    workspaceId: string,
-    filter: { workflowId: string; status?: InstanceStatus },
-    page: PageRequest,
-  ): Promise<Page<InstanceHead>> {
+  async listInstances(workspaceId: string, filter: InstanceFilter, page: PageRequest): Promise<Page<InstanceHead>> {
     if (!isUuid(filter.workflowId)) return { items: [], hasNextPage: false, totalCount: 0 };
     const scope = and(
       eq(workflowInstances.workspaceId, workspaceId),
       eq(workflowInstances.workflowId, filter.workflowId),
       filter.status ? eq(workflowInstances.status, filter.status) : undefined,
+      filter.triggerInput ? holds(filter.triggerInput) : undefined,
     );
     const after = page.after === undefined ? undefined : instanceCursor.decode(page.after);
     // Newest first; (createdAt, id) is a total order, and the cursor holds createdAt to the microsecond.
     const afterCond = after
       ? sql`(${workflowInstances.createdAt}, ${workflowInstances.id}) < (${after[0]}::timestamptz, ${after[1]}::uuid)`
       : undefined;
+    const listed = and(scope, afterCond);
+    // A trigger-input filter's matches are found first, then paged. As one query, a generic plan
+    // (which a prepared statement may switch to, not knowing that a message id is rare) walks the
+    // workflow's index newest first testing every input on the way: with it forced, 184 ms for one
+    // match among 150,000 instances, against 2 ms through the input index. A subquery with an OFFSET is
+    // planned on its own, where that order is worth nothing; named as the table, the selection's
+    // columns are its columns. A value many instances share is read whole, as totalCount is.
+    const source = filter.triggerInput
+      ? this.db
+          .select(instanceHeadColumns)
+          .from(workflowInstances)
+          .where(listed)
+          .offset(sql.placeholder('matchesFrom'))
+          .as(getTableName(workflowInstances))
+      : workflowInstances;
     const [rows, [total]] = await Promise.all([
       this.db
         // Not the inputs: those are read on their own, once weighed (readInputs).
         .select({ row: instanceHeadColumns, at: timestampText(workflowInstances.createdAt) })
-        .from(workflowInstances)
-        .where(and(scope, afterCond))
+        .from(source)
+        .where(filter.triggerInput ? undefined : listed)
         .orderBy(desc(workflowInstances.createdAt), desc(workflowInstances.id))
-        .limit(page.first + 1),
+        .limit(page.first + 1)
+        .execute({ matchesFrom: 0 }),
       this.db.select({ n: count() }).from(workflowInstances).where(scope),
     ]);
     return {
@@ -108,6 +131,23 @@ export class RunQueryRepository implements RunQueryStore {
       .orderBy(desc(stepRuns.finishedAt))
       .limit(1);
     return row;
+  }
+
+  listStepRunEvents(instanceId: string, stepRunIds?: readonly string[]): Promise<InstanceEventRecord[]> {
+    const ids = stepRunIds?.filter(isUuid);
+    if (ids?.length === 0) return Promise.resolve([]);
+    return this.db
+      .select()
+      .from(instanceEvents)
+      // The instance's log by its primary key; the step runs' entries filtered from it.
+      .where(
+        and(
+          eq(instanceEvents.instanceId, instanceId),
+          eq(instanceEvents.entity, 'STEP'),
+          ids ? inArray(instanceEvents.stepRunId, ids) : undefined,
+        ),
+      )
+      .orderBy(asc(instanceEvents.seq));
   }
 
   listEvents(instanceId: string, page: { afterSeq: number; first: number }): Promise<InstanceEventRecord[]> {

@@ -6,6 +6,7 @@ import { notFound } from '../domain/errors.js';
 import type { Edge, Graph, Step } from '../domain/graph.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Page, PageRequest } from '../ports/page.js';
+import type { NewSchedule, ScheduleRecord } from '../ports/schedule.store.port.js';
 import type {
   DraftSession,
   HistoryEntry,
@@ -28,6 +29,8 @@ import { workflowHistory, type WorkflowHistoryRow } from './tables/workflow-hist
 import { workflowSteps, type WorkflowStepRow } from './tables/workflow-step.table.js';
 import { workflowVersions, type WorkflowVersionRow } from './tables/workflow-version.table.js';
 import { workflows } from './tables/workflow.table.js';
+import { workflowSchedules } from './tables/workflow-schedule.table.js';
+import { toScheduleRecord } from './schedule-rows.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids that are not UUIDs cannot exist; answering NOT_FOUND early spares Postgres a cast error. */
@@ -554,6 +557,30 @@ class DrizzleDraftSession implements DraftSession {
     const [row] = await this.tx.update(workflows).set(headChanges(update)).where(eq(workflows.id, this.id)).returning();
     this.workflow = row!;
     return row!;
+  }
+
+  async getSchedule(): Promise<ScheduleRecord | undefined> {
+    const [row] = await this.tx.select().from(workflowSchedules).where(eq(workflowSchedules.workflowId, this.id));
+    return row ? toScheduleRecord(row) : undefined;
+  }
+
+  async setSchedule(schedule: NewSchedule | null): Promise<void> {
+    if (schedule === null) {
+      await this.tx.delete(workflowSchedules).where(eq(workflowSchedules.workflowId, this.id));
+      return;
+    }
+    const values = {
+      ...schedule,
+      workflowId: this.id,
+      workspaceId: this.workflow.workspaceId,
+      lastTickAt: null,
+      claimedUntil: null,
+      claimedBy: null,
+      updatedAt: new Date(),
+    };
+    // A republish keeps the newest tick fired: it is the workflow's, not the version's.
+    const { workflowId: _id, lastTickAt: _last, ...changes } = values;
+    await this.tx.insert(workflowSchedules).values(values).onConflictDoUpdate({ target: workflowSchedules.workflowId, set: changes });
   }
 }
 

@@ -24,7 +24,13 @@ export interface WorkflowEventBatchPayload {
  * checked that the instance or workflow belongs to the subscriber's workspace.
  */
 export interface LiveStreams {
-  /** Events of one instance after `afterSeq`, then live. */
+  /**
+   * Events of one instance after `afterSeq`, then live. The stream ends (done) once it has
+   * delivered everything in the log and the newest event is the instance reaching COMPLETED,
+   * FAILED or CANCELLED, also when that happened before the call (then at once, after any events
+   * past `afterSeq`). A FAILED instance that is retried afterwards goes on in the log: a new stream
+   * with `afterSeq` at the failure reads on.
+   */
   instanceEvents(instanceId: string, afterSeq: number): AsyncIterableIterator<InstanceEventRecord>;
   /** Every event of a workflow's instances after `since` (from now on without it), then live. */
   workflowEvents(workspaceId: string, workflowId: string, since?: WorkflowCursor): AsyncIterableIterator<WorkflowEventPayload>;

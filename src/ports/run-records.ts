@@ -57,7 +57,13 @@ export interface StepRunRecord {
   readonly stepId: string;
   readonly stepType: string;
   readonly status: StepRunStatus;
+  /**
+   * The number of the latest attempt (0 before the first): every start but the end of a wait
+   * raises it, and it keeps counting across retryInstance.
+   */
   readonly attempt: number;
+  /** Attempts started before the latest retryInstance; the retry policy counts only the ones after. */
+  readonly attemptsBeforeRetry: number;
   readonly input: JsonValue | null;
   readonly output: JsonValue | null;
   readonly error: StepRunError | null;
@@ -118,6 +124,7 @@ export interface InstancePatch {
 /** Fields a transition may set on a step run besides its status. */
 export interface StepRunPatch {
   readonly attempt?: number;
+  readonly attemptsBeforeRetry?: number;
   readonly input?: JsonValue;
   readonly output?: JsonValue | null;
   readonly error?: StepRunError | null;

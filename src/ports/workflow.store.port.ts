@@ -2,6 +2,7 @@ import type { EditOp } from '../domain/edit-op.js';
 import type { Edge, Graph, Step } from '../domain/graph.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Page, PageRequest } from './page.js';
+import type { NewSchedule, ScheduleRecord } from './schedule.store.port.js';
 
 export type WorkflowStatus = 'DRAFT' | 'ACTIVE' | 'ARCHIVED';
 
@@ -108,6 +109,10 @@ export interface DraftSession {
   updateHead(update: WorkflowHeadUpdate): Promise<WorkflowRecord>;
   /** Another workflow of the same workspace, read in this transaction (a failure handler); undefined when none. */
   getSibling(id: string): Promise<WorkflowRecord | undefined>;
+  /** The workflow's schedule as it stands, read in this transaction; undefined when it has none. */
+  getSchedule(): Promise<ScheduleRecord | undefined>;
+  /** Replaces the workflow's schedule (a claim on the old one is dropped); null removes it. */
+  setSchedule(schedule: NewSchedule | null): Promise<void>;
 }
 
 /**

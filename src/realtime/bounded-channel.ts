@@ -53,6 +53,21 @@ export class BoundedChannel<T> implements AsyncIterableIterator<T> {
     this.onClose();
   }
 
+  /**
+   * Ends the stream after what is buffered: the consumer reads those items, then `done`. Nothing
+   * more can be pushed.
+   */
+  end(): void {
+    if (this.closed || this.failure) return;
+    this.closed = true;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = this.failWaiting = undefined;
+      resolve({ value: undefined, done: true });
+    }
+    this.onClose();
+  }
+
   get isOpen(): boolean {
     return !this.closed && !this.failure;
   }
@@ -76,10 +91,11 @@ export class BoundedChannel<T> implements AsyncIterableIterator<T> {
   }
 
   return(): Promise<IteratorResult<T>> {
+    // Also after end(): what is still buffered is not wanted any more.
+    this.buffer.length = 0;
+    this.load = 0;
     if (!this.closed) {
       this.closed = true;
-      this.buffer.length = 0;
-      this.load = 0;
       this.waiting?.({ value: undefined, done: true });
       this.waiting = this.failWaiting = undefined;
       if (!this.failure) this.onClose();

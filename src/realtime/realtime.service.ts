@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { AppError, ErrorCode, type ErrorDetails } from '../domain/errors.js';
+import { isInstanceStatus, isTerminalInstance } from '../domain/run-state-machine.js';
 import type { BusNotification, EventBus } from '../ports/event-bus.port.js';
 import type { DraftNotification, LiveStreams, WorkflowEventBatchPayload, WorkflowEventPayload } from '../ports/live-streams.port.js';
 import type { RunFeedStore } from '../ports/run-feed.store.port.js';
@@ -91,11 +92,15 @@ export class RealtimeService implements LiveStreams {
   }
 
   /**
-   * Events of one instance after `afterSeq`, then live. The caller has checked that the instance
-   * belongs to the subscriber's workspace.
+   * Events of one instance after `afterSeq`, then live; the stream ends once it has caught up with
+   * a log whose newest event ends the instance (see {@link LiveStreams.instanceEvents}). The caller
+   * has checked that the instance belongs to the subscriber's workspace.
    */
   instanceEvents(instanceId: string, afterSeq: number): AsyncIterableIterator<InstanceEventRecord> {
     let last = afterSeq;
+    // Whether the newest event read (at first: the one at `afterSeq`, read only to know this) ends the instance.
+    let ended = false;
+    let known = afterSeq === 0;
     let fetching = false;
     let again = false;
     const wakers = this.instanceWakers.get(instanceId) ?? new Set();
@@ -124,14 +129,22 @@ export class RealtimeService implements LiveStreams {
         do {
           again = false;
           for (;;) {
-            const page = await this.options.logs.listEvents(instanceId, { afterSeq: last, first: PAGE });
+            const from = known ? last : last - 1;
+            const page = await this.options.logs.listEvents(instanceId, { afterSeq: from, first: PAGE });
+            known = true;
             for (const e of page) {
+              ended = endsInstance(e);
+              if (e.seq <= last) continue;
               if (!channel.push(e)) return;
               last = e.seq;
             }
             if (page.length < PAGE) break;
           }
         } while (again && channel.isOpen);
+        // Caught up, and the instance is over: its last event has been queued, so the stream ends
+        // after it (graphql-ws sends `complete`). A FAILED instance retried later is a new stretch
+        // of the log, read by subscribing again with `since`.
+        if (ended) channel.end();
       } catch (err) {
         channel.fail(err);
       } finally {
@@ -279,6 +292,10 @@ export class RealtimeService implements LiveStreams {
     }
   }
 }
+
+/** Whether an event is the instance reaching a terminal status (the last event it writes, unless retried). */
+const endsInstance = (e: InstanceEventRecord): boolean =>
+  e.entity === 'INSTANCE' && isInstanceStatus(e.toStatus) && isTerminalInstance(e.toStatus);
 
 /** The items of a stream of batches, one by one; ending either ends the other. */
 function flatten<T>(batches: AsyncIterableIterator<{ readonly events: readonly T[] }>): AsyncIterableIterator<T> {

@@ -3,11 +3,13 @@ import type { Server } from 'node:http';
 import { ActionRegistry } from '../actions/action-registry.js';
 import { builtinActions } from '../actions/builtin-actions.js';
 import type { StepExecutor } from '../engine/step-executor.js';
+import type { ScheduleTicker } from '../engine/schedule-ticker.js';
 import type { Sweeper } from '../engine/sweeper.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import { clientAddressResolver } from '../http/client-address.js';
 import type { Database } from '../persistence/database.js';
 import type { StepScheduler } from '../ports/step-scheduler.port.js';
+import type { Clock } from '../ports/clock.port.js';
 import type { ApiKeyService } from '../services/api-key.service.js';
 import type { Config } from './config.js';
 import { wireEngine } from './engine.wiring.js';
@@ -28,7 +30,7 @@ export interface App {
   readonly scheduler: StepScheduler;
   /** This process's worker name: the owner of the leases it takes. */
   readonly workerName: string;
-  readonly engine: { readonly executor: StepExecutor; readonly runner: WorkflowRunner; readonly sweeper: Sweeper };
+  readonly engine: { readonly executor: StepExecutor; readonly runner: WorkflowRunner; readonly sweeper: Sweeper; readonly ticker: ScheduleTicker };
   /** The key made on the first start of an empty database (BOOTSTRAP_API_KEY); main prints it once. */
   readonly firstApiKey?: { readonly workspaceName: string; readonly secret: string };
   stop(): Promise<void>;
@@ -39,6 +41,11 @@ export interface AppOptions {
   readonly logger: Logger;
   /** Extra action types (tests register one to prove the registry is open). */
   readonly registry?: ActionRegistry;
+  /**
+   * The time schedule triggers are computed with: when a publish's first tick is, and which ticks
+   * are due. Tests fix it to step through ticks; the engine's own clock stays the system's.
+   */
+  readonly scheduleClock?: Clock;
 }
 
 /**
@@ -46,7 +53,7 @@ export interface AppOptions {
  * a module of its own. `ROLE=api` serves the API and runs no steps, `ROLE=worker` the reverse,
  * `all` both; every role answers `/healthz`.
  */
-export async function startApp({ config, logger, registry = new ActionRegistry(builtinActions) }: AppOptions): Promise<App> {
+export async function startApp({ config, logger, registry = new ActionRegistry(builtinActions), scheduleClock }: AppOptions): Promise<App> {
   const servesApi = config.ROLE !== 'worker';
   const runsWorkers = config.ROLE !== 'api';
   const storage = await openStorage({ config });
@@ -62,8 +69,16 @@ export async function startApp({ config, logger, registry = new ActionRegistry(b
       realtime: realtime.service,
       publicBaseUrl: () => publicBaseUrl,
       closeSocketsOfKey: async (apiKeyId) => graphql?.closeSocketsOfKey(apiKeyId),
+      scheduleClock,
     });
-    const engine = wireEngine({ config, storage, registry, logger, onEvents: (events) => realtime.service.publishRunEvents(events) });
+    const engine = wireEngine({
+      config,
+      storage,
+      registry,
+      logger,
+      onEvents: (events) => realtime.service.publishRunEvents(events),
+      scheduleClock,
+    });
     const firstKey = servesApi && config.BOOTSTRAP_API_KEY ? await services.apiKeys.bootstrap() : undefined;
     if (firstKey) {
       logger.warn({ workspaceId: firstKey.workspace.id, keyPrefix: firstKey.key.record.prefix }, `Created workspace '${firstKey.workspace.name}' and its first API key`);

@@ -10,9 +10,12 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const stamp = join(root, 'dist', '.build-stamp');
 /** What the build reads: a change to any of them makes the build stale. */
 const inputs = ['src', 'test/bench', '.swcrc', 'package.json', 'package-lock.json'];
+/** What the build skips: the SDK package's own build output (its `npm run build`), not the server's input. */
+const skipped = new Set([join(root, 'src', 'sdk', 'dist')]);
 
 /** The newest modification time under `path` (a file or a folder), in ms; 0 when it does not exist. */
 function newest(path) {
+  if (skipped.has(path)) return 0;
   let stat;
   try {
     stat = statSync(path);

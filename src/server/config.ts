@@ -114,8 +114,18 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,50}$/, 'must be a lower-case identifier')
     .default('agenda_jobs'),
-  /** How often each worker polls for due jobs that no notification announced (MongoDB, other processes). */
+  /**
+   * How often each worker polls for due jobs that no notification announced (MongoDB, other
+   * processes), and for schedules another process published or moved on.
+   */
   SCHEDULER_POLL_MS: int(50, 600_000).default(1_000),
+  /** Least time between two ticks of one schedule trigger; cron expressions and intervals that fire more often are refused. */
+  SCHEDULE_MIN_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
+  /**
+   * A schedule tick that no worker fired within this long of its time (every worker down, or far
+   * behind) counts as missed: the workflow's `missedTicks` policy decides whether it runs.
+   */
+  SCHEDULE_MISSED_AFTER_MS: int(1_000, 86_400_000).default(60_000),
   /** Let http.request steps reach loopback and private networks (self-hosted services). Link-local and metadata stay refused. */
   HTTP_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   /** Comma-separated hosts, IPs or CIDRs that http.request may always reach. */

@@ -5,6 +5,7 @@ import type { EngineDeps, RunEventListener } from '../engine/engine-deps.js';
 import { EventWaits } from '../engine/event-waits.js';
 import { FailureHandlers } from '../engine/failure-handlers.js';
 import { MessageWaits } from '../engine/message-waits.js';
+import { ScheduleTicker } from '../engine/schedule-ticker.js';
 import { StepExecutor } from '../engine/step-executor.js';
 import { Sweeper } from '../engine/sweeper.js';
 import { VersionCache } from '../engine/version-cache.js';
@@ -28,11 +29,13 @@ export interface Engine {
   /** Wakes the steps that wait for inbound messages. */
   readonly messages: MessageWaits;
   readonly sweeper: Sweeper;
+  /** Fires schedule triggers (in processes that run workers). */
+  readonly ticker: ScheduleTicker;
   readonly versions: VersionCache;
   readonly clock: Clock;
   /** This process's worker name: the owner of the leases it takes. */
   readonly workerName: string;
-  /** Takes steps from the scheduler and sweeps for lost ones (processes that run workers). */
+  /** Takes steps from the scheduler, sweeps for lost ones and fires schedules (processes that run workers). */
   startWorker(): Promise<void>;
   /**
    * Graceful drain: takes no more steps, gives the running ones the shutdown grace, hands back
@@ -48,9 +51,11 @@ export interface EngineWiringOptions {
   readonly logger: Logger;
   /** Told after every committed transition (the realtime service publishes them). */
   readonly onEvents: RunEventListener;
+  /** The time schedule ticks are due by (tests fix it); default the engine's clock. */
+  readonly scheduleClock?: Clock;
 }
 
-export function wireEngine({ config, storage, registry, logger, onEvents }: EngineWiringOptions): Engine {
+export function wireEngine({ config, storage, registry, logger, onEvents, scheduleClock }: EngineWiringOptions): Engine {
   const { database } = storage;
   // Unique among a deployment's processes: it owns the leases this process takes.
   const workerName = config.WORKER_NAME ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -120,6 +125,16 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
     failureHandlers: { handlers: failureHandlers, recoveryWindowMs: config.FAILURE_HANDLER_RECOVERY_WINDOW_MS },
     purgeExpiredEvents: (limit) => events.purgeExpired(limit),
   });
+  const ticker = new ScheduleTicker({
+    schedules: storage.schedules,
+    catalog: registry,
+    runner,
+    clock: scheduleClock ?? clock,
+    logger: logger.child({ component: 'schedules' }),
+    owner: workerName,
+    pollMs: config.SCHEDULER_POLL_MS,
+    missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS,
+  });
   let working = false;
   return {
     scheduler,
@@ -128,6 +143,7 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
     events,
     messages,
     sweeper,
+    ticker,
     versions,
     clock,
     workerName,
@@ -135,8 +151,10 @@ export function wireEngine({ config, storage, registry, logger, onEvents }: Engi
       working = true;
       await scheduler.startWorker((stepRunId, job) => executor.execute(stepRunId, job));
       sweeper.start();
+      ticker.start();
     },
     async stop() {
+      await ticker.stop();
       await sweeper.stop();
       if (working) {
         await scheduler.stopWorker();

@@ -14,7 +14,7 @@ import { authenticationError, createErrorFormatter } from '../graphql/error-mapp
 import { EventResolver } from '../graphql/event/event.resolver.js';
 import { startGraphQLWs, type GraphQLWsServer } from '../graphql/graphql-ws.server.js';
 import { createGraphQLHardening, graphqlHttpErrorHandler, ResponseBudget, type GraphQLHardeningOptions } from '../graphql/hardening/index.js';
-import { InstanceResolver, WorkflowRunsResolver } from '../graphql/instance/instance.resolver.js';
+import { InstanceResolver, StepRunResolver, WorkflowRunsResolver } from '../graphql/instance/instance.resolver.js';
 import { createSchema } from '../graphql/schema.js';
 import { SubscriptionSources } from '../graphql/subscription/subscription-sources.js';
 import { SubscriptionResolver } from '../graphql/subscription/subscription.resolver.js';
@@ -76,11 +76,18 @@ export async function wireGraphQL(options: GraphQLWiringOptions): Promise<GraphQ
     maxPageSize: config.MAX_PAGE_SIZE,
   };
   const schema = await createSchema([
-    new WorkflowResolver({ editing: services.editing, store: storage.workflows, catalog: registry, maxPageSize: config.MAX_PAGE_SIZE }),
+    new WorkflowResolver({
+      editing: services.editing,
+      store: storage.workflows,
+      schedules: storage.schedules,
+      catalog: registry,
+      maxPageSize: config.MAX_PAGE_SIZE,
+    }),
     new StepResolver(),
     new WorkflowVersionResolver(),
     new WorkflowRunsResolver(instanceDeps),
     new InstanceResolver(instanceDeps),
+    new StepRunResolver(instanceDeps),
     new ActionTypeResolver(registry),
     new ApiKeyResolver({ keys: services.apiKeys, store: storage.apiKeys }),
     new SubscriptionResolver(),

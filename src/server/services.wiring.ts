@@ -1,5 +1,6 @@
 import type { ActionRegistry } from '../actions/action-registry.js';
 import type { ApiKeyRecord } from '../ports/api-key.store.port.js';
+import type { Clock } from '../ports/clock.port.js';
 import type { LiveStreams } from '../ports/live-streams.port.js';
 import { ApiKeyService } from '../services/api-key.service.js';
 import { FailedKeyAttemptLimiter } from '../services/failed-key-attempts.limiter.js';
@@ -37,7 +38,13 @@ export function createApiKeyService({ storage, config, onRevoked }: ApiKeyServic
 export interface ServicesWiringOptions {
   readonly config: Pick<
     Config,
-    'AUTH_FAILURE_LIMIT' | 'AUTH_FAILURE_WINDOW_MS' | 'MAX_STEP_CONFIG_BYTES' | 'MAX_STEPS_PER_WORKFLOW' | 'HISTORY_DEPTH' | 'MAX_EDITS_PER_BATCH'
+    | 'AUTH_FAILURE_LIMIT'
+    | 'AUTH_FAILURE_WINDOW_MS'
+    | 'MAX_STEP_CONFIG_BYTES'
+    | 'MAX_STEPS_PER_WORKFLOW'
+    | 'HISTORY_DEPTH'
+    | 'MAX_EDITS_PER_BATCH'
+    | 'SCHEDULE_MIN_INTERVAL_MS'
   >;
   readonly storage: Storage;
   readonly registry: ActionRegistry;
@@ -46,9 +53,11 @@ export interface ServicesWiringOptions {
   readonly publicBaseUrl: () => string;
   /** Closes this process's sockets of a revoked key (the GraphQL wiring's). */
   readonly closeSocketsOfKey: (apiKeyId: string) => Promise<void>;
+  /** When a publish is, for its schedule's first tick (tests fix it); default the system clock. */
+  readonly scheduleClock?: Clock;
 }
 
-export function wireServices({ config, storage, registry, realtime, publicBaseUrl, closeSocketsOfKey }: ServicesWiringOptions): Services {
+export function wireServices({ config, storage, registry, realtime, publicBaseUrl, closeSocketsOfKey, scheduleClock }: ServicesWiringOptions): Services {
   const apiKeys = createApiKeyService({
     storage,
     config,
@@ -71,11 +80,13 @@ export function wireServices({ config, storage, registry, realtime, publicBaseUr
       }),
     store: storage.workflows,
     catalog: registry,
+    clock: scheduleClock,
     limits: {
       maxConfigBytes: config.MAX_STEP_CONFIG_BYTES,
       maxSteps: config.MAX_STEPS_PER_WORKFLOW,
       historyDepth: config.HISTORY_DEPTH,
       maxEditsPerBatch: config.MAX_EDITS_PER_BATCH,
+      schedules: { minIntervalMs: config.SCHEDULE_MIN_INTERVAL_MS },
     },
   });
   const webhooks = new WebhookService({ store: storage.webhooks, workflows: storage.workflows, publicBaseUrl });

@@ -6,7 +6,9 @@ import { AppError, ErrorCode, badInput, invalidState, limitExceeded, notFound } 
 import { GraphSlice } from '../domain/graph-slice.js';
 import { validateFailureHandler } from '../domain/failure-handler-validation.js';
 import { validateGraph, type ValidationProblem } from '../domain/graph-validation.js';
+import type { Graph } from '../domain/graph.js';
 import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
+import type { Clock } from '../ports/clock.port.js';
 import type { DraftSession, WorkflowRecord, WorkflowStore, WorkflowVersionRecord } from '../ports/workflow.store.port.js';
 import type { Actor } from './api-key.service.js';
 
@@ -34,6 +36,8 @@ export interface WorkflowEditingOptions {
   readonly catalog: StepTypeCatalog;
   readonly limits: EditLimits & { readonly historyDepth: number; readonly maxEditsPerBatch: number };
   readonly onChange?: DraftListener;
+  /** When a publish is: a schedule's first tick is the first after it. Default: the system clock. */
+  readonly clock?: Clock;
 }
 
 const stepDelta = (ops: readonly EditOp[]): number =>
@@ -139,7 +143,10 @@ export class WorkflowEditingService {
     const result = await this.options.store.withDraft(actor.workspaceId, workflowId, async (session) => {
       const wf = this.editable(session, expectedRevision);
       const graph = await session.loadGraph();
-      const problems = [...validateGraph(graph, this.options.catalog), ...(await this.handlerProblems(wf, (id) => session.getSibling(id)))];
+      const problems = [
+        ...validateGraph(graph, this.options.catalog, { schedules: this.options.limits.schedules }),
+        ...(await this.handlerProblems(wf, (id) => session.getSibling(id))),
+      ];
       if (problems.length > 0) {
         throw new AppError(
           ErrorCode.VALIDATION_FAILED,
@@ -155,6 +162,7 @@ export class WorkflowEditingService {
         publishedBy: actor.apiKeyId,
         failureHandlerWorkflowId: wf.failureHandlerWorkflowId,
       });
+      await this.reschedule(session, graph, version.version);
       const workflow = await session.updateHead({ status: 'ACTIVE', latestVersion: version.version });
       return { workflow, version };
     });
@@ -182,6 +190,7 @@ export class WorkflowEditingService {
   async archive(actor: Actor, workflowId: string): Promise<WorkflowRecord> {
     const workflow = await this.options.store.withDraft(actor.workspaceId, workflowId, async (session) => {
       if (session.workflow.status === 'ARCHIVED') return session.workflow;
+      await session.setSchedule(null);
       return session.updateHead({ status: 'ARCHIVED' });
     });
     this.notify(actor, workflow, 'ARCHIVE', 'Archived the workflow');
@@ -193,7 +202,32 @@ export class WorkflowEditingService {
     const wf = await this.options.store.get(actor.workspaceId, workflowId);
     if (!wf) throw notFound('Workflow', workflowId);
     const handlerProblems = await this.handlerProblems(wf, (id) => this.options.store.get(actor.workspaceId, id));
-    return [...validateGraph(await this.options.store.loadGraph(wf.id), this.options.catalog), ...handlerProblems];
+    const graph = await this.options.store.loadGraph(wf.id);
+    return [...validateGraph(graph, this.options.catalog, { schedules: this.options.limits.schedules }), ...handlerProblems];
+  }
+
+  /**
+   * Schedules the workflow as the version just published says, in the publish's transaction: its
+   * trigger's first tick after now, or no schedule when the trigger is not started on one. A tick
+   * of the previous version that is due and not yet fired is carried over when the new schedule
+   * has it too (its instance is keyed by the tick time, so a fire of it already under way still
+   * starts one instance).
+   */
+  private async reschedule(session: DraftSession, graph: Graph, version: number): Promise<void> {
+    const { catalog } = this.options;
+    const trigger = graph.steps.find((s) => catalog.get(s.type)?.category === 'trigger');
+    const ticks = trigger && catalog.get(trigger.type)?.schedule?.(trigger.config);
+    if (!trigger || !ticks) {
+      await session.setSchedule(null);
+      return;
+    }
+    const now = (this.options.clock ?? systemClock).now();
+    const previous = await session.getSchedule();
+    const from = previous && previous.nextTickAt.getTime() <= now.getTime() ? new Date(previous.nextTickAt.getTime() - 1) : now;
+    const nextTickAt = ticks.next(from);
+    await session.setSchedule(
+      nextTickAt === undefined ? null : { version, triggerStepId: trigger.id, triggerType: trigger.type, config: trigger.config, nextTickAt },
+    );
   }
 
   /** What publishing reports about the failure handler a draft names (see validateFailureHandler). */
@@ -277,6 +311,8 @@ export class WorkflowEditingService {
     });
   }
 }
+
+const systemClock: Clock = { now: () => new Date() };
 
 /** Generated step ids: short, URL-safe and valid as template path segments. */
 function newStepId(): string {

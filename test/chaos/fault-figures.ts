@@ -79,7 +79,7 @@ export const maxOf = (values: readonly number[]): number | null => (values.lengt
  */
 export function workerNamesOf(options: { calls: readonly ReceivedCall[]; events: readonly EventRow[]; sender: string }): Set<string> {
   const starts = new Map<string, EventRow[]>();
-  for (const e of options.events) if (e.entity === 'STEP' && e.event === 'start') starts.set(stepKey(e), [...(starts.get(stepKey(e)) ?? []), e]);
+  for (const e of options.events) if (e.entity === 'STEP' && (e.event === 'start' || e.event === 'resume')) starts.set(stepKey(e), [...(starts.get(stepKey(e)) ?? []), e]);
   const names = new Set<string>();
   for (const c of options.calls) {
     if (c.sender !== options.sender) continue;

@@ -77,6 +77,9 @@ export interface DelayFigures {
   readonly samples: string[];
 }
 
+/** A worker taking a step: a new attempt (`start`) or the end of a wait (`resume`). */
+const isClaim = (e: EventRow): boolean => e.entity === 'STEP' && (e.event === 'start' || e.event === 'resume');
+
 export function delayFigures(events: readonly EventRow[], stepId: string): DelayFigures {
   const byRun = eventsByStepRun(events.filter((e) => e.stepId === stepId));
   const lateness: number[] = [];
@@ -92,7 +95,8 @@ export function delayFigures(events: readonly EventRow[], stepId: string): Delay
     const firstWait = waits[0]!;
     const until = Date.parse(String(firstWait.detail?.until));
     const after = runEvents.filter((e) => e.seq > firstWait.seq);
-    const resumes = after.filter((e, i) => e.event === 'start' && after[i + 1]?.event !== 'lose');
+    // The claims after the wait that were not lost: the resume, or a start after a lost resume.
+    const resumes = after.filter((e, i) => isClaim(e) && after[i + 1]?.event !== 'lose');
     const story = () => runEvents.map((e) => `${e.event}@${e.at - until}`).join(' ');
     if (waits.length > 1 || resumes.length > 1) {
       double++;
@@ -103,7 +107,7 @@ export function delayFigures(events: readonly EventRow[], stepId: string): Delay
       notResumed++;
       continue;
     }
-    if (succeeded.at < until - EARLY_ALLOWANCE_MS || after.some((e) => e.event === 'start' && e.at < until - EARLY_ALLOWANCE_MS)) {
+    if (succeeded.at < until - EARLY_ALLOWANCE_MS || after.some((e) => isClaim(e) && e.at < until - EARLY_ALLOWANCE_MS)) {
       early++;
       if (samples.length < 3) samples.push(`early: ${story()}`);
     }
@@ -149,7 +153,7 @@ export function ranWhileWaiting(events: readonly EventRow[]): string[] {
       continue;
     }
     if (e.event === 'wait') waitingOn = e.stepId;
-    if (status === 'WAITING' && e.stepId !== waitingOn && (e.event === 'start' || e.event === 'succeed')) offenders.add(e.instanceId);
+    if (status === 'WAITING' && e.stepId !== waitingOn && (isClaim(e) || e.event === 'succeed')) offenders.add(e.instanceId);
   }
   return [...offenders];
 }

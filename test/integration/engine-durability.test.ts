@@ -77,12 +77,17 @@ describe('durability', () => {
       expect(done.messages.edges).toHaveLength(1);
       expect(done.events.filter((e) => e.toStatus === 'COMPLETED')).toHaveLength(1);
       // Began, then resumed once: the resume goes on with the same attempt, it is not a second one.
-      expect(done.stepRuns.find((r) => r.stepId === 'wait')!.attempt).toBe(1);
-      const starts = done.events.filter((e) => e.stepId === 'wait' && e.event === 'start');
-      expect(starts.map((e) => [e.attempt, e.detail?.resumed ?? false])).toEqual([
-        [1, false],
-        [1, true],
+      const wait = done.stepRuns.find((r) => r.stepId === 'wait')!;
+      expect(wait.attempt).toBe(1);
+      const claims = done.events.filter((e) => e.stepId === 'wait' && (e.event === 'start' || e.event === 'resume'));
+      expect(claims.map((e) => [e.event, e.attempt])).toEqual([
+        ['start', 1],
+        ['resume', 1],
       ]);
+      expect(wait.attempts.map((a) => [a.number, a.status, a.error])).toEqual([[1, 'SUCCEEDED', null]]);
+      // One attempt, from its start before the restart to its success after it.
+      expect(new Date(wait.attempts[0]!.startedAt).getTime()).toBeLessThan(new Date(followUp.startedAt!).getTime() - 1_000);
+      expect(wait.attempts[0]!.finishedAt).not.toBeNull();
     } finally {
       await again.stop({ keepData: true });
     }

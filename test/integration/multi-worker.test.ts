@@ -264,4 +264,43 @@ describe.skipIf(!chaosServerUrl())('one API and two workers (real Postgres only:
       await rig.close();
     }
   });
+
+  test('a schedule ticking every second, with two workers: each tick starts one instance, none is lost, also when one worker is killed', { timeout: 120_000 }, async () => {
+    const rig = await openRig({ env: { ...SETTINGS, SCHEDULE_MIN_INTERVAL_MS: '1000', SCHEDULER_POLL_MS: '500' }, workers: 2 });
+    try {
+      const workflowId = await rig.deployment.publishChain('every second', [
+        { id: 't', type: 'trigger.schedule', config: { every: { amount: 1, unit: 'seconds' } } },
+        { id: 'sms', type: 'sms.send', config: { to: '+15550100', text: 'tick {{trigger.tickAt}}' } },
+      ]);
+      const count = async () => {
+        const [row] = await rig.deployment.sql<{ n: number }[]>`select count(*)::int as n from workflow_instances where workflow_id = ${workflowId}`;
+        return row!.n;
+      };
+      expect(await rig.reader.until(async () => (await count()) >= 5, 30_000, 50), 'five ticks with both workers').toBe(true);
+      // A worker killed at any point, a claim on a tick in its hands or not: the other fires on.
+      const killedAt = Date.now();
+      await rig.deployment.workers[0]!.kill9();
+      const before = await count();
+      // A claim the killed worker held runs out after 10 s; then its tick, late, and those after it fire.
+      expect(await rig.reader.until(async () => (await count()) >= before + 15, 40_000, 50), 'fifteen more ticks after the kill').toBe(true);
+      await rig.deployment.client.request('mutation($id: ID!) { archiveWorkflow(workflowId: $id) { id } }', { id: workflowId });
+
+      const rows = await rig.deployment.sql<{ key: string; source: string; tick: string; fired: string }[]>`
+        select idempotency_key as key, idempotency_source as source, input->>'tickAt' as tick, input->>'firedAt' as fired
+        from workflow_instances where workflow_id = ${workflowId} order by input->>'tickAt'`;
+      const ticks = rows.map((r) => Date.parse(r.tick));
+      // Before the kill, each tick fires at its time: the workers sleep until it, not until a poll.
+      const late = rows.filter((r) => Date.parse(r.tick) < killedAt - 1_000 && Date.parse(r.fired) - Date.parse(r.tick) > 1_000);
+      expect(late.map((r) => `${r.tick} fired ${r.fired}`), 'ticks fired more than 1 s late with both workers up').toEqual([]);
+      const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!).filter((gap) => gap !== 1_000);
+      expect(rows.every((r) => r.source === 'schedule' && r.key === r.tick), 'each instance is keyed by its tick').toBe(true);
+      expect(new Set(rows.map((r) => r.tick)).size, 'one instance per tick').toBe(rows.length);
+      expect(gaps, `ticks not one second after the one before (killed at ${new Date(killedAt).toISOString()})`).toEqual([]);
+      expect(rows.length).toBeGreaterThanOrEqual(20);
+      const end = await rig.reader.waitForEnded(workflowId, rows.length, 40_000);
+      expect(end.counts).toEqual({ COMPLETED: rows.length });
+    } finally {
+      await rig.close();
+    }
+  });
 });

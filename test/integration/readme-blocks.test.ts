@@ -22,6 +22,8 @@ import { isolatedDatabase } from './webhooks/isolated-database.js';
  *   must exit 0. With `<!-- readme-test: file <path> -->` a `ts` block is a module at that path:
  *   type-checked there and imported. `js` blocks after `<!-- example -->` are the integrator
  *   example, run by readme-example.test.ts.
+ * - `sh` blocks after `<!-- sdk-package-example -->` install the SDK into an app outside the
+ *   repository: sdk-package.test.ts runs them there.
  * - `json`: parsed. `text`: output or layout, not code.
  * - `<!-- readme-test: skip <reason> -->` right before a block skips it, with the reason.
  * Any other block fails the first test, so a new block is run or explicitly marked.
@@ -66,10 +68,12 @@ function markerOf(line: string | undefined): Marker | undefined {
   const comment = line?.trim().match(/^<!--\s*(.*?)\s*-->$/)?.[1];
   if (comment === undefined) return undefined;
   // Examples run by a test of their own: the integrator example (readme-example.test.ts), the
-  // error-path walk-through (readme-error-paths.test.ts) and the waits for an event and for a
-  // reply (readme-waits.test.ts), each of which finds its blocks by this mark.
+  // error-path walk-through (readme-error-paths.test.ts), the waits for an event and for a reply
+  // (readme-waits.test.ts) and the SDK's installation in an app of its own (sdk-package.test.ts),
+  // each of which finds its blocks by this mark.
   if (comment === 'example') return { kind: 'example', lang: 'js' };
   if (['error-paths-example', 'wait-for-event-example', 'wait-for-message-example'].includes(comment)) return { kind: 'example', lang: 'graphql' };
+  if (comment === 'sdk-package-example') return { kind: 'example', lang: 'sh' };
   const test = /^readme-test:\s*(skip|file)\s*(.*)$/.exec(comment);
   if (!test) return undefined;
   return test[1] === 'skip' ? { kind: 'skip', reason: test[2]! } : { kind: 'file', path: test[2]! };
@@ -210,6 +214,15 @@ describe('README blocks against a server', () => {
       Publish: () => ({ id: made.workflowId }),
       Start: () => ({ id: made.workflowId }),
       Follow: () => ({ id: made.instanceId }),
+      ByMessageId: () => ({ id: made.workflowId }),
+      BuildReport: () => ({ id: made.workflowId }),
+      NextTick: () => ({ id: made.workflowId }),
+      StopReport: () => ({ id: made.workflowId }),
+    };
+    /** What a documented operation must find, where the README says what it finds. */
+    const findsOf: Record<string, (data: Record<string, unknown>) => void> = {
+      // Start's input has `message.id` "mid.1": the filter finds that run, and only it.
+      ByMessageId: (data) => expect(data).toMatchObject({ workflowInstances: { totalCount: 1, edges: [{ node: { id: made.instanceId } }] } }),
     };
     const graphql = planned('graphql');
     expect(graphql.length).toBeGreaterThan(0);
@@ -221,6 +234,7 @@ describe('README blocks against a server', () => {
       if (needsVariables && !variables) throw new Error(`README.md:${block.line}: tell this test where the variables of ${name ?? 'the operation'} come from`);
       const { body } = await client.raw(block.code, variables);
       expect(body.errors, `README.md:${block.line}`).toBeUndefined();
+      if (name && findsOf[name]) findsOf[name](body.data as Record<string, unknown>);
       const data = body.data as { createWorkflow?: { id: string }; startWorkflow?: { instance: { id: string } } };
       made.workflowId = data.createWorkflow?.id ?? made.workflowId;
       made.instanceId = data.startWorkflow?.instance.id ?? made.instanceId;

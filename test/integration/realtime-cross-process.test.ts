@@ -3,6 +3,7 @@ import {
   ApplyEditsDocument,
   CreateWorkflowDocument,
   InstanceDocument,
+  InstanceUpdatedDocument,
   PublishWorkflowDocument,
   StartWorkflowDocument,
   WorkflowInstanceEventsDocument,
@@ -79,6 +80,28 @@ describe.skipIf(!url)('two processes: an API-only server and a worker-only serve
       // The worker ran the steps: the API process has no worker.
       expect(done.every((d) => d.status === 'COMPLETED')).toBe(true);
       live.stop();
+    } finally {
+      await ws.dispose();
+    }
+  });
+
+  test("instanceUpdated on the API process stays open while the worker's run waits, and completes after it ends", async () => {
+    const client = new GraphQLClient(api.url, apiKey);
+    const ws = wsClient(api.url, apiKey);
+    try {
+      const { startWorkflow } = await client.request(StartWorkflowDocument, { workflowId, input: {} });
+      const id = startWorkflow.instance.id;
+      // From the start on: the worker's transitions reach this process through the bus, the
+      // delay's wait and resume included; the end of the run ends the subscription.
+      const live = collect(ws, InstanceUpdatedDocument, { instanceId: id, since: 0 });
+      expect(await live.ended).toBe('complete');
+      const done = (await client.request(InstanceDocument, { id })).workflowInstance;
+      expect(done.status).toBe('COMPLETED');
+      expect(live.items.map((i) => i.instanceUpdated.seq)).toEqual(done.events.map((e) => e.seq));
+      const story = live.items.map(({ instanceUpdated: { event } }) => `${event.entity} ${event.event}`);
+      expect(story).toContain('INSTANCE wait');
+      expect(story).toContain('INSTANCE resume');
+      expect(story.at(-1)).toBe('INSTANCE complete');
     } finally {
       await ws.dispose();
     }

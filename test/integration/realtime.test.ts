@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import {
   AddStepDocument,
   ApplyEditsDocument,
+  CancelInstanceDocument,
   CreateWorkflowDocument,
   InstanceDocument,
   InstanceUpdatedDocument,
@@ -14,6 +15,7 @@ import {
   WorkflowInstanceEventBatchesDocument,
   WorkflowInstanceEventsDocument,
   type EditInput,
+  type InstanceUpdatedSubscription,
   type WorkflowInstanceEventsSubscription,
 } from '../../src/sdk/operations.generated.js';
 import { waitFor } from '../support/fake-http-server.js';
@@ -174,6 +176,48 @@ describe('live status over graphql-ws', () => {
       single.stop();
       batched.stop();
       resumed.stop();
+    } finally {
+      await ws.dispose();
+    }
+  });
+
+  test('instanceUpdated stays open while the instance waits and completes after its terminal event, live or replayed', async () => {
+    const ws = wsClient(server.url, server.apiKey);
+    const until = (id: string, status: string) =>
+      waitFor(async () => (await client.request(InstanceDocument, { id })).workflowInstance, (i) => i.status === status, { what: status });
+    const story = (c: Collector<InstanceUpdatedSubscription>) => c.items.map(({ instanceUpdated: { event } }) => `${event.entity} ${event.event} ${event.toStatus}`);
+    try {
+      // Live, from a waiting instance on: the stream goes on through the resume, then completes.
+      const { startWorkflow } = await client.request(StartWorkflowDocument, { workflowId: await published(shortFlow(2)), input: {} });
+      const id = startWorkflow.instance.id;
+      const waiting = await until(id, 'WAITING');
+      const live = collect(ws, InstanceUpdatedDocument, { instanceId: id });
+      expect(await live.ended).toBe('complete');
+      const done = (await client.request(InstanceDocument, { id })).workflowInstance;
+      expect(done.status).toBe('COMPLETED');
+      expect(live.items.map((i) => i.instanceUpdated.seq)).toEqual(done.events.filter((e) => e.seq > waiting.eventSeq).map((e) => e.seq));
+      expect(story(live)).toContain('INSTANCE resume RUNNING');
+      expect(story(live).at(-1)).toBe('INSTANCE complete COMPLETED');
+      expect(live.errors).toEqual([]);
+
+      // After the end: `since` replays the rest, then completes; without it there is nothing more.
+      const replay = collect(ws, InstanceUpdatedDocument, { instanceId: id, since: 2 });
+      expect(await replay.ended).toBe('complete');
+      expect(replay.items.map((i) => i.instanceUpdated.seq)).toEqual(done.events.filter((e) => e.seq > 2).map((e) => e.seq));
+      const late = collect(ws, InstanceUpdatedDocument, { instanceId: id });
+      expect(await late.ended).toBe('complete');
+      expect(late.items).toEqual([]);
+
+      // Cancelled while waiting: complete after the CANCELLED event.
+      const long = await client.request(StartWorkflowDocument, { workflowId: await published(shortFlow(30)), input: {} });
+      const longId = long.startWorkflow.instance.id;
+      await until(longId, 'WAITING');
+      const watched = collect(ws, InstanceUpdatedDocument, { instanceId: longId, since: 0 });
+      await waitFor(async () => story(watched), (s) => s.includes('INSTANCE wait WAITING'), { what: 'the replay up to the wait' });
+      expect(watched.done).toBe(false);
+      await client.request(CancelInstanceDocument, { id: longId });
+      expect(await watched.ended).toBe('complete');
+      expect(story(watched).at(-1)).toBe('INSTANCE cancel CANCELLED');
     } finally {
       await ws.dispose();
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isolatedDatabase } from '../integration/webhooks/isolated-database.js';
+import { InstancesDocument } from '../../src/sdk/operations.generated.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
 import {
   deliveryProcessed,
@@ -101,5 +102,10 @@ describe('Meta inbound under load', () => {
     expect(report.failures).toEqual([]);
     expect(report.maxMs).toBeLessThan(RESPONSIVE_WITHIN_MS);
     expect(await instanceTotal(client, workflowId)).toBe(needles);
+    // The answer names no instances: each message's id finds the one it started, and only that.
+    const byMessageId = async (id: string) =>
+      (await client.request(InstancesDocument, { workflowId, triggerInput: { path: 'message.id', equals: id }, first: 10 })).workflowInstances;
+    for (const needle of messages.filter((m) => m.text === 'a needle')) expect((await byMessageId(needle.mid)).totalCount).toBe(1);
+    expect((await byMessageId(messages.find((m) => m.text !== 'a needle')!.mid)).totalCount).toBe(0);
   });
 });

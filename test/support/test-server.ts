@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { print, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { ActionRegistry } from '../../src/actions/action-registry.js';
+import type { Clock } from '../../src/ports/clock.port.js';
 import type { MessagingVendor } from '../../src/providers/messaging-vendor.js';
 import { startApp, type App } from '../../src/server/app.js';
 import { loadConfig, type Config } from '../../src/server/config.js';
@@ -45,6 +46,8 @@ export interface StartTestServerOptions {
   readonly vendors?: readonly MessagingVendor[];
   /** Reuse an embedded data dir (restart tests); ignored on real Postgres. */
   readonly dataDir?: string;
+  /** The time schedule triggers are computed with (see AppOptions.scheduleClock). */
+  readonly scheduleClock?: Clock;
 }
 
 export async function startTestServer(options: StartTestServerOptions = {}): Promise<TestServer> {
@@ -64,7 +67,7 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     ...(url ? { DATABASE_URL: url } : { DATA_DIR: dataDir! }),
     ...options.env,
   }, { vendors: options.vendors });
-  const app = await startApp({ config, logger: createLogger(config.LOG_LEVEL), registry: options.registry });
+  const app = await startApp({ config, logger: createLogger(config.LOG_LEVEL), registry: options.registry, scheduleClock: options.scheduleClock });
   const newWorkspace = async (name = 'test workspace') => {
     const { workspace, key } = await app.apiKeys.createWorkspace(name);
     return { client: new GraphQLClient(app.url, key.secret), apiKey: key.secret, workspaceId: workspace.id };

@@ -19,6 +19,11 @@ export interface Collector<T> {
   readonly items: T[];
   readonly errors: unknown[];
   done: boolean;
+  /**
+   * Settles when the subscription ends: `complete` from the server, `error` (a socket error too),
+   * or `stopped` when this side called stop().
+   */
+  readonly ended: Promise<'complete' | 'error' | 'stopped'>;
   stop(): void;
 }
 
@@ -27,8 +32,11 @@ export function collect<R, V extends Record<string, unknown>>(
   document: TypedDocumentNode<R, V>,
   variables: V,
 ): Collector<R> {
-  const collector: Collector<R> = { items: [], errors: [], done: false, stop: () => {} };
-  collector.stop = client.subscribe<R>(
+  let settle: (how: 'complete' | 'error' | 'stopped') => void = () => {};
+  const ended = new Promise<'complete' | 'error' | 'stopped'>((resolve) => (settle = resolve));
+  let stopped = false;
+  const collector: Collector<R> = { items: [], errors: [], done: false, ended, stop: () => {} };
+  const unsubscribe = client.subscribe<R>(
     { query: print(document), variables },
     {
       next: (value) => {
@@ -38,11 +46,18 @@ export function collect<R, V extends Record<string, unknown>>(
       error: (err) => {
         collector.errors.push(err);
         collector.done = true;
+        settle('error');
       },
       complete: () => {
         collector.done = true;
+        // graphql-ws calls `complete` also when this side unsubscribes.
+        settle(stopped ? 'stopped' : 'complete');
       },
     },
   );
+  collector.stop = () => {
+    stopped = true;
+    unsubscribe();
+  };
   return collector;
 }

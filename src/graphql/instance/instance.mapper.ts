@@ -1,7 +1,19 @@
 import type { IdempotencySource as DomainIdempotencySource } from '../../domain/idempotency.js';
 import type { InstanceEventRecord, InstanceHead, InstanceRecord, StepRunRecord } from '../../ports/run-records.js';
+import type { StepAttempt as DomainStepAttempt } from '../../domain/step-attempts.js';
 import type { WaitReason as DomainWaitReason } from '../../domain/wait.js';
-import { IdempotencySource, InstanceEvent, InstanceStatus, StepRun, StepRunStatus, WaitReason, WorkflowInstance } from './instance.type.js';
+import {
+  IdempotencySource,
+  InstanceEvent,
+  InstanceStatus,
+  StepAttempt,
+  StepAttemptError,
+  StepAttemptStatus,
+  StepRun,
+  StepRunStatus,
+  WaitReason,
+  WorkflowInstance,
+} from './instance.type.js';
 
 export const STATUS_LABELS: Readonly<Record<InstanceStatus, string>> = {
   PENDING: 'Pending',
@@ -18,6 +30,7 @@ const IDEMPOTENCY_SOURCES: Readonly<Record<DomainIdempotencySource, IdempotencyS
   meta: IdempotencySource.META,
   twilio: IdempotencySource.TWILIO,
   'failure-handler': IdempotencySource.FAILURE_HANDLER,
+  schedule: IdempotencySource.SCHEDULE,
 };
 
 const WAIT_REASONS: Readonly<Record<DomainWaitReason, WaitReason>> = {
@@ -47,3 +60,10 @@ export const toStepRun = (r: StepRunRecord): StepRun =>
   });
 
 export const toEvent = (r: InstanceEventRecord): InstanceEvent => Object.assign(new InstanceEvent(), r);
+
+export const toStepAttempt = (a: DomainStepAttempt): StepAttempt =>
+  Object.assign(new StepAttempt(), {
+    ...a,
+    status: a.status as StepAttemptStatus,
+    error: a.error ? Object.assign(new StepAttemptError(), a.error) : null,
+  });

@@ -3,8 +3,11 @@ import { Arg, Args, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver
 import type { WorkflowRunner } from '../../engine/workflow-runner.js';
 import { badInput, notFound } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/json.js';
+import { parseTriggerInputMatch } from '../../domain/trigger-input-match.js';
 import type { OutboundMessageStore } from '../../ports/outbound-message.store.port.js';
 import type { RunQueryStore } from '../../ports/run-query.store.port.js';
+import type { InstanceEventRecord } from '../../ports/run-records.js';
+import { stepAttempts } from '../../domain/step-attempts.js';
 import type { WorkflowStore } from '../../ports/workflow.store.port.js';
 import { toConnection, type ConnectionShape } from '../common/connection.type.js';
 import { PageArgs } from '../common/page.args.js';
@@ -13,13 +16,15 @@ import { selects } from '../common/selection.js';
 import { JSONScalar } from '../common/scalars.js';
 import type { GraphQLContext } from '../context.js';
 import { Workflow } from '../workflow/workflow.type.js';
-import { toEvent, toInstance, toStepRun } from './instance.mapper.js';
+import { TriggerInputFilter } from './instance.input.js';
+import { toEvent, toInstance, toStepAttempt, toStepRun } from './instance.mapper.js';
 import { OutboundMessage, OutboundMessageConnection } from './outbound-message.type.js';
 import {
   InstanceCounts,
   InstanceEvent,
   InstanceStatus,
   StartWorkflowResult,
+  StepAttempt,
   StepRun,
   WorkflowInstance,
   WorkflowInstanceConnection,
@@ -92,19 +97,26 @@ export class InstanceResolver {
     return toInstance(instance);
   }
 
-  @Query(() => WorkflowInstanceConnection, { description: 'Instances of a workflow, newest first.' })
+  @Query(() => WorkflowInstanceConnection, { description: 'Instances of a workflow, newest first; `totalCount` counts those the filters keep.' })
   async workflowInstances(
     @Arg('workflowId', () => ID) workflowId: string,
     @Arg('status', () => InstanceStatus, { nullable: true }) status: InstanceStatus | undefined,
+    @Arg('triggerInput', () => TriggerInputFilter, {
+      nullable: true,
+      description: 'Only instances whose trigger input holds this value at this path (answered from an index).',
+    })
+    triggerInput: TriggerInputFilter | undefined,
     @Args(() => PageArgs) page: PageArgs,
     @Ctx() ctx: GraphQLContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<ConnectionShape<WorkflowInstance>> {
+    // Checked before anything is read: a bad filter is the caller's to fix, whatever the workflow.
+    const match = triggerInput ? parseTriggerInputMatch(triggerInput, 'triggerInput') : undefined;
     const listing = (async () => {
       if (!(await this.deps.workflows.get(ctx.actor.workspaceId, workflowId))) throw notFound('Workflow', workflowId);
       return this.deps.runs.listInstances(
         ctx.actor.workspaceId,
-        { workflowId, ...(status ? { status } : {}) },
+        { workflowId, ...(status ? { status } : {}), ...(match ? { triggerInput: match } : {}) },
         pageRequest(page, this.deps.maxPageSize),
       );
     })();
@@ -134,8 +146,16 @@ export class InstanceResolver {
   }
 
   @FieldResolver(() => [StepRun], { description: 'Step runs in the order they were scheduled.' })
-  async stepRuns(@Root() instance: WorkflowInstance): Promise<StepRun[]> {
-    return (await this.deps.runs.listStepRuns(instance.id)).map(toStepRun);
+  async stepRuns(@Root() instance: WorkflowInstance, @Info() info: GraphQLResolveInfo): Promise<StepRun[]> {
+    // Attempts of every step run are read together, with one read of the log, when asked for.
+    const [runs, events] = await Promise.all([
+      this.deps.runs.listStepRuns(instance.id),
+      selects(info, ['attempts']) ? this.deps.runs.listStepRunEvents(instance.id) : undefined,
+    ]);
+    if (!events) return runs.map(toStepRun);
+    const byRun = new Map<string, InstanceEventRecord[]>();
+    for (const e of events) if (e.stepRunId) byRun.set(e.stepRunId, [...(byRun.get(e.stepRunId) ?? []), e]);
+    return runs.map((r) => Object.assign(toStepRun(r), { attemptsRead: stepAttempts(byRun.get(r.id) ?? []).map(toStepAttempt) }));
   }
 
   @FieldResolver(() => OutboundMessageConnection, {
@@ -155,6 +175,21 @@ export class InstanceResolver {
     const size = first ?? this.deps.maxPageSize;
     if (size < 0 || size > this.deps.maxPageSize) throw badInput(`first must be between 0 and ${this.deps.maxPageSize}`, 'first');
     return (await this.deps.runs.listEvents(instance.id, { afterSeq, first: size })).map(toEvent);
+  }
+}
+
+/** A step run's attempts. */
+@Resolver(() => StepRun)
+export class StepRunResolver {
+  constructor(private readonly deps: Pick<InstanceResolverDeps, 'runs'>) {}
+
+  @FieldResolver(() => [StepAttempt], {
+    description:
+      'Every attempt in the order they started, each with its status, error and timings; kept across retryInstance. Read from the instance\'s event log.',
+  })
+  async attempts(@Root() run: StepRun): Promise<StepAttempt[]> {
+    if (run.attemptsRead) return run.attemptsRead;
+    return stepAttempts(await this.deps.runs.listStepRunEvents(run.instanceId, [run.id])).map(toStepAttempt);
   }
 }
 

@@ -44,11 +44,12 @@ export enum IdempotencySource {
   META = 'META',
   TWILIO = 'TWILIO',
   FAILURE_HANDLER = 'FAILURE_HANDLER',
+  SCHEDULE = 'SCHEDULE',
 }
 registerEnumType(IdempotencySource, {
   name: 'IdempotencySource',
   description:
-    'Who gave an idempotency key: startWorkflow (GRAPHQL), a webhook call (WEBHOOK), an inbound provider (META, TWILIO: its message id), or the failure of an instance of a workflow that names this one as its failure handler (FAILURE_HANDLER: the failed instance id and the seq of its failure). Keys are unique per workflow and source.',
+    'Who gave an idempotency key: startWorkflow (GRAPHQL), a webhook call (WEBHOOK), an inbound provider (META, TWILIO: its message id), the failure of an instance of a workflow that names this one as its failure handler (FAILURE_HANDLER: the failed instance id and the seq of its failure), or a tick of its schedule trigger (SCHEDULE: the ISO time of the tick). Keys are unique per workflow and source.',
 });
 
 @ObjectType({ description: 'Why an instance failed.' })
@@ -81,6 +82,69 @@ export class StepRunError {
   details!: JsonObject | null;
 }
 
+export enum StepAttemptStatus {
+  RUNNING = 'RUNNING',
+  WAITING = 'WAITING',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+  LOST = 'LOST',
+  HANDED_BACK = 'HANDED_BACK',
+  CANCELLED = 'CANCELLED',
+}
+registerEnumType(StepAttemptStatus, {
+  name: 'StepAttemptStatus',
+  description: 'How one attempt of a step went, or is going.',
+  valuesConfig: {
+    RUNNING: { description: 'A worker is running it.' },
+    WAITING: { description: 'Parked by a delay; the same attempt goes on when the delay is due.' },
+    SUCCEEDED: { description: 'It succeeded.' },
+    FAILED: { description: 'It failed (`retryAt` is set when another attempt followed).' },
+    LOST: { description: 'Its worker stopped responding; another attempt followed, not counted against the retry policy (or, the third time, the step failed).' },
+    HANDED_BACK: { description: 'A stopping worker handed it back unfinished; another attempt followed, not counted against the retry policy.' },
+    CANCELLED: { description: 'The instance was cancelled while it ran or waited.' },
+  },
+});
+
+@ObjectType({ description: 'Why an attempt did not succeed.' })
+export class StepAttemptError {
+  @Field(() => String)
+  message!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The provider\'s or action\'s reason (`RECIPIENT_INVALID`, `TIMEOUT`, `DELIVERY_UNCERTAIN`...), `HTTP_<status>`, `STEP_FAILED`, or `WORKER_LOST` / `WORKER_STOPPED`; null for attempts logged before codes were.',
+  })
+  code!: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'The HTTP status of the answer that failed it, where there was one.' })
+  httpStatus!: number | null;
+}
+
+@ObjectType({ description: "One attempt of a step run, read from its instance's event log." })
+export class StepAttempt {
+  @Field(() => Int, {
+    description:
+      '1, 2, 3... in the order the attempts started, counting on across retryInstance. The end of a delay is not a new attempt.',
+  })
+  number!: number;
+
+  @Field(() => StepAttemptStatus)
+  status!: StepAttemptStatus;
+
+  @Field(() => Date)
+  startedAt!: Date;
+
+  @Field(() => Date, { nullable: true, description: 'Null while it runs or waits.' })
+  finishedAt!: Date | null;
+
+  @Field(() => StepAttemptError, { nullable: true })
+  error!: StepAttemptError | null;
+
+  @Field(() => Date, { nullable: true, description: 'For a failed attempt the retry policy followed with another: when that one was due.' })
+  retryAt!: Date | null;
+}
+
 @ObjectType({ description: 'One step of one instance, with its attempts and timings.' })
 export class StepRun {
   @Field(() => ID)
@@ -95,8 +159,16 @@ export class StepRun {
   @Field(() => StepRunStatus)
   status!: StepRunStatus;
 
-  @Field(() => Int, { description: 'Attempts started so far.' })
+  @Field(() => Int, {
+    description: 'The number of the latest attempt (0 before the first): attempts started so far, counting on across retryInstance.',
+  })
   attempt!: number;
+
+  /** Its instance, to read its attempts from the log. */
+  instanceId!: string;
+
+  /** Its attempts, when they were read with the instance's other step runs. */
+  attemptsRead?: StepAttempt[];
 
   @Field(() => JSONScalar, { nullable: true, description: "The step's config when it first ran." })
   input!: JsonValue | null;

@@ -14,7 +14,7 @@ type Data<A> = SubscribeResolverData<unknown, A, GraphQLContext>;
 export class SubscriptionResolver {
   @Subscription(() => InstanceUpdate, {
     description:
-      'Each state change of one instance and its step runs, in order. Without `since`: from now on; with `since`: first the stored events after that seq (0 = all), then live.',
+      'Each state change of one instance and its step runs, in order. Without `since`: from now on; with `since`: first the stored events after that seq (0 = all), then live. Completes right after the instance\'s COMPLETED, FAILED or CANCELLED event (at once when it had ended and nothing follows `since`); a failed instance retried later is followed by subscribing again with `since`.',
     subscribe: ({ args, context }: Data<{ instanceId: string; since?: number | null }>) =>
       context.live.instanceEvents(context.actor, args.instanceId, args.since ?? undefined),
   })

@@ -2,6 +2,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { notFound } from '../../domain/errors.js';
 import type { StepTypeCatalog } from '../../domain/step-type-catalog.js';
+import type { ScheduleStore } from '../../ports/schedule.store.port.js';
 import type { WorkflowStore } from '../../ports/workflow.store.port.js';
 import type { EditOutcome, WorkflowEditingService } from '../../services/workflow-editing.service.js';
 import type { GraphQLContext } from '../context.js';
@@ -43,6 +44,7 @@ import {
   ValidationProblem,
   Workflow,
   WorkflowConnection,
+  WorkflowSchedule,
   WorkflowStatus,
   WorkflowVersion,
   WorkflowVersionConnection,
@@ -52,6 +54,7 @@ import {
 export interface WorkflowResolverDeps {
   readonly editing: WorkflowEditingService;
   readonly store: WorkflowStore;
+  readonly schedules: Pick<ScheduleStore, 'get'>;
   readonly catalog: StepTypeCatalog;
   readonly maxPageSize: number;
 }
@@ -140,6 +143,15 @@ export class WorkflowResolver {
   ): Promise<ConnectionShape<WorkflowVersionSummary>> {
     const result = await this.deps.store.listVersions(wf.id, pageRequest(page, this.deps.maxPageSize));
     return toConnection(result, (v) => Object.assign(new WorkflowVersionSummary(), v));
+  }
+
+  @FieldResolver(() => WorkflowSchedule, {
+    nullable: true,
+    description: 'When its schedule trigger fires next; null unless the newest published version starts on a schedule (and after archiving).',
+  })
+  async schedule(@Root() wf: Workflow, @Ctx() ctx: GraphQLContext): Promise<WorkflowSchedule | null> {
+    const schedule = await this.deps.schedules.get(ctx.actor.workspaceId, wf.id);
+    return schedule ? Object.assign(new WorkflowSchedule(), schedule) : null;
   }
 
   @FieldResolver(() => Boolean)

@@ -115,6 +115,24 @@ export class WorkflowVersion {
   graphBytes?: number;
 }
 
+@ObjectType({
+  description:
+    "The schedule of a workflow whose newest published version starts with a schedule trigger: each tick starts one instance of that version.",
+})
+export class WorkflowSchedule {
+  @Field(() => Int, { description: 'The published version the ticks start.' })
+  version!: number;
+
+  @Field(() => ID, { description: 'The schedule trigger step of that version.' })
+  triggerStepId!: string;
+
+  @Field(() => Date, { description: 'The next tick; at or before now while it is being fired.' })
+  nextTickAt!: Date;
+
+  @Field(() => Date, { nullable: true, description: 'The newest tick fired (for a runOnce run after downtime, the newest missed tick it stood for); null before the first.' })
+  lastTickAt!: Date | null;
+}
+
 @ObjectType({ description: 'A workflow: its draft graph with undo/redo history, and its published versions.' })
 export class Workflow {
   @Field(() => ID)

@@ -20,8 +20,10 @@ export const stepRuns = pgTable(
     stepId: text('step_id').notNull(),
     stepType: text('step_type').notNull(),
     status: text('status', { enum: STEP_RUN_STATUSES }).notNull(),
-    /** Attempts started so far. */
+    /** The number of the latest attempt: attempts started so far, retryInstance included. */
     attempt: integer('attempt').notNull().default(0),
+    /** Attempts started before the latest retryInstance: the retry policy counts only those after. */
+    attemptsBeforeRetry: integer('attempts_before_retry').notNull().default(0),
     input: jsonb('input').$type<JsonValue>(),
     output: jsonb('output').$type<JsonValue>(),
     error: jsonb('error').$type<StepRunError>(),

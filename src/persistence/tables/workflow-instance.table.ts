@@ -46,6 +46,10 @@ export const workflowInstances = pgTable(
     check('workflow_instances_idempotency_source_check', sql`(${t.idempotencyKey} is null) = (${t.idempotencySource} is null)`),
     index('workflow_instances_workflow_status_idx').on(t.workflowId, t.status, t.createdAt, t.id),
     index('workflow_instances_workflow_created_idx').on(t.workflowId, t.createdAt, t.id),
+    // Lists filtered by a trigger-input path (a provider's message id...) find their few instances
+    // by containment. jsonb_path_ops: one hash per value and its path, smaller than jsonb_ops and
+    // all that `@>` needs.
+    index('workflow_instances_input_idx').using('gin', t.input.op('jsonb_path_ops')),
     // The sweep's look for failures whose handler was never started reads only recent failures.
     index('workflow_instances_failed_idx')
       .on(t.finishedAt)

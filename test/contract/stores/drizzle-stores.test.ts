@@ -2,12 +2,14 @@ import { ApiKeyRepository } from '../../../src/persistence/api-key.repository.js
 import { InboundDeliveryRepository } from '../../../src/persistence/inbound-delivery.repository.js';
 import { InboundMessageRepository } from '../../../src/persistence/inbound-message.repository.js';
 import { OutboundMessageRepository } from '../../../src/persistence/outbound-message.repository.js';
+import { ScheduleRepository } from '../../../src/persistence/schedule.repository.js';
 import { WebhookRepository } from '../../../src/persistence/webhook.repository.js';
 import { WorkflowRepository } from '../../../src/persistence/workflow.repository.js';
 import { describeApiKeyStoreContract } from './api-key.contract.js';
 import { describeInboundDeliveryStoreContract } from './inbound-delivery.contract.js';
 import { describeInboundMessageStoreContract } from './inbound-message.contract.js';
 import { describeOutboundMessageStoreContract } from './outbound-message.contract.js';
+import { describeScheduleStoreContract } from './schedule.contract.js';
 import { drizzleStore, drizzleWhere } from './store-harness.js';
 import { describeWebhookStoreContract } from './webhook.contract.js';
 import { describeWorkflowStoreContract } from './workflow.contract.js';
@@ -30,6 +32,22 @@ describeInboundMessageStoreContract(
         store: new InboundMessageRepository(db.db),
         setHead: async (scope, head) => {
           await workflows.withDraft(scope.workspaceId, scope.workflowId, (s) => s.updateHead(head));
+        },
+      };
+    },
+    { isolated: true },
+  ),
+);
+describeScheduleStoreContract(
+  drizzleWhere,
+  drizzleStore(
+    async (db, peer) => {
+      const workflows = new WorkflowRepository(db.db);
+      return {
+        store: new ScheduleRepository(db.db),
+        peer: new ScheduleRepository((await peer()).db),
+        setSchedule: async (scope, schedule) => {
+          await workflows.withDraft(scope.workspaceId, scope.workflowId, (s) => s.setSchedule(schedule));
         },
       };
     },

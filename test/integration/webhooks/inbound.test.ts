@@ -66,6 +66,12 @@ async function messageWorkflow(
 const instancesOf = async (workflowId: string, c: GraphQLClient = client) =>
   (await c.request(InstancesDocument, { workflowId, first: 50 })).workflowInstances.edges.map((e) => e.node);
 
+/** Ids of the instances of a workflow that a message started, found as the README says: by its id in the trigger input. */
+const startedBy = async (workflowId: string, messageId: string, c: GraphQLClient = client) =>
+  (await c.request(InstancesDocument, { workflowId, triggerInput: { path: 'message.id', equals: messageId }, first: 50 })).workflowInstances.edges.map(
+    (e) => e.node.id,
+  );
+
 async function finished(id: string, c: GraphQLClient = client) {
   return waitFor(
     async () => (await c.request(InstanceDocument, { id })).workflowInstance,
@@ -141,6 +147,10 @@ describe('Meta (Instagram and WhatsApp)', () => {
     // Routing is deployment-wide: the other workspace's matching workflow starts too.
 
     const [started] = await instancesOf(prices);
+    // The answer names no instances; the message id finds them, in each workflow it started.
+    expect(await startedBy(prices, mid)).toEqual([started!.id]);
+    expect(await startedBy(otherWorkspacePrices, mid, other.client)).toHaveLength(1);
+    expect(await startedBy(refunds, mid)).toEqual([]);
     const done = await finished(started!.id);
     expect(done.status).toBe('COMPLETED');
     expect(done.input).toEqual({
@@ -270,9 +280,11 @@ describe('Twilio (SMS and WhatsApp)', () => {
     expect(await res.text()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
 
     const [instance] = await instancesOf(join);
-    // The answer names what the message started; the TwiML stays empty.
+    // The answer names what the message started; the TwiML stays empty. The message id finds the same.
     expect(res.headers.get('x-wfb-started-count')).toBe('1');
     expect(res.headers.get('x-wfb-started-instances')).toBe(instance!.id);
+    expect(await startedBy(join, sid)).toEqual([instance!.id]);
+    expect(await startedBy(stop, sid)).toEqual([]);
     const done = await finished(instance!.id);
     expect(done.status).toBe('COMPLETED');
     expect(done.input).toEqual({
@@ -287,8 +299,41 @@ describe('Twilio (SMS and WhatsApp)', () => {
     });
     expect(await instancesOf(stop)).toHaveLength(0);
 
-    expect((await postTwilio(params, twilioSignature(twilioUrl(), params))).status).toBe(200);
+    // Twilio's retry is answered alike, and names nothing: it started nothing.
+    const again = await postTwilio(params, twilioSignature(twilioUrl(), params));
+    expect(again.status).toBe(200);
+    expect(again.headers.get('content-type')).toMatch(/^text\/xml/);
+    expect(await again.text()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+    expect(again.headers.get('x-wfb-started-count')).toBeNull();
+    expect(again.headers.get('x-wfb-started-instances')).toBeNull();
     expect(await instancesOf(join)).toHaveLength(1);
+  });
+
+  test('a message that starts several workflows names each; a delivery that starts none says 0', async () => {
+    const keyword = unique('kw');
+    const workflows = [
+      await messageWorkflow('SMS many 1', { channel: 'sms', keyword }),
+      await messageWorkflow('SMS many 2', { channel: 'sms', keyword }),
+      await messageWorkflow('SMS many 3', { channel: 'sms', keyword }),
+    ];
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    const params = twilioParams('twilio-sms', { sid, body: `about ${keyword}` });
+    const res = await postTwilio(params, twilioSignature(twilioUrl(), params));
+    expect(res.status).toBe(200);
+    // Routing is deployment-wide: other tests' SMS workflows without a keyword start too.
+    const named = res.headers.get('x-wfb-started-instances')!.split(',');
+    expect(res.headers.get('x-wfb-started-count')).toBe(String(named.length));
+    const found = (await Promise.all(workflows.map((w) => startedBy(w, sid)))).flat();
+    expect(found).toHaveLength(3);
+    expect(named).toEqual(expect.arrayContaining(found));
+    for (const id of named) expect((await client.request(InstanceDocument, { id })).workflowInstance.input).toMatchObject({ message: { id: sid } });
+
+    // Media without text is no message we handle: it starts nothing, and says so.
+    const media = twilioParams('twilio-sms', { sid: `SM${randomBytes(16).toString('hex')}`, body: '' });
+    const quiet = await postTwilio(media, twilioSignature(twilioUrl(), media));
+    expect(quiet.status).toBe(200);
+    expect(quiet.headers.get('x-wfb-started-count')).toBe('0');
+    expect(quiet.headers.get('x-wfb-started-instances')).toBeNull();
   });
 
   test('a bad or missing signature is 401 and starts nothing', async () => {

@@ -14,6 +14,7 @@ const BUILTIN_TYPES = [
   'trigger.manual',
   'trigger.webhook',
   'trigger.incomingMessage',
+  'trigger.schedule',
   'instagram.sendDirectMessage',
   'instagram.likeMessage',
   'whatsapp.sendMessage',
@@ -79,7 +80,7 @@ describe('ActionRegistry', () => {
 
   it('categorises the built-ins', () => {
     const byCategory = (c: string) => registry.list().filter((d) => d.category === c).map((d) => d.type);
-    expect(byCategory('trigger')).toEqual(['trigger.manual', 'trigger.webhook', 'trigger.incomingMessage']);
+    expect(byCategory('trigger')).toEqual(['trigger.manual', 'trigger.webhook', 'trigger.incomingMessage', 'trigger.schedule']);
     expect(byCategory('logic')).toEqual(['delay', 'wait.forEvent', 'wait.forMessage', 'condition', 'switch', 'end']);
   });
 

@@ -27,3 +27,31 @@ describe('publish validation of configs saved before their rules', () => {
     );
   });
 });
+
+describe('publish validation of schedules', () => {
+  const registry = new ActionRegistry(builtinActions);
+  const graph = (config: Step['config']): Graph => ({
+    steps: [
+      { id: 'tick', type: 'trigger.schedule', name: 'tick', config, position: { x: 0, y: 0 } },
+      { id: 'e', type: 'end', name: 'e', config: {}, position: { x: 0, y: 0 } },
+    ],
+    edges: [{ from: 'tick', port: 'next', to: 'e' }],
+  });
+  const schedules = { minIntervalMs: 60_000 };
+
+  it.each([
+    ['a cron that never fires', { cron: '0 0 30 2 *' }, 'config.cron: The cron expression never fires'],
+    ['a cron faster than the minimum', { cron: '*/30 * * * * *' }, 'config.cron: The schedule fires every 30 s'],
+    ['an interval faster than the minimum', { every: { amount: 20, unit: 'seconds' } }, 'config.every: The schedule fires every 20 s'],
+    ['an unknown time zone', { cron: '0 9 * * *', timeZone: 'Nowhere/Atlantis' }, "config.timeZone: Unknown time zone 'Nowhere/Atlantis'"],
+  ])('%s is an INVALID_CONFIG problem naming the field', (_name, config, message) => {
+    expect(validateGraph(graph(config), registry, { schedules })).toContainEqual(
+      expect.objectContaining({ code: ValidationCode.INVALID_CONFIG, stepId: 'tick', message: expect.stringContaining(message) }),
+    );
+  });
+
+  it('a schedule within the minimum passes, and without deployment rules only the config itself is checked', () => {
+    expect(validateGraph(graph({ cron: '* * * * *' }), registry, { schedules })).toEqual([]);
+    expect(validateGraph(graph({ every: { amount: 20, unit: 'seconds' } }), registry)).toEqual([]);
+  });
+});

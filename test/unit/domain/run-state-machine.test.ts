@@ -61,7 +61,8 @@ describe('step-run state machine', () => {
     ['RUNNING', 'lose', 'RETRYING'],
     ['SCHEDULED', 'cancel', 'CANCELLED'],
     ['RUNNING', 'cancel', 'CANCELLED'],
-    ['FAILED', 'reschedule', 'SCHEDULED'],
+    ['SCHEDULED', 'resume', 'RUNNING'],
+    ['FAILED', 'reschedule', 'RETRYING'],
   ])('%s --%s--> %s', (from, event, to) => {
     expect(nextStepRunStatus(from, event)).toBe(to);
   });
@@ -75,6 +76,8 @@ describe('step-run state machine', () => {
     ['RETRYING', 'succeed'],
     ['RUNNING', 'wake'],
     ['RETRYING', 'wake'],
+    // Only the end of a wait resumes; a retry is a start.
+    ['RETRYING', 'resume'],
   ])('%s --%s--> is illegal', (from, event) => {
     expect(() => nextStepRunStatus(from, event)).toThrow(/Illegal step transition/);
   });

@@ -13,7 +13,7 @@ const failed: InstanceRecord = {
 
 type Start = Parameters<WorkflowRunner['start']>;
 const stepRun: StepRunRecord = {
-  id: 'r1', instanceId: 'i1', stepId: 'call', stepType: 'http.request', status: 'FAILED', attempt: 3, input: null, output: null,
+  id: 'r1', instanceId: 'i1', stepId: 'call', stepType: 'http.request', status: 'FAILED', attempt: 3, attemptsBeforeRetry: 0, input: null, output: null,
   error: null, dueAt: now, leaseUntil: null, resumed: false, waitReason: null, arrival: null, lostCount: 0, handbackCount: 0, fence: 3, leaseOwner: 'w1',
   createdAt: now, startedAt: now, finishedAt: now,
 };

@@ -11,7 +11,7 @@ const instance: InstanceRecord = {
   eventSeq: 4, currentStepId: 'a', waitReason: null, error: null, createdAt: now, startedAt: now, finishedAt: null, updatedAt: now,
 };
 const stepRun = (over: Partial<StepRunRecord> = {}): StepRunRecord => ({
-  id: 'r1', instanceId: 'i1', stepId: 'a', stepType: 'sms.send', status: 'RUNNING', attempt: 1, input: null, output: null,
+  id: 'r1', instanceId: 'i1', stepId: 'a', stepType: 'sms.send', status: 'RUNNING', attempt: 1, attemptsBeforeRetry: 0, input: null, output: null,
   error: null, dueAt: now, leaseUntil: null, resumed: false, waitReason: null, arrival: null, lostCount: 0, handbackCount: 0, fence: 3, leaseOwner: 'w1',
   createdAt: now, startedAt: now, finishedAt: null, ...over,
 });
@@ -119,6 +119,19 @@ describe('planFailure', () => {
     expect(fail.change.instance).toMatchObject({ to: 'FAILED', event: 'fail' });
     expect(fail.change.steps![0]).toMatchObject({ event: 'fail', fence: 3, patch: { error: { message: 'HTTP 503', details: { body: 'x\uFFFD' } } } });
   });
+
+  it("logs the failure's message, code and HTTP status with the attempt (what its attempts show)", () => {
+    const failure = new ActionError('HTTP 503 from crm', { retryable: true, details: { status: 503, body: 'down' } });
+    const retry = planFailure({ attempt, failure, retryDelayMs: 1000, now });
+    expect(retry.change.steps![0]!.detail).toEqual({
+      reason: 'HTTP 503 from crm',
+      code: 'HTTP_503',
+      status: 503,
+      retryAt: new Date(now.getTime() + 1000).toISOString(),
+    });
+    const fail = planFailure({ attempt, failure: new ActionError('no', { retryable: false, details: { code: 'RECIPIENT_INVALID' } }), retryDelayMs: null, now });
+    expect(fail.change.steps![0]!.detail).toEqual({ reason: 'no', code: 'RECIPIENT_INVALID' });
+  });
 });
 
 describe('planFailure with an error edge', () => {
@@ -209,5 +222,16 @@ describe('hand-backs', () => {
 
   it('lost and handed-back attempts do not count against the retry policy', () => {
     expect(countedAttempts(stepRun({ attempt: 5, lostCount: 2, handbackCount: 1 }))).toBe(2);
+  });
+
+  it('nor do the attempts before a retryInstance', () => {
+    expect(countedAttempts(stepRun({ attempt: 5, attemptsBeforeRetry: 3 }))).toBe(2);
+    expect(countedAttempts(stepRun({ attempt: 6, attemptsBeforeRetry: 3, lostCount: 1 }))).toBe(2);
+  });
+
+  it("the log entries of lost and handed-back attempts say so in a code (the attempts' error)", () => {
+    expect(planLost({ stepRun: stepRun(), now }).change.steps![0]!.detail).toMatchObject({ code: 'WORKER_LOST' });
+    expect(planLost({ stepRun: stepRun({ lostCount: MAX_LOST_WORKERS - 1 }), now }).change.steps![0]!.detail).toMatchObject({ code: 'WORKER_LOST' });
+    expect(planHandBack({ attempt, now, worker: 'w1' }).change.steps![0]!.detail).toMatchObject({ code: 'WORKER_STOPPED' });
   });
 });

@@ -17,7 +17,7 @@ class FakeLog {
   horizon = 100n;
   private cursor = 0;
 
-  append(instanceId: string, xid: bigint, count = 1): InstanceEventRecord[] {
+  append(instanceId: string, xid: bigint, count = 1, as: Partial<Pick<InstanceEventRecord, 'entity' | 'event' | 'toStatus'>> = {}): InstanceEventRecord[] {
     const made: InstanceEventRecord[] = [];
     for (let i = 0; i < count; i++) {
       const seq = this.events.filter((e) => e.instanceId === instanceId).length + 1;
@@ -37,6 +37,7 @@ class FakeLog {
         detail: null,
         at: new Date(),
         xid: xid.toString(),
+        ...as,
       };
       this.events.push(e);
       made.push(e);
@@ -114,6 +115,75 @@ describe('instance streams', () => {
     );
     expect(err).toMatchObject({ code: 'LIMIT_EXCEEDED', details: { reason: 'SUBSCRIBER_TOO_SLOW' } });
     expect((err as { details: { resumeAfterSeq: number } }).details.resumeAfterSeq).toBeLessThan(20);
+  });
+});
+
+/** Everything a stream yields until it ends. */
+async function drain<T>(it: AsyncIterator<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let next = await it.next(); !next.done; next = await it.next()) out.push(next.value);
+  return out;
+}
+
+const instanceEnd = (toStatus: string, event: string) => ({ entity: 'INSTANCE' as const, event, toStatus });
+
+describe('the end of an instance stream', () => {
+  test.each([
+    ['COMPLETED', 'complete'],
+    ['FAILED', 'fail'],
+    ['CANCELLED', 'cancel'],
+  ])('ends after the %s event that arrives live', async (status, event) => {
+    const log = new FakeLog();
+    const { service, bus } = makeService(log);
+    log.append('i1', 10n, 2);
+    log.append('i1', 10n, 1, { entity: 'INSTANCE', event: 'wait', toStatus: 'WAITING' });
+    const stream = service.instanceEvents('i1', 0);
+    expect((await take(stream, 3)).map((e) => e.seq)).toEqual([1, 2, 3]);
+    log.append('i1', 11n, 1, { event: 'resume' });
+    const [last] = log.append('i1', 11n, 1, instanceEnd(status, event));
+    await bus.publish({ kind: 'run', workspaceId: 'ws', workflowId: 'wf', instanceId: 'i1', seq: last!.seq, xid: '11' });
+    expect((await drain(stream)).map((e) => [e.seq, e.toStatus])).toEqual([
+      [4, 'RUNNING'],
+      [5, status],
+    ]);
+  });
+
+  test('a stream of an instance that has ended replays what follows `since`, then ends; from its last event it ends at once', async () => {
+    const log = new FakeLog();
+    const { service } = makeService(log);
+    log.append('i1', 10n, 3);
+    log.append('i1', 10n, 1, instanceEnd('COMPLETED', 'complete'));
+    expect((await drain(service.instanceEvents('i1', 1))).map((e) => e.seq)).toEqual([2, 3, 4]);
+    expect(await drain(service.instanceEvents('i1', 4))).toEqual([]);
+  });
+
+  test('a FAILED instance retried afterwards goes on: the stream ends only at the end of the log', async () => {
+    const log = new FakeLog();
+    const { service } = makeService(log);
+    log.append('i1', 10n, 1);
+    log.append('i1', 10n, 1, instanceEnd('FAILED', 'fail'));
+    log.append('i1', 11n, 1, { entity: 'INSTANCE', event: 'retry', toStatus: 'RUNNING' });
+    log.append('i1', 11n, 1);
+    const stream = service.instanceEvents('i1', 0);
+    expect((await take(stream, 4)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    // Not ended at the failure: a later event still arrives (found by the safety poll).
+    log.append('i1', 12n, 1, instanceEnd('COMPLETED', 'complete'));
+    expect((await drain(stream)).map((e) => e.seq)).toEqual([5]);
+    // From the failure on, after the retry: the rest, then the end.
+    expect((await drain(service.instanceEvents('i1', 2))).map((e) => e.seq)).toEqual([3, 4, 5]);
+  });
+
+  test('a stream of a waiting instance does not end', async () => {
+    const log = new FakeLog();
+    const { service } = makeService(log);
+    log.append('i1', 10n, 1, { entity: 'INSTANCE', event: 'wait', toStatus: 'WAITING' });
+    log.append('i1', 10n, 1, { event: 'wait', toStatus: 'SCHEDULED' });
+    const stream = service.instanceEvents('i1', 2);
+    // Whatever comes next is the next event, not the end: the stream is still open.
+    const next = stream.next();
+    log.append('i1', 11n, 1, { event: 'resume' });
+    expect(await next).toMatchObject({ done: false, value: { seq: 3 } });
+    await stream.return!();
   });
 });
 

@@ -1,7 +1,7 @@
-ALTER TABLE "step_waits" ADD COLUMN "match" jsonb;--> statement-breakpoint
-CREATE INDEX "step_waits_message_idx" ON "step_waits" USING btree ("topic","key") WHERE "step_waits"."reason" = 'message';--> statement-breakpoint
--- Waits for an inbound message (wait.forMessage): as 0012, but a registration also stores its
--- `match` (the bound condition, the waiting step, whether the message may also start workflows).
+ALTER TABLE "step_runs" ADD COLUMN "attempts_before_retry" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+-- A step run's attempts keep their numbers across retryInstance (StepRun.attempts lists them from
+-- the event log); `attempts_before_retry` is where the retry policy counts from after one. The
+-- commit function as in 0009, with that column in a step's patch (`attemptsBeforeRetry`).
 CREATE OR REPLACE FUNCTION wfb_commit_run_change(c jsonb) RETURNS SETOF instance_events
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -22,10 +22,6 @@ BEGIN
     updated_at = at_ts,
     status = coalesce(c->>'to', w.status),
     current_step_id = CASE WHEN ip ? 'currentStepId' THEN ip->>'currentStepId' ELSE w.current_step_id END,
-    wait_reason = CASE
-      WHEN ip ? 'waitReason' THEN ip->>'waitReason'
-      WHEN coalesce(c->>'to', w.status) <> 'WAITING' THEN NULL
-      ELSE w.wait_reason END,
     error = CASE WHEN ip ? 'error' THEN nullif(ip->'error', 'null'::jsonb) ELSE w.error END,
     started_at = CASE WHEN ip ? 'startedAt' THEN (ip->>'startedAt')::timestamptz ELSE w.started_at END,
     finished_at = CASE WHEN ip ? 'finishedAt' THEN (ip->>'finishedAt')::timestamptz ELSE w.finished_at END
@@ -42,21 +38,20 @@ BEGIN
     cl := s->'claim';
     UPDATE step_runs r SET
       status = s->>'to',
-      fence = CASE WHEN cl IS NOT NULL OR s ? 'raiseFence' THEN r.fence + 1 ELSE r.fence END,
+      fence = CASE WHEN cl IS NOT NULL THEN r.fence + 1 ELSE r.fence END,
       lease_owner = CASE WHEN cl IS NOT NULL THEN cl->>'owner' ELSE r.lease_owner END,
       lease_until = CASE
         WHEN cl IS NOT NULL THEN clock_timestamp() + (cl->>'leaseMs')::integer * interval '1 millisecond'
         WHEN p ? 'leaseUntil' THEN (p->>'leaseUntil')::timestamptz
         ELSE r.lease_until END,
       attempt = CASE WHEN p ? 'attempt' THEN (p->>'attempt')::integer ELSE r.attempt END,
+      attempts_before_retry = CASE WHEN p ? 'attemptsBeforeRetry' THEN (p->>'attemptsBeforeRetry')::integer ELSE r.attempts_before_retry END,
       input = CASE WHEN p ? 'input' THEN nullif(p->'input', 'null'::jsonb) ELSE r.input END,
       output = CASE WHEN p ? 'output' THEN nullif(p->'output', 'null'::jsonb) ELSE r.output END,
       error = CASE WHEN p ? 'error' THEN nullif(p->'error', 'null'::jsonb) ELSE r.error END,
       due_at = CASE WHEN p ? 'dueAt' THEN (p->>'dueAt')::timestamptz ELSE r.due_at END,
       enqueued_at = CASE WHEN p ? 'enqueuedAt' THEN (p->>'enqueuedAt')::timestamptz ELSE r.enqueued_at END,
       resumed = CASE WHEN p ? 'resumed' THEN (p->>'resumed')::boolean ELSE r.resumed END,
-      wait_reason = CASE WHEN p ? 'waitReason' THEN p->>'waitReason' ELSE r.wait_reason END,
-      arrival = CASE WHEN p ? 'arrival' THEN nullif(p->'arrival', 'null'::jsonb) ELSE r.arrival END,
       lost_count = CASE WHEN p ? 'lostCount' THEN (p->>'lostCount')::integer ELSE r.lost_count END,
       handback_count = CASE WHEN p ? 'handbackCount' THEN (p->>'handbackCount')::integer ELSE r.handback_count END,
       started_at = CASE WHEN p ? 'startedAt' THEN (p->>'startedAt')::timestamptz ELSE r.started_at END,
@@ -67,20 +62,7 @@ BEGIN
     IF NOT FOUND THEN
       RAISE EXCEPTION 'step run % is not in the expected state', s->>'id' USING ERRCODE = 'WF409';
     END IF;
-    IF s->>'from' = 'SCHEDULED' THEN
-      DELETE FROM step_waits WHERE step_run_id = (s->>'id')::uuid;
-    END IF;
   END LOOP;
-
-  IF c ? 'wait' THEN
-    INSERT INTO step_waits (step_run_id, workspace_id, reason, topic, key, match, fence, created_at)
-    VALUES ((c->'wait'->>'stepRunId')::uuid, (c->'wait'->>'workspaceId')::uuid, c->'wait'->'target'->>'reason',
-            c->'wait'->'target'->>'name', c->'wait'->'target'->>'key', nullif(c->'wait'->'target'->'match', 'null'::jsonb),
-            (c->'wait'->>'fence')::integer, at_ts)
-    ON CONFLICT (step_run_id) DO UPDATE SET
-      workspace_id = excluded.workspace_id, reason = excluded.reason, topic = excluded.topic,
-      key = excluded.key, match = excluded.match, fence = excluded.fence, created_at = excluded.created_at;
-  END IF;
 
   INSERT INTO step_runs (id, instance_id, step_id, step_type, status, due_at, enqueued_at, finished_at,
                          attempt, fence, lease_owner, lease_until, started_at, input)

@@ -14,6 +14,7 @@ CREATE TABLE "step_waits" (
 	"reason" text NOT NULL,
 	"topic" text NOT NULL,
 	"key" text NOT NULL,
+	"match" jsonb,
 	"fence" integer NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
@@ -28,15 +29,18 @@ CREATE INDEX "pending_events_match_idx" ON "pending_events" USING btree ("worksp
 CREATE INDEX "pending_events_workspace_expiry_idx" ON "pending_events" USING btree ("workspace_id","expires_at");--> statement-breakpoint
 CREATE INDEX "pending_events_expiry_idx" ON "pending_events" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "step_waits_match_idx" ON "step_waits" USING btree ("workspace_id","reason","topic","key");--> statement-breakpoint
--- Waits that something may end before their due time (wait.forEvent). On top of 0009:
+CREATE INDEX "step_waits_message_idx" ON "step_waits" USING btree ("topic","key") WHERE "step_waits"."reason" = 'message';--> statement-breakpoint
+-- Waits that something may end before their due time (wait.forEvent, wait.forMessage). The commit
+-- function as in 0012, and:
 -- - the instance's wait_reason: set by the patch (`waitReason`) of a `wait`, and cleared by every
 --   commit that leaves the instance in another state than WAITING;
 -- - a step transition may raise the fence without taking the lease (`raiseFence`: a `wake`), and
 --   its patch may set `waitReason` and `arrival`;
--- - `wait: {stepRunId, fence, workspaceId, target: {reason, name, key}}` registers what a step
---   that begins to wait in this commit may be woken by (table step_waits);
+-- - `wait: {stepRunId, fence, workspaceId, target: {reason, name, key, match}}` registers what a
+--   step that begins to wait in this commit may be woken by (table step_waits: an event's name and
+--   key, or a message's channel and sender with its match);
 -- - a registration lapses when its step leaves SCHEDULED: every transition from SCHEDULED (a
---   start, a cancel, a wake) deletes it.
+--   start, a resume, a cancel, a wake) deletes it.
 CREATE OR REPLACE FUNCTION wfb_commit_run_change(c jsonb) RETURNS SETOF instance_events
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -84,6 +88,7 @@ BEGIN
         WHEN p ? 'leaseUntil' THEN (p->>'leaseUntil')::timestamptz
         ELSE r.lease_until END,
       attempt = CASE WHEN p ? 'attempt' THEN (p->>'attempt')::integer ELSE r.attempt END,
+      attempts_before_retry = CASE WHEN p ? 'attemptsBeforeRetry' THEN (p->>'attemptsBeforeRetry')::integer ELSE r.attempts_before_retry END,
       input = CASE WHEN p ? 'input' THEN nullif(p->'input', 'null'::jsonb) ELSE r.input END,
       output = CASE WHEN p ? 'output' THEN nullif(p->'output', 'null'::jsonb) ELSE r.output END,
       error = CASE WHEN p ? 'error' THEN nullif(p->'error', 'null'::jsonb) ELSE r.error END,
@@ -108,12 +113,13 @@ BEGIN
   END LOOP;
 
   IF c ? 'wait' THEN
-    INSERT INTO step_waits (step_run_id, workspace_id, reason, topic, key, fence, created_at)
+    INSERT INTO step_waits (step_run_id, workspace_id, reason, topic, key, match, fence, created_at)
     VALUES ((c->'wait'->>'stepRunId')::uuid, (c->'wait'->>'workspaceId')::uuid, c->'wait'->'target'->>'reason',
-            c->'wait'->'target'->>'name', c->'wait'->'target'->>'key', (c->'wait'->>'fence')::integer, at_ts)
+            c->'wait'->'target'->>'name', c->'wait'->'target'->>'key', nullif(c->'wait'->'target'->'match', 'null'::jsonb),
+            (c->'wait'->>'fence')::integer, at_ts)
     ON CONFLICT (step_run_id) DO UPDATE SET
       workspace_id = excluded.workspace_id, reason = excluded.reason, topic = excluded.topic,
-      key = excluded.key, fence = excluded.fence, created_at = excluded.created_at;
+      key = excluded.key, match = excluded.match, fence = excluded.fence, created_at = excluded.created_at;
   END IF;
 
   INSERT INTO step_runs (id, instance_id, step_id, step_type, status, due_at, enqueued_at, finished_at,

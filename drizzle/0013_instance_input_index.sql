@@ -1,0 +1,1 @@
+CREATE INDEX "workflow_instances_input_idx" ON "workflow_instances" USING gin ("input" jsonb_path_ops);
