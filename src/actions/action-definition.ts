@@ -4,6 +4,7 @@ import type { JsonObject, JsonValue } from '../domain/json.js';
 import { isJsonObject } from '../domain/json.js';
 import { mergeRetryPolicy, NO_RETRY, retryOverrideSchema, type RetryPolicy } from '../domain/retry-policy.js';
 import type { RunContext } from '../domain/run-context.js';
+import type { WaitArrival } from '../domain/wait.js';
 import type { ConfigCheck, PortSpec, StepCategory, StepTypeInfo } from '../domain/step-type-catalog.js';
 import { renderDeep, renderTemplate } from '../domain/template.js';
 import { fatal, toActionError } from '../domain/action-error.js';
@@ -23,6 +24,8 @@ export interface ActionContext<C> {
   readonly stepId: string;
   readonly attempt: number;
   readonly resumedAfterWait: boolean;
+  /** What ended the wait this run resumes, when it was not the due time (see ActionInvocation.arrival). */
+  readonly arrival: WaitArrival | undefined;
   readonly signal: AbortSignal;
   /**
    * Throws when this attempt may no longer act on the world (its lease is gone). Pass it on as
@@ -170,6 +173,7 @@ export const defineAction = <C extends object>(spec: ActionSpec<C>): ActionDefin
         stepId: invocation.stepId,
         attempt: invocation.attempt,
         resumedAfterWait: invocation.resumedAfterWait,
+        arrival: invocation.resumedAfterWait ? invocation.arrival : undefined,
         signal: invocation.signal,
         beforeSideEffect: invocation.beforeSideEffect ?? (() => invocation.signal.throwIfAborted()),
         services: invocation.services,

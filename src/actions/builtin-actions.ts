@@ -11,6 +11,8 @@ import { triggerIncomingMessageAction } from './trigger-incoming-message.action.
 import { triggerManualAction } from './trigger-manual.action.js';
 import { triggerScheduleAction } from './trigger-schedule.action.js';
 import { triggerWebhookAction } from './trigger-webhook.action.js';
+import { waitForEventAction } from './wait-for-event.action.js';
+import { waitForMessageAction } from './wait-for-message.action.js';
 import { whatsappSendMessageAction } from './whatsapp-send-message.action.js';
 
 /** Every step type the product ships with. Adding a type: one `*.action.ts` file and one line here. */
@@ -25,6 +27,8 @@ export const builtinActions: readonly ActionDefinition[] = [
   smsSendAction,
   httpRequestAction,
   delayAction,
+  waitForEventAction,
+  waitForMessageAction,
   conditionAction,
   switchAction,
   endAction,

@@ -7,7 +7,7 @@ import { defineAction } from './action-definition.js';
 import { fatal } from '../domain/action-error.js';
 import { templateString } from './config-fields.js';
 
-const UNIT_MS = {
+export const UNIT_MS = {
   seconds: 1_000,
   minutes: 60_000,
   hours: 3_600_000,
@@ -32,9 +32,17 @@ const durationIn = <U extends DelayUnit>(unit: U) =>
     unit: z.literal(unit).meta({ title: 'Unit', description: 'seconds, minutes, hours or days.' }),
   });
 
-const durationSchema = z
-  .discriminatedUnion('unit', [durationIn('seconds'), durationIn('minutes'), durationIn('hours'), durationIn('days')])
-  .meta({ title: 'Duration', description: 'Wait this long after the step is reached, at most 365 days. Set this or until.' });
+/** A duration of at most 365 days, `{ amount, unit }`; shared by the steps that wait. */
+export const durationField = (meta: { title: string; description: string }) =>
+  z.discriminatedUnion('unit', [durationIn('seconds'), durationIn('minutes'), durationIn('hours'), durationIn('days')]).meta(meta);
+
+/** A parsed duration in milliseconds. */
+export const durationMs = (duration: { amount: number; unit: DelayUnit }): number => duration.amount * UNIT_MS[duration.unit];
+
+const durationSchema = durationField({
+  title: 'Duration',
+  description: 'Wait this long after the step is reached, at most 365 days. Set this or until.',
+});
 
 const untilSchema = templateString({ min: 1, max: 500 })
   .superRefine((until, ctx) => {

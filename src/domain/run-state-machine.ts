@@ -23,8 +23,13 @@ export type StepRunEvent =
   | 'fail'
   /** The attempt failed and another is due later. */
   | 'retry'
-  /** The step parks until a due time (a delay) and runs again then. */
+  /** The step parks until a due time (a delay, or a wait's timeout) and runs again then. */
   | 'wait'
+  /**
+   * What a waiting step waits for arrived (an event): it is due at once, with the arrival stored
+   * for its next attempt, and its fence is raised so that a start computed before cannot miss it.
+   */
+  | 'wake'
   /** The worker running it vanished (its lease expired); it runs again. */
   | 'lose'
   /** A stopping worker handed it back unfinished; another worker runs it again at once. */
@@ -50,6 +55,7 @@ const STEP_TABLE: Readonly<Record<StepRunEvent, Partial<Record<StepRunStatus, St
   fail: { RUNNING: 'FAILED' },
   retry: { RUNNING: 'RETRYING' },
   wait: { RUNNING: 'SCHEDULED' },
+  wake: { SCHEDULED: 'SCHEDULED' },
   lose: { RUNNING: 'RETRYING' },
   release: { RUNNING: 'RETRYING' },
   cancel: { SCHEDULED: 'CANCELLED', RETRYING: 'CANCELLED', RUNNING: 'CANCELLED' },

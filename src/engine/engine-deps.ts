@@ -39,6 +39,11 @@ export interface EngineDeps {
    * if the instance is FAILED as stored (see FailureHandlers).
    */
   readonly onInstanceFailed?: (failed: InstanceFailedNotice) => Promise<void>;
+  /**
+   * Told after a commit that parks a step waiting for something that may come sooner than its due
+   * time (an event): wakes it at once with what was kept for it, if anything (see EventWaits).
+   */
+  readonly onWaitBegan?: (wait: { readonly stepRunId: string }) => Promise<void>;
 }
 
 /** Which instance may have failed, and the step run whose failure it recorded. */

@@ -192,6 +192,7 @@ export class StepExecutor {
             stepId: step.id,
             attempt: stepRun.attempt,
             resumedAfterWait: stepRun.resumed,
+            ...(stepRun.resumed && stepRun.arrival ? { arrival: stepRun.arrival } : {}),
             signal: abort.signal,
             beforeSideEffect: () => lease.assertHeld(),
             services: this.deps.services,
@@ -233,6 +234,8 @@ export class StepExecutor {
       const claimedAt = performance.now();
       if (!(await this.commitOutcome(plan.change, lease, attempt))) return undefined;
       if (plan.enqueue) await this.deps.scheduler.enqueue(plan.enqueue.stepRunId, plan.enqueue.at);
+      // What it waits for may have come before it began to wait (an event kept for it).
+      if (plan.change.wait) await this.waitBegan(plan.change.wait.stepRunId);
       if (!plan.next) return undefined;
       const outputs = new Map(claimed.outputs);
       const output = plan.change.steps?.[0]?.patch?.output ?? null;
@@ -243,6 +246,13 @@ export class StepExecutor {
       this.inFlight.delete(entry);
       settle();
     }
+  }
+
+  private async waitBegan(stepRunId: string): Promise<void> {
+    await this.deps.onWaitBegan?.({ stepRunId }).catch((err: unknown) =>
+      // The wait goes on until its timeout; an event kept for it stays kept.
+      this.deps.logger.warn({ err, stepRunId }, 'could not look for an event kept for a wait'),
+    );
   }
 
   /** A drain's hand-back of an attempt that did not finish within the grace. */

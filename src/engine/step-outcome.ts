@@ -1,11 +1,13 @@
 import type { ActionResult } from '../ports/action.port.js';
 import type { ActionError } from '../domain/action-error.js';
 import type { JsonObject, JsonValue } from '../domain/json.js';
+import type { WaitArrival } from '../domain/wait.js';
 import { toStorableJson } from '../domain/storable-json.js';
 import { ERROR_PORT } from '../domain/graph.js';
 import { WORKER_LOST, WORKER_STOPPED } from '../domain/step-attempts.js';
 import type { InstanceRecord, LeaseClaim, NewStepRun, RunChange, StepRunRecord, StepRunTransition } from '../ports/run-records.js';
 import type { CompiledVersion } from './compiled-version.js';
+import type { WaitingStep } from '../ports/wait.store.port.js';
 import { instanceMove, stepMove } from './transitions.js';
 
 /** A worker that vanished this often while running one step fails it: the step itself may crash workers. */
@@ -86,18 +88,29 @@ export function planResult(options: OutcomeOptions & { readonly result: ActionRe
   const sanitized: JsonObject | undefined = stored.replaced ? { outputSanitized: true } : undefined;
 
   if (result.kind === 'wait') {
+    const target = result.for;
+    const waitReason = target?.reason ?? 'timer';
+    const until = result.until.toISOString();
+    const on: JsonObject =
+      target === undefined
+        ? {}
+        : target.reason === 'event'
+          ? { for: waitReason, name: target.name, key: target.key }
+          : { for: waitReason, channel: target.channel, from: target.contact };
     return {
       change: {
         instanceId: instance.id,
-        instance: { ...instanceMove('RUNNING', 'wait'), detail: { until: result.until.toISOString() } },
+        instance: { ...instanceMove('RUNNING', 'wait'), patch: { waitReason }, detail: { until, ...on } },
         steps: [
           {
             ...fenced(stepRun),
             ...stepMove('RUNNING', 'wait'),
-            patch: { dueAt: result.until, enqueuedAt: now, resumed: true, leaseUntil: null, output },
-            detail: { until: result.until.toISOString(), ...sanitized },
+            patch: { dueAt: result.until, enqueuedAt: now, resumed: true, leaseUntil: null, output, waitReason, arrival: null },
+            detail: { until, ...on, ...sanitized },
           },
         ],
+        // Waiting at the fence of this attempt: the wait changes no fence.
+        ...(target ? { wait: { stepRunId: stepRun.id, fence: stepRun.fence, workspaceId: instance.workspaceId, target } } : {}),
       },
       enqueue: { stepRunId: stepRun.id, at: result.until },
     };
@@ -176,6 +189,8 @@ function moveOn(options: OutcomeOptions & { readonly done: StepRunTransition; re
         dueAt: now,
         leaseUntil: null,
         resumed: false,
+        waitReason: null,
+        arrival: null,
         lostCount: 0,
         handbackCount: 0,
         fence: 1,
@@ -185,6 +200,38 @@ function moveOn(options: OutcomeOptions & { readonly done: StepRunTransition; re
         finishedAt: null,
       },
     },
+  };
+}
+
+/**
+ * The change that ends a wait early: what the step waited for arrived. The step stays SCHEDULED
+ * but is due now, with the arrival stored for the attempt that resumes it. Fenced on the fence it
+ * waits at, and raising it: of the wake and the start its timeout's job computed, exactly one
+ * applies — the start runs the step as timed out, or the wake makes that start miss and the step
+ * runs as woken. Applies only while the instance waits (a cancel wins over a later wake).
+ */
+export function planWake(options: {
+  readonly step: WaitingStep;
+  readonly arrival: WaitArrival;
+  readonly now: Date;
+  readonly detail: JsonObject;
+}): RunChange {
+  const { step, arrival, now, detail } = options;
+  return {
+    instanceId: step.instanceId,
+    instanceIs: 'WAITING',
+    steps: [
+      {
+        stepRunId: step.stepRunId,
+        stepId: step.stepId,
+        ...stepMove('SCHEDULED', 'wake'),
+        attempt: step.attempt,
+        fence: step.fence,
+        raiseFence: true,
+        patch: { dueAt: now, enqueuedAt: now, arrival },
+        detail,
+      },
+    ],
   };
 }
 

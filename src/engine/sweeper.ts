@@ -15,6 +15,8 @@ export interface SweeperOptions {
    * than `recoveryWindowMs`.
    */
   readonly failureHandlers?: { readonly handlers: Pick<FailureHandlers, 'startFor'>; readonly recoveryWindowMs: number };
+  /** Deletes up to `limit` events kept past their time (see EventWaits.purgeExpired). Unset: none. */
+  readonly purgeExpiredEvents?: (limit: number) => Promise<number>;
 }
 
 const BATCH = 500;
@@ -23,7 +25,7 @@ const BATCH = 500;
  * Postgres is the source of truth; the scheduler only delivers. The sweep repairs what a crash or a
  * lost job leaves behind: due step runs with no job get one, steps whose worker vanished
  * (lease expired) are handed back for another attempt, and failures whose handler run was never
- * started (the worker died after the failure's commit) get it.
+ * started (the worker died after the failure's commit) get it. It also deletes expired kept events.
  */
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -81,6 +83,8 @@ export class Sweeper {
     );
     const recovered = handedBack.filter(Boolean).length;
     const handlersStarted = await this.startLostFailureHandlers();
+    // Expired events are never matched (every read checks expiry); this only frees their rows.
+    await this.options.purgeExpiredEvents?.(BATCH);
     return { requeued: overdue.length, recovered, handlersStarted };
   }
 

@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type ResolverData } from 'type-graphql';
 import { ActionTypeResolver } from './action-type/action-type.resolver.js';
 import { ApiKeyResolver } from './api-key/api-key.resolver.js';
+import { EventResolver } from './event/event.resolver.js';
 import { InstanceResolver, StepRunResolver, WorkflowRunsResolver } from './instance/instance.resolver.js';
 import { SubscriptionResolver } from './subscription/subscription.resolver.js';
 import { WebhookResolver } from './webhook/webhook.resolver.js';
@@ -21,6 +22,7 @@ export const resolverClasses = [
   ApiKeyResolver,
   SubscriptionResolver,
   WebhookResolver,
+  EventResolver,
 ] as const;
 
 /**

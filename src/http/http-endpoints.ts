@@ -3,12 +3,15 @@ import type { Logger } from 'pino';
 import type { TriggerCatalog } from '../actions/trigger-start.js';
 import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { VersionCache } from '../engine/version-cache.js';
+import type { EventWaits } from '../engine/event-waits.js';
+import type { MessageWaits } from '../engine/message-waits.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { Clock } from '../ports/clock.port.js';
 import type { InboundDeliveryStore } from '../ports/inbound-delivery.store.port.js';
 import type { InboundMessageStore } from '../ports/inbound-message.store.port.js';
 import type { WebhookStore } from '../ports/webhook.store.port.js';
 import type { WorkflowStore } from '../ports/workflow.store.port.js';
+import { createEventsRouter, type EventsRouterOptions } from './events.router.js';
 import { httpErrorHandler } from './http-error.js';
 import { InboundDeliveryProcessor } from './inbound-delivery.processor.js';
 import { InboundDispatcher } from './inbound-dispatcher.js';
@@ -26,6 +29,12 @@ export interface HttpEndpointsOptions {
   /** The action registry: tells triggers apart, and how each trigger type is started. */
   readonly catalog: StepTypeCatalog & TriggerCatalog;
   readonly runner: WorkflowRunner;
+  /** The steps waiting for inbound messages. */
+  readonly messageWaits: MessageWaits;
+  /** Events for the steps waiting for them (POST /events). */
+  readonly events: Pick<EventWaits, 'send'>;
+  /** API-key authentication, as GraphQL's (POST /events). */
+  readonly authenticate: EventsRouterOptions['authenticate'];
   readonly clock: Clock;
   readonly logger: Logger;
   readonly publicBaseUrl: () => string;
@@ -49,8 +58,8 @@ export interface HttpEndpoints {
 }
 
 /**
- * `POST /hooks/:token`, `GET|POST /inbound/meta` and `POST /inbound/twilio`, with their JSON
- * error handler.
+ * `POST /hooks/:token`, `GET|POST /inbound/meta`, `POST /inbound/twilio` and `POST /events`, with
+ * their JSON error handler.
  */
 export function createHttpEndpoints(options: HttpEndpointsOptions): HttpEndpoints {
   const { logger } = options;
@@ -60,6 +69,7 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): HttpEndpoint
     workflows: options.workflows,
     catalog: options.catalog,
     runner: options.runner,
+    waits: options.messageWaits,
     logger,
   });
   const inbound = new InboundDeliveryProcessor({
@@ -95,6 +105,7 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): HttpEndpoint
       logger,
     }),
   );
+  router.use(createEventsRouter({ events: options.events, authenticate: options.authenticate, body }));
   router.use(httpErrorHandler(logger));
   return { router, inbound };
 }

@@ -13,6 +13,12 @@ export const HttpErrorCode = {
   MALFORMED_JSON: 'MALFORMED_JSON',
   /** The signature is missing, malformed, stale or does not match the body. */
   INVALID_SIGNATURE: 'INVALID_SIGNATURE',
+  /** No API key, or an unknown or revoked one (POST /events). */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** Too many failed API key attempts from this client address; try again later. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** A configured limit is reached (POST /events: kept events of a key or workspace). */
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
   /** The verification handshake was refused. */
   FORBIDDEN: 'FORBIDDEN',
   /** Unknown or rotated webhook token. */
@@ -34,6 +40,9 @@ const STATUS: Readonly<Record<HttpErrorCode, number>> = {
   BAD_REQUEST: 400,
   MALFORMED_JSON: 400,
   INVALID_SIGNATURE: 401,
+  UNAUTHENTICATED: 401,
+  RATE_LIMITED: 429,
+  LIMIT_EXCEEDED: 429,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,

@@ -4,6 +4,7 @@ import type { TriggerCatalog } from '../actions/trigger-start.js';
 import { AppError } from '../domain/errors.js';
 import { MAX_IDEMPOTENCY_KEY_CHARS, type IdempotencyClaim } from '../domain/idempotency.js';
 import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
+import type { MessageWaits } from '../engine/message-waits.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import type {
   InboundChannel,
@@ -38,6 +39,8 @@ export interface InboundDispatcherOptions {
   /** Tells trigger steps from the others, as the engine does, and which trigger types messages start. */
   readonly catalog: StepTypeCatalog & TriggerCatalog;
   readonly runner: Pick<WorkflowRunner, 'start'>;
+  /** The steps waiting for messages; unset, messages only start workflows. */
+  readonly waits?: Pick<MessageWaits, 'contactsWaiting' | 'deliver'>;
   readonly logger: Logger;
 }
 
@@ -56,6 +59,8 @@ export interface DispatchOutcome {
   readonly duplicates: number;
   /** Ids of the instances started, in no particular order. */
   readonly startedInstanceIds: readonly string[];
+  /** Ids of the waiting instances the messages resumed, in no particular order. */
+  readonly resumedInstanceIds: readonly string[];
   /** False when it stopped before handling every message. */
   readonly complete: boolean;
 }
@@ -77,15 +82,17 @@ export class InboundDispatcher {
   constructor(private readonly options: InboundDispatcherOptions) {}
 
   async dispatch(messages: readonly InboundMessage[], options: DispatchOptions): Promise<DispatchOutcome> {
-    if (messages.length === 0) return { messages: 0, duplicates: 0, startedInstanceIds: [], complete: true };
+    if (messages.length === 0) return { messages: 0, duplicates: 0, startedInstanceIds: [], resumedInstanceIds: [], complete: true };
     await this.refreshTriggerIndex();
     const candidates = await this.candidatesByChannel(new Set(messages.map((m) => m.channel)));
-    // Matching is pure and cheap; only messages that start something take a round trip each.
-    const matched: { message: InboundMessage; starts: readonly Candidate[] }[] = [];
+    const awaited = await this.awaitedSenders(messages);
+    // Matching is pure and cheap; only messages that start or resume something take a round trip each.
+    const matched: { message: InboundMessage; starts: readonly Candidate[]; awaited: boolean }[] = [];
     const unmatched: InboundMessage[] = [];
     for (const message of messages) {
       const starts = (candidates.get(message.channel) ?? []).filter((c) => c.matches(message));
-      if (starts.length > 0) matched.push({ message, starts });
+      const isAwaited = awaited.get(message.channel)?.has(message.from) ?? false;
+      if (starts.length > 0 || isAwaited) matched.push({ message, starts, awaited: isAwaited });
       else unmatched.push(message);
     }
     for (let i = 0; i < unmatched.length; i += RECORD_BATCH) {
@@ -95,34 +102,61 @@ export class InboundDispatcher {
     let duplicates = 0;
     let handled = unmatched.length;
     const startedInstanceIds: string[] = [];
+    const resumedInstanceIds: string[] = [];
     let next = 0;
     const lane = async () => {
       while (next < matched.length && !options.shouldStop?.()) {
-        const { message, starts } = matched[next++]!;
-        const outcome = await this.handle(message, starts);
+        const { message, starts, awaited: isAwaited } = matched[next++]!;
+        const outcome = await this.handle(message, starts, isAwaited);
         if (outcome.duplicate) duplicates++;
         startedInstanceIds.push(...outcome.started);
+        resumedInstanceIds.push(...outcome.resumed);
         handled++;
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, matched.length)) }, lane));
-    return { messages: handled, duplicates, startedInstanceIds, complete: handled === messages.length };
+    return { messages: handled, duplicates, startedInstanceIds, resumedInstanceIds, complete: handled === messages.length };
   }
 
-  /** Records one message and starts the workflows it matches, unless an earlier delivery did. */
-  private async handle(message: InboundMessage, starts: readonly Candidate[]): Promise<{ duplicate: boolean; started: string[] }> {
-    const { store } = this.options;
+  /**
+   * Records one message; unless an earlier delivery handled it, resumes the steps waiting for it,
+   * then starts the workflows it matches but those of the workspaces whose wait kept it.
+   */
+  private async handle(
+    message: InboundMessage,
+    starts: readonly Candidate[],
+    awaited: boolean,
+  ): Promise<{ duplicate: boolean; started: string[]; resumed: readonly string[] }> {
+    const { store, waits } = this.options;
     const { record } = await store.record({
       provider: message.provider,
       providerMessageId: message.providerMessageId,
       channel: message.channel,
       receivedAt: message.receivedAt,
     });
-    if (record.processedAt !== null) return { duplicate: true, started: [] };
+    if (record.processedAt !== null) return { duplicate: true, started: [], resumed: [] };
     // The first delivery's time, so every delivery builds the same input.
-    const started = await this.startAll({ ...message, receivedAt: record.receivedAt }, starts);
+    const first = { ...message, receivedAt: record.receivedAt };
+    const delivery =
+      awaited && waits
+        ? await waits.deliver({ channel: first.channel, from: first.from, output: incomingMessageInput(first).message, receivedAt: first.receivedAt })
+        : undefined;
+    const allowed = delivery ? starts.filter((c) => !delivery.keptBy.has(c.workflow.workspaceId)) : starts;
+    const started = await this.startAll(first, allowed);
     await store.markProcessed(record.id, started.length);
-    return { duplicate: false, started };
+    return { duplicate: false, started, resumed: delivery?.resumedInstanceIds ?? [] };
+  }
+
+  /** By channel, the senders of these messages some step waits for. */
+  private async awaitedSenders(messages: readonly InboundMessage[]): Promise<Map<string, ReadonlySet<string>>> {
+    const awaited = new Map<string, ReadonlySet<string>>();
+    const { waits } = this.options;
+    if (!waits) return awaited;
+    for (const channel of new Set(messages.map((m) => m.channel))) {
+      const senders = messages.filter((m) => m.channel === channel).map((m) => m.from);
+      awaited.set(channel, await waits.contactsWaiting(channel, senders));
+    }
+    return awaited;
   }
 
   /** Starts the matching workflows; a start the workflow refuses (archived meanwhile...) is skipped. */

@@ -20,6 +20,8 @@ const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 /** Headers of the Twilio answer naming what the message started (TwiML itself would be sent as a reply). */
 export const STARTED_COUNT_HEADER = 'X-Wfb-Started-Count';
 export const STARTED_INSTANCES_HEADER = 'X-Wfb-Started-Instances';
+/** And the waiting instances it resumed (a wait.forMessage). */
+export const RESUMED_INSTANCES_HEADER = 'X-Wfb-Resumed-Instances';
 /** Ids named in the header at most, so it stays within what HTTP clients accept. */
 const MAX_NAMED_INSTANCES = 50;
 
@@ -157,6 +159,8 @@ export function createInboundRouter(options: InboundRouterOptions): Router {
     if (startedIds) {
       res.set(STARTED_COUNT_HEADER, String(startedIds.length));
       if (startedIds.length > 0) res.set(STARTED_INSTANCES_HEADER, startedIds.slice(0, MAX_NAMED_INSTANCES).join(','));
+      const resumed = outcome?.resumedInstanceIds ?? [];
+      if (resumed.length > 0) res.set(RESUMED_INSTANCES_HEADER, resumed.slice(0, MAX_NAMED_INSTANCES).join(','));
     }
     res.status(200).type('text/xml').send(EMPTY_TWIML);
   });

@@ -1,10 +1,12 @@
 import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import type { JsonValue } from '../domain/json.js';
 import type { StepRecord } from '../domain/run-context.js';
+import type { WaitTarget } from '../domain/wait.js';
 import type { RunCommandStore } from '../ports/run-command.store.port.js';
+import type { MessageWaitMatch } from '../ports/wait.store.port.js';
 import type { CommitResult, InstanceEventRecord, NewInstance, RunChange } from '../ports/run-records.js';
 import type { Sql } from 'postgres';
-import type { Db } from './database.js';
+import type { Db, DbOrTx } from './database.js';
 import { CAS_MISS, instanceColumns, isCasMiss, toEventRecord, toInstanceRecord, type CommitEvent, type InstanceEventSqlRow, type InstanceSqlRow } from './run-rows.js';
 import { CommitBatcher } from './commit-batcher.js';
 import { StoreFailure } from './store-failure.js';
@@ -156,7 +158,7 @@ export class RunCommandRepository implements RunCommandStore {
     return this.batcher.submit({ instanceId: change.instanceId, events: payload.events, text: JSON.stringify(payload) });
   }
 
-  /** One change: its function, one statement (see drizzle/0009_fenced_run_commit.sql). */
+  /** One change: its function, one statement (see drizzle/0009_fenced_run_commit.sql, 0012 and 0015_waits.sql). */
   private async commitOne(change: PendingCommit): Promise<CommitResult> {
     try {
       const rows = await this.client.unsafe<InstanceEventSqlRow[]>('select * from wfb_commit_run_change($1::jsonb)', [change.text]);
@@ -231,6 +233,31 @@ export class RunCommandRepository implements RunCommandStore {
   }
 }
 
+/** A wait target as step_waits holds it: topic and key to find it by, the rest of a message's match. */
+function waitRow(target: WaitTarget): { reason: WaitTarget['reason']; name: string; key: string; match: MessageWaitMatch | null } {
+  if (target.reason === 'event') return { reason: target.reason, name: target.name, key: target.key, match: null };
+  const { stepId, when, alsoStartsWorkflows } = target;
+  return { reason: target.reason, name: target.channel, key: target.contact, match: { stepId, alsoStartsWorkflows, ...(when ? { when } : {}) } };
+}
+
+/**
+ * Commits one change inside a transaction of the caller's (a wait store's delivery): a miss of its
+ * compare-and-set rolls back only the change (wfb_commit_run_changes runs it in a subtransaction)
+ * and leaves the caller's transaction usable. Refused changes throw a StoreFailure.
+ */
+export async function commitWithin(tx: DbOrTx, change: RunChange, now: Date): Promise<CommitResult> {
+  const payload = commitPayload(change, now);
+  const pending: PendingCommit = { instanceId: change.instanceId, events: payload.events, text: JSON.stringify(payload) };
+  const rows = (await tx.execute(
+    sql`select i, ev_seq, ev_cursor, ev_at, ev_xid, ws, wf, err_code, err_message from wfb_commit_run_changes(${JSON.stringify([pending.text])}::jsonb)`,
+  )) as unknown as BatchRow[];
+  const refused = rows.find((r) => r.err_code !== null);
+  if (refused?.err_code === CAS_MISS) return { ok: false };
+  if (refused) throw new StoreFailure(Object.assign(new Error(refused.err_message ?? ''), { code: refused.err_code }));
+  // Raw rows: the driver leaves timestamps as text.
+  return { ok: true, events: eventRecords(pending, rows.map((r) => ({ ...r, ev_at: r.ev_at === null ? null : new Date(r.ev_at) }))) };
+}
+
 /**
  * The JSON argument of wfb_commit_run_change: the change's writes, and its events in log order.
  * The log reads as a story: an instance starts before its step does, a step finishes before its
@@ -302,6 +329,7 @@ export function commitPayload(change: RunChange, now: Date) {
       fence: s.fence,
       claim: s.claim,
       leaseExpired: s.leaseExpired,
+      raiseFence: s.raiseFence,
       patch: s.patch ?? {},
     })),
     newRuns: newRuns.map((r) => ({
@@ -312,6 +340,7 @@ export function commitPayload(change: RunChange, now: Date) {
       dueAt: r.dueAt,
       ...(r.status === 'RUNNING' ? { claim: r.claim, input: r.input } : {}),
     })),
+    ...(change.wait ? { wait: { ...change.wait, target: waitRow(change.wait.target) } } : {}),
     events,
   };
 }

@@ -63,6 +63,7 @@ export interface InstanceSqlRow extends Record<string, unknown> {
   idempotency_source: IdempotencySource | null;
   event_seq: number;
   current_step_id: string | null;
+  wait_reason: InstanceRecord['waitReason'];
   error: InstanceRecord['error'];
   created_at: string | Date;
   started_at: string | Date | null;
@@ -84,6 +85,7 @@ export function toInstanceRecord(r: InstanceSqlRow): InstanceRecord {
     idempotencySource: r.idempotency_source,
     eventSeq: r.event_seq,
     currentStepId: r.current_step_id,
+    waitReason: r.wait_reason,
     error: r.error,
     createdAt: new Date(r.created_at),
     startedAt: toDate(r.started_at),

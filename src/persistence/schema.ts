@@ -14,4 +14,6 @@ export * from './tables/webhook-endpoint.table.js';
 export * from './tables/inbound-message.table.js';
 export * from './tables/workflow-trigger.table.js';
 export * from './tables/inbound-delivery.table.js';
+export * from './tables/step-wait.table.js';
+export * from './tables/pending-event.table.js';
 export * from './tables/workflow-schedule.table.js';

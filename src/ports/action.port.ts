@@ -1,6 +1,7 @@
 import type { JsonObject, JsonValue } from '../domain/json.js';
 import type { RetryPolicy } from '../domain/retry-policy.js';
 import type { RunContext } from '../domain/run-context.js';
+import type { WaitArrival, WaitTarget } from '../domain/wait.js';
 import type { Clock } from './clock.port.js';
 import type { HttpClient } from './http-client.port.js';
 import type { MessagingChannel, MessagingProvider } from './messaging-provider.port.js';
@@ -9,14 +10,15 @@ import type { MessagingChannel, MessagingProvider } from './messaging-provider.p
  * What a step's run decided.
  * - `continue`: follow the edge on `port` (no edge there ends this path quietly).
  * - `wait`: park the step until `until`; the engine then runs it again with
- *   `resumedAfterWait: true`.
+ *   `resumedAfterWait: true`. With `for`, what it waits for may end the wait sooner: the
+ *   engine then runs it at once, with that `arrival`. Exactly one of the two ends each wait.
  * - `complete`: end this path of the run.
  *
  * `output` is recorded as `steps.<stepId>.output` for later steps.
  */
 export type ActionResult =
   | { readonly kind: 'continue'; readonly port: string; readonly output: JsonValue }
-  | { readonly kind: 'wait'; readonly until: Date; readonly output: JsonValue }
+  | { readonly kind: 'wait'; readonly until: Date; readonly output: JsonValue; readonly for?: WaitTarget }
   | { readonly kind: 'complete'; readonly output: JsonValue };
 
 /** The side effects an action may use, all behind ports. */
@@ -37,6 +39,11 @@ export interface ActionInvocation {
   readonly attempt: number;
   /** True when this run follows a `wait` result of the same step. */
   readonly resumedAfterWait: boolean;
+  /**
+   * After a wait with a `for`: what arrived and ended it; undefined when its due time did (a
+   * timeout), and on every run that does not follow a wait.
+   */
+  readonly arrival?: WaitArrival;
   /** Aborted when the engine gives up on the attempt (timeout, shutdown, lease lost). */
   readonly signal: AbortSignal;
   /**

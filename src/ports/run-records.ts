@@ -6,6 +6,7 @@ import type {
   StepRunEvent,
   StepRunStatus,
 } from '../domain/run-state-machine.js';
+import type { WaitArrival, WaitReason, WaitTarget } from '../domain/wait.js';
 
 /** Why an instance failed. */
 export interface InstanceFailure {
@@ -35,6 +36,8 @@ export interface InstanceRecord {
   readonly idempotencySource: IdempotencySource | null;
   readonly eventSeq: number;
   readonly currentStepId: string | null;
+  /** While WAITING: what for (see WaitReason); null in every other state. */
+  readonly waitReason: WaitReason | null;
   readonly error: InstanceFailure | null;
   readonly createdAt: Date;
   readonly startedAt: Date | null;
@@ -67,6 +70,10 @@ export interface StepRunRecord {
   readonly dueAt: Date;
   readonly leaseUntil: Date | null;
   readonly resumed: boolean;
+  /** Set by its `wait`: what the step waits (or waited) for. */
+  readonly waitReason: WaitReason | null;
+  /** Set by a `wake`: what ended its wait before the due time, for the attempt that resumes it. */
+  readonly arrival: WaitArrival | null;
   /** How often the worker running it vanished (its lease expired). */
   readonly lostCount: number;
   /** How often a stopping worker handed it back unfinished. */
@@ -107,6 +114,8 @@ export interface InstanceEventRecord {
 /** Fields a transition may set on the instance besides its status. */
 export interface InstancePatch {
   readonly currentStepId?: string | null;
+  /** Set with a `wait`; cleared by the store whenever the instance leaves WAITING. */
+  readonly waitReason?: WaitReason;
   readonly error?: InstanceFailure | null;
   readonly startedAt?: Date;
   readonly finishedAt?: Date | null;
@@ -123,6 +132,8 @@ export interface StepRunPatch {
   readonly enqueuedAt?: Date;
   readonly leaseUntil?: Date | null;
   readonly resumed?: boolean;
+  readonly waitReason?: WaitReason | null;
+  readonly arrival?: WaitArrival | null;
   readonly lostCount?: number;
   readonly handbackCount?: number;
   readonly startedAt?: Date;
@@ -150,6 +161,8 @@ export interface StepRunTransition {
   readonly claim?: LeaseClaim;
   /** Applies only if the lease has run out by the database's clock (the sweep's hand-back of a lost worker). */
   readonly leaseExpired?: true;
+  /** Raises the fence by one without taking the lease (a `wake`: a start computed before it must miss). */
+  readonly raiseFence?: true;
   readonly patch?: StepRunPatch;
   readonly detail?: JsonObject;
 }
@@ -188,6 +201,11 @@ export interface RunChange {
   readonly instancePatch?: InstancePatch;
   readonly steps?: readonly StepRunTransition[];
   readonly newStepRuns?: readonly NewStepRun[];
+  /**
+   * Registers what a step that begins to wait (in `steps`) may be woken by, at the fence it waits
+   * at. The registration lapses by itself once the step leaves SCHEDULED or its fence moves.
+   */
+  readonly wait?: { readonly stepRunId: string; readonly fence: number; readonly workspaceId: string; readonly target: WaitTarget };
 }
 
 /** The result of a commit: the events written, or a conflict (some state had moved). */

@@ -87,7 +87,17 @@ export async function startApp({ config, logger, registry = new ActionRegistry(b
     const http = createHttpServer();
     const clientAddress = clientAddressResolver(config.TRUST_PROXY);
     graphql = servesApi ? await wireGraphQL({ config, storage, services, engine, registry, httpServer: http.server, clientAddress, logger }) : undefined;
-    const { inbound } = wireHttp({ app: http.app, config, storage, engine, registry, graphql, publicBaseUrl: () => publicBaseUrl, logger });
+    const { inbound } = wireHttp({
+      app: http.app,
+      config,
+      storage,
+      engine,
+      registry,
+      graphql,
+      publicBaseUrl: () => publicBaseUrl,
+      authenticate: (authorization, request) => services.apiKeys.authenticate(authorization, { clientAddress: clientAddress(request) }),
+      logger,
+    });
     // Revocations heard from other processes close this process's sockets of the key.
     const unsubscribeRevocations = realtime.service.onKeyRevoked((n) => void graphql?.closeSocketsOfKey(n.apiKeyId));
 

@@ -95,6 +95,18 @@ const envSchema = z.object({
     .string()
     .regex(/^[\x21-\x7e]{1,100}$/, 'must be 1 to 100 visible ASCII characters')
     .optional(),
+  // --- Events (sendEvent, wait.forEvent) ---
+  /**
+   * How long an event that no instance waits for yet is kept: an instance that reaches a
+   * wait.forEvent for it within this time takes it at once.
+   */
+  EVENT_RETENTION_MS: int(1_000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
+  /** Most kept events (sent, not yet taken, not expired) of one workspace, event name and key. */
+  EVENT_MAX_PENDING_PER_KEY: int(1, 100_000).default(100),
+  /** Most kept events of one workspace, all names and keys together. */
+  EVENT_MAX_PENDING_PER_WORKSPACE: int(1, 10_000_000).default(100_000),
+  /** Largest event payload, as bytes of JSON. */
+  EVENT_MAX_PAYLOAD_BYTES: int(2, 10_000_000).default(64 * 1024),
   /** Largest trigger input accepted by startWorkflow, as bytes of JSON. */
   MAX_INPUT_BYTES: int(2, 50_000_000).default(256 * 1024),
   /** The table (Postgres) or collection (MongoDB) holding step jobs; every process of one deployment must use the same. */

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ActionRegistry } from '../actions/action-registry.js';
 import type { EngineDeps, RunEventListener } from '../engine/engine-deps.js';
+import { EventWaits } from '../engine/event-waits.js';
 import { FailureHandlers } from '../engine/failure-handlers.js';
+import { MessageWaits } from '../engine/message-waits.js';
 import { ScheduleTicker } from '../engine/schedule-ticker.js';
 import { StepExecutor } from '../engine/step-executor.js';
 import { Sweeper } from '../engine/sweeper.js';
@@ -22,6 +24,10 @@ export interface Engine {
   readonly scheduler: StepScheduler;
   readonly executor: StepExecutor;
   readonly runner: WorkflowRunner;
+  /** Sends events and wakes the steps that wait for them. */
+  readonly events: EventWaits;
+  /** Wakes the steps that wait for inbound messages. */
+  readonly messages: MessageWaits;
   readonly sweeper: Sweeper;
   /** Fires schedule triggers (in processes that run workers). */
   readonly ticker: ScheduleTicker;
@@ -95,16 +101,29 @@ export function wireEngine({ config, storage, registry, logger, onEvents, schedu
     workerName,
     onEvents,
     onInstanceFailed: (failed) => failureHandlers.afterFailure(failed),
+    onWaitBegan: (wait) => events.afterWaitBegan(wait),
   };
   const executor = new StepExecutor(deps);
   const runner = new WorkflowRunner({ deps, queries: storage.runQueries, workflows: storage.workflows, maxInputBytes: config.MAX_INPUT_BYTES });
   const failureHandlers = new FailureHandlers({ runs: storage.runs, versions, runner });
+  const events = new EventWaits({
+    deps,
+    waits: storage.waits,
+    limits: {
+      retentionMs: config.EVENT_RETENTION_MS,
+      maxPendingPerKey: config.EVENT_MAX_PENDING_PER_KEY,
+      maxPendingPerWorkspace: config.EVENT_MAX_PENDING_PER_WORKSPACE,
+      maxPayloadBytes: config.EVENT_MAX_PAYLOAD_BYTES,
+    },
+  });
+  const messages = new MessageWaits({ deps, waits: storage.waits });
   const sweeper = new Sweeper({
     deps,
     sweep: storage.runSweep,
     intervalMs: config.SWEEP_INTERVAL_MS,
     graceMs: config.SWEEP_GRACE_MS,
     failureHandlers: { handlers: failureHandlers, recoveryWindowMs: config.FAILURE_HANDLER_RECOVERY_WINDOW_MS },
+    purgeExpiredEvents: (limit) => events.purgeExpired(limit),
   });
   const ticker = new ScheduleTicker({
     schedules: storage.schedules,
@@ -121,6 +140,8 @@ export function wireEngine({ config, storage, registry, logger, onEvents, schedu
     scheduler,
     executor,
     runner,
+    events,
+    messages,
     sweeper,
     ticker,
     versions,

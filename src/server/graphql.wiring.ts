@@ -11,6 +11,7 @@ import { ApiKeyResolver } from '../graphql/api-key/api-key.resolver.js';
 import { LargeValues, type LargeValueSource } from '../graphql/common/large-values.loader.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { authenticationError, createErrorFormatter } from '../graphql/error-mapping.js';
+import { EventResolver } from '../graphql/event/event.resolver.js';
 import { startGraphQLWs, type GraphQLWsServer } from '../graphql/graphql-ws.server.js';
 import { createGraphQLHardening, graphqlHttpErrorHandler, ResponseBudget, type GraphQLHardeningOptions } from '../graphql/hardening/index.js';
 import { InstanceResolver, StepRunResolver, WorkflowRunsResolver } from '../graphql/instance/instance.resolver.js';
@@ -91,6 +92,7 @@ export async function wireGraphQL(options: GraphQLWiringOptions): Promise<GraphQ
     new ApiKeyResolver({ keys: services.apiKeys, store: storage.apiKeys }),
     new SubscriptionResolver(),
     new WebhookResolver({ webhooks: services.webhooks }),
+    new EventResolver({ events: engine.events }),
   ]);
   const live = new SubscriptionSources({ realtime: services.live, runs: storage.runQueries, workflows: storage.workflows });
   const largeValueSource: LargeValueSource = {

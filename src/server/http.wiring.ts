@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { ActionRegistry } from '../actions/action-registry.js';
 import { createHealthzRouter } from '../http/healthz.router.js';
@@ -32,6 +32,8 @@ export interface HttpWiringOptions {
   /** The GraphQL API, on processes that serve it (not on workers). */
   readonly graphql: GraphQLApi | undefined;
   readonly publicBaseUrl: () => string;
+  /** API-key authentication for the HTTP endpoints that take keys (POST /events), as GraphQL's. */
+  readonly authenticate: (authorization: string | undefined, request: IncomingMessage) => Promise<{ readonly workspaceId: string }>;
   readonly logger: Logger;
 }
 
@@ -54,6 +56,9 @@ export function wireHttp(options: HttpWiringOptions): { readonly inbound: Inboun
       versions: engine.versions,
       catalog: options.registry,
       runner: engine.runner,
+      messageWaits: engine.messages,
+      events: engine.events,
+      authenticate: options.authenticate,
       clock: engine.clock,
       logger: logger.child({ component: 'http-endpoints' }),
       publicBaseUrl: options.publicBaseUrl,

@@ -7,6 +7,7 @@ import { RunCommandRepository } from '../persistence/run-command.repository.js';
 import { RunFeedRepository } from '../persistence/run-feed.repository.js';
 import { RunQueryRepository } from '../persistence/run-query.repository.js';
 import { RunSweepRepository } from '../persistence/run-sweep.repository.js';
+import { WaitRepository } from '../persistence/wait.repository.js';
 import { ScheduleRepository } from '../persistence/schedule.repository.js';
 import { WebhookRepository } from '../persistence/webhook.repository.js';
 import { WorkflowRepository } from '../persistence/workflow.repository.js';
@@ -21,6 +22,8 @@ export interface Storage {
   readonly runs: RunCommandRepository;
   readonly runQueries: RunQueryRepository;
   readonly runSweep: RunSweepRepository;
+  /** Waits for events, and the events kept for them. */
+  readonly waits: WaitRepository;
   /** Schedules of workflows started by schedule triggers, and the workers' claims on their ticks. */
   readonly schedules: ScheduleRepository;
   /** Reads of the realtime streams, on connections of their own (see Database.liveDb). */
@@ -55,6 +58,7 @@ export async function openStorage({ config, poolSize }: StorageOptions): Promise
     runs: new RunCommandRepository(db, database.sql),
     runQueries: new RunQueryRepository(db),
     runSweep: new RunSweepRepository(db),
+    waits: new WaitRepository(db),
     schedules: new ScheduleRepository(db),
     live: { feed: new RunFeedRepository(liveDb), logs: new RunQueryRepository(liveDb) },
     outboundMessages: new OutboundMessageRepository(db),

@@ -68,10 +68,11 @@ function markerOf(line: string | undefined): Marker | undefined {
   const comment = line?.trim().match(/^<!--\s*(.*?)\s*-->$/)?.[1];
   if (comment === undefined) return undefined;
   // Examples run by a test of their own: the integrator example (readme-example.test.ts), the
-  // error-path walk-through (readme-error-paths.test.ts) and the SDK's installation in an app of its
-  // own (sdk-package.test.ts), each of which finds its blocks by this mark.
+  // error-path walk-through (readme-error-paths.test.ts), the waits for an event and for a reply
+  // (readme-waits.test.ts) and the SDK's installation in an app of its own (sdk-package.test.ts),
+  // each of which finds its blocks by this mark.
   if (comment === 'example') return { kind: 'example', lang: 'js' };
-  if (comment === 'error-paths-example') return { kind: 'example', lang: 'graphql' };
+  if (['error-paths-example', 'wait-for-event-example', 'wait-for-message-example'].includes(comment)) return { kind: 'example', lang: 'graphql' };
   if (comment === 'sdk-package-example') return { kind: 'example', lang: 'sh' };
   const test = /^readme-test:\s*(skip|file)\s*(.*)$/.exec(comment);
   if (!test) return undefined;

@@ -1,6 +1,7 @@
 import type { IdempotencySource as DomainIdempotencySource } from '../../domain/idempotency.js';
 import type { InstanceEventRecord, InstanceHead, InstanceRecord, StepRunRecord } from '../../ports/run-records.js';
 import type { StepAttempt as DomainStepAttempt } from '../../domain/step-attempts.js';
+import type { WaitReason as DomainWaitReason } from '../../domain/wait.js';
 import {
   IdempotencySource,
   InstanceEvent,
@@ -10,6 +11,7 @@ import {
   StepAttemptStatus,
   StepRun,
   StepRunStatus,
+  WaitReason,
   WorkflowInstance,
 } from './instance.type.js';
 
@@ -31,18 +33,27 @@ const IDEMPOTENCY_SOURCES: Readonly<Record<DomainIdempotencySource, IdempotencyS
   schedule: IdempotencySource.SCHEDULE,
 };
 
+const WAIT_REASONS: Readonly<Record<DomainWaitReason, WaitReason>> = {
+  timer: WaitReason.TIMER,
+  event: WaitReason.EVENT,
+  message: WaitReason.MESSAGE,
+};
+const waitReasonOf = (reason: DomainWaitReason | null): WaitReason | null => (reason === null ? null : WAIT_REASONS[reason]);
+
 export const toInstance = (r: InstanceRecord | InstanceHead): WorkflowInstance =>
   Object.assign(new WorkflowInstance(), {
     ...r,
     status: r.status as InstanceStatus,
     statusLabel: STATUS_LABELS[r.status as InstanceStatus],
     idempotencySource: r.idempotencySource === null ? null : IDEMPOTENCY_SOURCES[r.idempotencySource],
+    waitReason: waitReasonOf(r.waitReason),
   });
 
 export const toStepRun = (r: StepRunRecord): StepRun =>
   Object.assign(new StepRun(), {
     ...r,
     status: r.status as StepRunStatus,
+    waitReason: waitReasonOf(r.waitReason),
     error: r.error
       ? { message: r.error.message, retryable: r.error.retryable, handled: r.error.handled === true, details: r.error.details ?? null }
       : null,

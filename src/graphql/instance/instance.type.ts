@@ -27,6 +27,16 @@ export enum StepRunStatus {
 }
 registerEnumType(StepRunStatus, { name: 'StepRunStatus' });
 
+export enum WaitReason {
+  TIMER = 'TIMER',
+  EVENT = 'EVENT',
+  MESSAGE = 'MESSAGE',
+}
+registerEnumType(WaitReason, {
+  name: 'WaitReason',
+  description: 'What a WAITING instance (and its waiting step) waits for: its due time (TIMER: a delay), an event (EVENT: wait.forEvent), an inbound message (MESSAGE).',
+});
+
 /** Who gave an instance's idempotency key; the same key from two sources names two instances. */
 export enum IdempotencySource {
   GRAPHQL = 'GRAPHQL',
@@ -172,6 +182,12 @@ export class StepRun {
   @Field(() => Date, { description: 'When it is (or was) due to run.' })
   dueAt!: Date;
 
+  @Field(() => WaitReason, {
+    nullable: true,
+    description: 'Set once the step has waited: what for. While it waits (SCHEDULED after a `wait` event) dueAt is its due time or timeout.',
+  })
+  waitReason!: WaitReason | null;
+
   @Field(() => Date)
   createdAt!: Date;
 
@@ -246,6 +262,9 @@ export class WorkflowInstance {
 
   @Field(() => ID, { nullable: true, description: 'The step running, waiting or due next.' })
   currentStepId!: string | null;
+
+  @Field(() => WaitReason, { nullable: true, description: 'While WAITING: what for; null in every other state.' })
+  waitReason!: WaitReason | null;
 
   @Field(() => InstanceFailure, { nullable: true })
   error!: InstanceFailure | null;

@@ -3,6 +3,7 @@ import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, boo
 import type { JsonValue } from '../../domain/json.js';
 import type { StepRunError } from '../../ports/run-records.js';
 import { STEP_RUN_STATUSES } from '../../domain/run-state-machine.js';
+import { WAIT_REASONS, type WaitArrival } from '../../domain/wait.js';
 import { workflowInstances } from './workflow-instance.table.js';
 
 /**
@@ -34,6 +35,10 @@ export const stepRuns = pgTable(
     leaseUntil: timestamp('lease_until', { withTimezone: true }),
     /** True after a `wait`: the next start resumes the step instead of beginning it. */
     resumed: boolean('resumed').notNull().default(false),
+    /** What its `wait` waits (or waited) for. */
+    waitReason: text('wait_reason', { enum: WAIT_REASONS }),
+    /** What ended its wait before the due time (a `wake`), for the attempt that resumes it. */
+    arrival: jsonb('arrival').$type<WaitArrival>(),
     /** How often the worker running it vanished. */
     lostCount: integer('lost_count').notNull().default(0),
     /** How often a stopping worker handed it back unfinished. */

@@ -4,6 +4,7 @@ import { IDEMPOTENCY_SOURCES } from '../../domain/idempotency.js';
 import type { JsonValue } from '../../domain/json.js';
 import type { InstanceFailure } from '../../ports/run-records.js';
 import { INSTANCE_STATUSES } from '../../domain/run-state-machine.js';
+import { WAIT_REASONS } from '../../domain/wait.js';
 import { workflows } from './workflow.table.js';
 import { workspaces } from './workspace.table.js';
 
@@ -30,6 +31,8 @@ export const workflowInstances = pgTable(
     idempotencySource: text('idempotency_source', { enum: IDEMPOTENCY_SOURCES }),
     eventSeq: integer('event_seq').notNull().default(0),
     currentStepId: text('current_step_id'),
+    /** While WAITING, what for; the commit function clears it when the instance leaves WAITING. */
+    waitReason: text('wait_reason', { enum: WAIT_REASONS }),
     error: jsonb('error').$type<InstanceFailure>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),

@@ -7,12 +7,14 @@ import { RunCommandRepository } from '../../../src/persistence/run-command.repos
 import { RunFeedRepository } from '../../../src/persistence/run-feed.repository.js';
 import { RunQueryRepository } from '../../../src/persistence/run-query.repository.js';
 import { RunSweepRepository } from '../../../src/persistence/run-sweep.repository.js';
+import { WaitRepository } from '../../../src/persistence/wait.repository.js';
 import { testDatabaseUrl } from '../../support/test-server.js';
 import { describeRunCommandContract } from './run-command.contract.js';
 import { describeRunFeedContract } from './run-feed.contract.js';
 import { describeRunQueryContract } from './run-query.contract.js';
 import type { MakeRunStores } from './run-store-harness.js';
 import { describeRunSweepContract } from './run-sweep.contract.js';
+import { describeWaitContract } from './wait.contract.js';
 
 /** The drizzle repositories on the suite's database: real Postgres when configured, else an embedded one. */
 const makeDrizzleRunStores: MakeRunStores = async () => {
@@ -25,6 +27,7 @@ const makeDrizzleRunStores: MakeRunStores = async () => {
     queries: new RunQueryRepository(database.db),
     feed: new RunFeedRepository(database.db),
     sweep: new RunSweepRepository(database.db),
+    waits: new WaitRepository(database.db),
     async newScope() {
       const workspaceId = randomUUID();
       const workflowId = randomUUID();
@@ -55,3 +58,4 @@ describeRunCommandContract(where, makeDrizzleRunStores);
 describeRunQueryContract(where, makeDrizzleRunStores);
 describeRunFeedContract(where, makeDrizzleRunStores);
 describeRunSweepContract(where, makeDrizzleRunStores);
+describeWaitContract(where, makeDrizzleRunStores);

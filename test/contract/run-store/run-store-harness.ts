@@ -5,13 +5,15 @@ import type { RunFeedStore } from '../../../src/ports/run-feed.store.port.js';
 import type { RunQueryStore } from '../../../src/ports/run-query.store.port.js';
 import type { InstanceRecord, StepRunRecord } from '../../../src/ports/run-records.js';
 import type { RunSweepStore } from '../../../src/ports/run-sweep.store.port.js';
+import type { WaitStore } from '../../../src/ports/wait.store.port.js';
 
-/** The four run-store roles of one adapter, on one store, with what a suite needs to make data. */
+/** The run-store roles of one adapter, on one store, with what a suite needs to make data. */
 export interface RunStores {
   readonly commands: RunCommandStore;
   readonly queries: RunQueryStore;
   readonly feed: RunFeedStore;
   readonly sweep: RunSweepStore;
+  readonly waits: WaitStore;
   /** A fresh workspace with one workflow, so that tests sharing the store never see each other's rows. */
   newScope(): Promise<{ workspaceId: string; workflowId: string }>;
   /**

@@ -21,6 +21,8 @@ const BUILTIN_TYPES = [
   'sms.send',
   'http.request',
   'delay',
+  'wait.forEvent',
+  'wait.forMessage',
   'condition',
   'switch',
   'end',
@@ -79,7 +81,7 @@ describe('ActionRegistry', () => {
   it('categorises the built-ins', () => {
     const byCategory = (c: string) => registry.list().filter((d) => d.category === c).map((d) => d.type);
     expect(byCategory('trigger')).toEqual(['trigger.manual', 'trigger.webhook', 'trigger.incomingMessage', 'trigger.schedule']);
-    expect(byCategory('logic')).toEqual(['delay', 'condition', 'switch', 'end']);
+    expect(byCategory('logic')).toEqual(['delay', 'wait.forEvent', 'wait.forMessage', 'condition', 'switch', 'end']);
   });
 
   it('rejects duplicates and malformed type names', () => {

@@ -2,6 +2,7 @@ import type { ActionDefinition } from '../../../src/actions/action-definition.js
 import type { ActionInvocation, ActionResult, ActionServices } from '../../../src/ports/action.port.js';
 import type { JsonObject, JsonValue } from '../../../src/domain/json.js';
 import type { RunContext } from '../../../src/domain/run-context.js';
+import type { WaitArrival } from '../../../src/domain/wait.js';
 import type { Clock } from '../../../src/ports/clock.port.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../../../src/ports/http-client.port.js';
 import type {
@@ -95,6 +96,8 @@ export interface RunOptions {
   readonly stepId?: string;
   readonly attempt?: number;
   readonly resumedAfterWait?: boolean;
+  /** What ended the wait the run resumes (implies resumedAfterWait). */
+  readonly arrival?: WaitArrival;
 }
 
 /** Checks the config like the editor would, then runs the step with it. */
@@ -110,7 +113,8 @@ export const runStep = async (
     context: options.context ?? makeContext(),
     stepId: options.stepId ?? 'step1',
     attempt: options.attempt ?? 1,
-    resumedAfterWait: options.resumedAfterWait ?? false,
+    resumedAfterWait: options.resumedAfterWait ?? options.arrival !== undefined,
+    ...(options.arrival ? { arrival: options.arrival } : {}),
     signal: new AbortController().signal,
     services: (options.kit ?? makeKit()).services,
   };

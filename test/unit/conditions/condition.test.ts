@@ -9,6 +9,7 @@ import {
   type Condition,
   type LeafCondition,
 } from '../../../src/domain/condition.js';
+import { bindCondition } from '../../../src/domain/condition-binding.js';
 
 const context = {
   trigger: {
@@ -233,5 +234,31 @@ describe('no code evaluation', () => {
     const c = conditionSchema.safeParse({ path: 'trigger.__proto__.polluted', op: 'equals', value: true });
     expect(c.success).toBe(false);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('bindCondition', () => {
+  const context = { trigger: { vip: true, order: 'A-1' }, steps: {}, instance: {} };
+  const keep = (path: string) => path.startsWith('steps.reply.output');
+  const message = (text: string) => ({ steps: { reply: { output: { text } } } });
+
+  it('decides the leaves of the run context now and keeps those of the message for later', () => {
+    const when: Condition = {
+      all: [
+        { path: 'trigger.vip', op: 'equals', value: true },
+        { any: [{ path: 'steps.reply.output.text', op: 'contains', value: 'yes', ignoreCase: true }, { not: { path: 'trigger.order', op: 'startsWith', value: 'A' } }] },
+      ],
+    };
+    const bound = bindCondition(when, context, keep);
+    expect(bound).toEqual({
+      all: [{ all: [] }, { any: [{ path: 'steps.reply.output.text', op: 'contains', value: 'yes', ignoreCase: true }, { not: { all: [] } }] }],
+    });
+    expect(evaluateCondition(bound, message('Yes please'))).toBe(true);
+    expect(evaluateCondition(bound, message('no'))).toBe(false);
+  });
+
+  it('a leaf decided false makes the whole false whatever the message', () => {
+    const bound = bindCondition({ all: [{ path: 'trigger.vip', op: 'equals', value: false }, { path: 'steps.reply.output.text', op: 'exists' }] }, context, keep);
+    expect(evaluateCondition(bound, message('anything'))).toBe(false);
   });
 });

@@ -57,6 +57,7 @@ describe('step-run state machine', () => {
     ['RUNNING', 'fail', 'FAILED'],
     ['RUNNING', 'retry', 'RETRYING'],
     ['RUNNING', 'wait', 'SCHEDULED'],
+    ['SCHEDULED', 'wake', 'SCHEDULED'],
     ['RUNNING', 'lose', 'RETRYING'],
     ['SCHEDULED', 'cancel', 'CANCELLED'],
     ['RUNNING', 'cancel', 'CANCELLED'],
@@ -73,6 +74,8 @@ describe('step-run state machine', () => {
     ['CANCELLED', 'start'],
     ['SKIPPED', 'start'],
     ['RETRYING', 'succeed'],
+    ['RUNNING', 'wake'],
+    ['RETRYING', 'wake'],
     // Only the end of a wait resumes; a retry is a start.
     ['RETRYING', 'resume'],
   ])('%s --%s--> is illegal', (from, event) => {

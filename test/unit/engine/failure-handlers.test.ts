@@ -7,14 +7,14 @@ import type { WorkflowRunner } from '../../../src/engine/workflow-runner.js';
 const now = new Date('2026-12-03T00:00:00.000Z');
 const failed: InstanceRecord = {
   id: 'i1', workspaceId: 'ws', workflowId: 'wf', version: 2, status: 'FAILED', input: {}, idempotencyKey: null, idempotencySource: null,
-  eventSeq: 9, currentStepId: null, error: { stepId: 'call', attempt: 3, reason: 'HTTP 500' }, createdAt: now, startedAt: now,
+  eventSeq: 9, currentStepId: null, waitReason: null, error: { stepId: 'call', attempt: 3, reason: 'HTTP 500' }, createdAt: now, startedAt: now,
   finishedAt: now, updatedAt: now,
 };
 
 type Start = Parameters<WorkflowRunner['start']>;
 const stepRun: StepRunRecord = {
   id: 'r1', instanceId: 'i1', stepId: 'call', stepType: 'http.request', status: 'FAILED', attempt: 3, attemptsBeforeRetry: 0, input: null, output: null,
-  error: null, dueAt: now, leaseUntil: null, resumed: false, lostCount: 0, handbackCount: 0, fence: 3, leaseOwner: 'w1',
+  error: null, dueAt: now, leaseUntil: null, resumed: false, waitReason: null, arrival: null, lostCount: 0, handbackCount: 0, fence: 3, leaseOwner: 'w1',
   createdAt: now, startedAt: now, finishedAt: now,
 };
 

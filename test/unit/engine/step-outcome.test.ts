@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ActionError } from '../../../src/domain/action-error.js';
 import { compileVersion } from '../../../src/engine/compiled-version.js';
-import { countedAttempts, errorOutput, MAX_LOST_WORKERS, planFailure, planHandBack, planLost, planResult } from '../../../src/engine/step-outcome.js';
+import { countedAttempts, errorOutput, MAX_LOST_WORKERS, planFailure, planHandBack, planLost, planResult, planWake } from '../../../src/engine/step-outcome.js';
 import type { JsonObject } from '../../../src/domain/json.js';
 import type { InstanceRecord, StepRunRecord } from '../../../src/ports/run-records.js';
 
 const now = new Date('2026-12-02T10:00:00.000Z');
 const instance: InstanceRecord = {
   id: 'i1', workspaceId: 'w', workflowId: 'wf', version: 1, status: 'RUNNING', input: {}, idempotencyKey: null, idempotencySource: null,
-  eventSeq: 4, currentStepId: 'a', error: null, createdAt: now, startedAt: now, finishedAt: null, updatedAt: now,
+  eventSeq: 4, currentStepId: 'a', waitReason: null, error: null, createdAt: now, startedAt: now, finishedAt: null, updatedAt: now,
 };
 const stepRun = (over: Partial<StepRunRecord> = {}): StepRunRecord => ({
   id: 'r1', instanceId: 'i1', stepId: 'a', stepType: 'sms.send', status: 'RUNNING', attempt: 1, attemptsBeforeRetry: 0, input: null, output: null,
-  error: null, dueAt: now, leaseUntil: null, resumed: false, lostCount: 0, handbackCount: 0, fence: 3, leaseOwner: 'w1',
+  error: null, dueAt: now, leaseUntil: null, resumed: false, waitReason: null, arrival: null, lostCount: 0, handbackCount: 0, fence: 3, leaseOwner: 'w1',
   createdAt: now, startedAt: now, finishedAt: null, ...over,
 });
 const version = compileVersion({
@@ -69,6 +69,37 @@ describe('planResult', () => {
     const wait = planResult({ attempt, version, now, chain, newId, result: { kind: 'wait', until, output: null } });
     expect(wait.change.steps![0]).toMatchObject({ from: 'RUNNING', to: 'SCHEDULED', event: 'wait', fence: 3, patch: { dueAt: until, resumed: true } });
     expect(wait.enqueue).toEqual({ stepRunId: 'r1', at: until });
+    // A timer: the reason is recorded on both, and nothing is registered to wake it.
+    expect(wait.change.instance).toMatchObject({ to: 'WAITING', patch: { waitReason: 'timer' } });
+    expect(wait.change.steps![0]!.patch).toMatchObject({ waitReason: 'timer', arrival: null });
+    expect(wait.change.wait).toBeUndefined();
+  });
+
+  it('parks a step waiting for an event with its registration, at the fence of its attempt, in the same change', () => {
+    const until = new Date(now.getTime() + 60_000);
+    const target = { reason: 'event', name: 'order.paid', key: 'order-7' } as const;
+    const wait = planResult({ attempt, version, now, chain, newId, result: { kind: 'wait', until, output: null, for: target } });
+    expect(wait.change.instance).toMatchObject({ from: 'RUNNING', to: 'WAITING', patch: { waitReason: 'event' } });
+    expect(wait.change.steps![0]).toMatchObject({ to: 'SCHEDULED', fence: 3, patch: { dueAt: until, waitReason: 'event' }, detail: { for: 'event', key: 'order-7' } });
+    expect(wait.change.wait).toEqual({ stepRunId: 'r1', fence: 3, workspaceId: 'w', target });
+    expect(wait.enqueue).toEqual({ stepRunId: 'r1', at: until });
+  });
+});
+
+describe('planWake', () => {
+  it('makes the waiting step due now with the arrival, fenced on its wait and raising the fence, only while the instance waits', () => {
+    const arrival = { reason: 'event', payload: { paid: true }, at: now.toISOString() } as const;
+    const change = planWake({ step: { stepRunId: 'r1', stepId: 'a', instanceId: 'i1', attempt: 1, fence: 3 }, arrival, now, detail: { key: 'k' } });
+    expect(change).toEqual({
+      instanceId: 'i1',
+      instanceIs: 'WAITING',
+      steps: [
+        {
+          stepRunId: 'r1', stepId: 'a', from: 'SCHEDULED', to: 'SCHEDULED', event: 'wake', attempt: 1, fence: 3, raiseFence: true,
+          patch: { dueAt: now, enqueuedAt: now, arrival }, detail: { key: 'k' },
+        },
+      ],
+    });
   });
 
   it('stores an output with NUL characters cleaned, and says so', () => {
