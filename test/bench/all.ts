@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: runs the editing benchmark (bench.js), the engine and realtime benchmark
- * (engine-main.js) and the schedules benchmark (schedules-main.js) one after the other, each in
- * its own process so none inherits another's heap, and prints one JSON object:
- * { editing, engine, schedules }. `BENCH=engine,schedules` runs some of them. Progress goes to stderr.
+ * (engine-main.js), the schedules benchmark (schedules-main.js) and the waits benchmark
+ * (waits-main.js) one after the other, each in its own process so none inherits another's heap,
+ * and prints one JSON object: { editing, engine, schedules, waits }. `BENCH=engine,waits` runs
+ * some of them. Progress goes to stderr.
  */
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -27,10 +28,11 @@ function run(script: string, extraArgs: string[] = []): Promise<unknown> {
   });
 }
 
-const which = new Set((process.env.BENCH ?? 'editing,engine,schedules').split(',').map((s) => s.trim()));
+const which = new Set((process.env.BENCH ?? 'editing,engine,schedules,waits').split(',').map((s) => s.trim()));
 const result: Record<string, unknown> = {};
 if (which.has('editing')) result.editing = await run('bench.js');
 // --expose-gc lets the memory figure be read after a collection.
 if (which.has('engine')) result.engine = await run('engine-main.js', ['--expose-gc']);
 if (which.has('schedules')) result.schedules = await run('schedules-main.js');
+if (which.has('waits')) result.waits = await run('waits-main.js');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');
