@@ -11,7 +11,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Deployment } from '../support/deployment.js';
-import { summarize } from './bench-support.js';
+import { mapBounded, sleep, summarize } from './bench-support.js';
 
 const log = (message: string) => process.stderr.write(`bench waits: ${message}\n`);
 const WAITING = Number(process.env.BENCH_WAITING ?? 10_000);
@@ -20,20 +20,10 @@ const WARMUP = 200;
 const TWILIO_AUTH_TOKEN = 'bench-twilio-auth-token';
 const TARGETS = { growthMb: 50, replyToResumeP50_ms: 20, replyToResumeP99_ms: 100 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const rssMb = (pid: number): number => {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   return Math.round((Number(line?.replace(/\D+/g, '') ?? 0) / 1024) * 10) / 10;
 };
-
-async function pool(count: number, width: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, count) }, async () => {
-      while (next < count) await work(next++);
-    }),
-  );
-}
 
 /** A signed Twilio SMS from `from`, as Twilio posts it. */
 function twilioReply(url: string, from: string, body: string): { body: string; signature: string } {
@@ -83,7 +73,7 @@ async function main(): Promise<Record<string, unknown>> {
     await client.request('mutation($id: ID!) { publishWorkflow(workflowId: $id) { version { version } } }', { id: workflowId });
     const sender = (i: number) => `+1777${String(i).padStart(7, '0')}`;
     const startRange = async (from: number, to: number) =>
-      pool(to - from, 16, async (j) => {
+      mapBounded(to - from, 16, async (j) => {
         const i = from + j;
         const input = { message: { id: `SM-${i}`, from: sender(i), to: '+15005550006', text: 'hi', channel: 'sms', receivedAt: new Date().toISOString() } };
         await client.request('mutation($id: ID!, $input: JSON) { startWorkflow(workflowId: $id, input: $input) { instance { id } } }', { id: workflowId, input });
