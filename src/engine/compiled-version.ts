@@ -8,6 +8,8 @@ export interface CompiledVersion {
   readonly triggerId: string | undefined;
   /** The workflow started when an instance of this version fails; null: none. */
   readonly failureHandlerWorkflowId: string | null;
+  /** How many steps it has: what it weighs in the version cache. */
+  readonly stepCount: number;
   step(id: string): Step | undefined;
   /** The step an output port leads to, if it has an edge. */
   target(from: string, port: string): string | undefined;
@@ -57,6 +59,7 @@ export function compileVersion(args: {
     version: args.version,
     triggerId,
     failureHandlerWorkflowId: args.failureHandlerWorkflowId ?? null,
+    stepCount: steps.size,
     step: (id) => steps.get(id),
     target: (from, port) => byPort.get(`${from}\u0000${port}`),
     incoming: (id) => into.get(id) ?? [],

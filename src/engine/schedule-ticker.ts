@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.js';
 import type { JsonObject } from '../domain/json.js';
-import { planTick, type PlannedFire, type Schedule } from '../domain/schedule.js';
+import { planTick, type PlannedFire, type Schedule, type TickPlan } from '../domain/schedule.js';
 import { localIsoTime } from '../domain/schedule-spec.js';
 import type { StepTypeCatalog } from '../domain/step-type-catalog.js';
 import type { Clock } from '../ports/clock.port.js';
@@ -28,7 +28,7 @@ export interface ScheduleTickerOptions {
   readonly schedules: ScheduleStore;
   /** Computes a stored trigger's ticks (the action registry). */
   readonly catalog: StepTypeCatalog;
-  readonly runner: Pick<WorkflowRunner, 'start'>;
+  readonly runner: Pick<WorkflowRunner, 'startMany'>;
   readonly clock: Clock;
   readonly logger: Logger;
   /** This worker's name, recorded on its claims. */
@@ -43,8 +43,8 @@ export interface ScheduleTickerOptions {
 
 /** Schedules claimed per pass; a full batch is followed by another pass at once. */
 const BATCH = 100;
-/** Fires started at once within a pass. */
-const LANES = 8;
+/** Schedules moved on at once after a pass's fires. */
+const LANES = 16;
 /** Least sleep between passes, so that a row another transaction holds is not polled in a spin. */
 const MIN_SLEEP_MS = 10;
 
@@ -91,21 +91,49 @@ export class ScheduleTicker {
    * claimed; tests call it directly with a controlled clock.
    */
   async pass(): Promise<number> {
-    const { schedules, clock, owner } = this.options;
+    const { schedules, clock, owner, logger } = this.options;
     const claimed = await schedules.claimDue({ now: clock.now(), limit: BATCH, claimMs: this.options.claimMs ?? 10_000, owner });
+    if (claimed.length === 0) return 0;
+    const now = clock.now();
+    const planned = claimed.map((row) => ({ row, plan: this.plan(row, now) }));
+    const fires = planned.flatMap(({ row, plan }) => (plan?.fire ? [{ row, fire: plan.fire, schedule: plan.schedule }] : []));
+    let outcomes: Awaited<ReturnType<WorkflowRunner['startMany']>>;
+    try {
+      // One statement starts the whole batch: a thousand same-second ticks are a few statements, not thousands.
+      outcomes = await this.options.runner.startMany(
+        fires.map(({ row, fire, schedule }) => ({
+          workspaceId: row.workspaceId,
+          workflowId: row.workflowId,
+          version: row.version,
+          input: scheduleTickInput({ fire, schedule, firedAt: now }),
+          idempotency: { source: 'schedule', key: scheduleTickKey(fire.tickAt) },
+        })),
+      );
+    } catch (err) {
+      // Left claimed: another pass (here or elsewhere) fires the ticks once the claims run out.
+      logger.error({ err, schedules: fires.length }, 'could not fire schedule ticks');
+      return claimed.length;
+    }
+    outcomes.forEach((outcome, i) => {
+      // A workflow that cannot be started (archived meanwhile, whose transaction removed the
+      // schedule already; an input over the limit) loses this tick.
+      if (outcome instanceof AppError) {
+        logger.warn({ err: outcome, workflowId: fires[i]!.row.workflowId, tick: fires[i]!.fire.tickAt }, 'a schedule tick could not start its workflow');
+      }
+    });
     let next = 0;
     const lane = async () => {
-      while (next < claimed.length) {
-        const row = claimed[next++]!;
+      while (next < planned.length) {
+        const { row, plan } = planned[next++]!;
         try {
-          await this.fire(row);
+          await this.advance(row, plan);
         } catch (err) {
-          // Left claimed: another pass (here or elsewhere) fires the tick once the claim runs out.
-          this.options.logger.error({ err, workflowId: row.workflowId, tick: row.nextTickAt }, 'could not fire a schedule tick');
+          // Left claimed: once the claim runs out the tick is fired again, and its key finds its instance.
+          logger.error({ err, workflowId: row.workflowId, tick: row.nextTickAt }, 'could not move a schedule on');
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(LANES, claimed.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(LANES, planned.length) }, lane));
     return claimed.length;
   }
 
@@ -138,44 +166,26 @@ export class ScheduleTicker {
     });
   }
 
-  private async fire(row: ScheduleRecord): Promise<void> {
-    const { schedules, catalog, runner, clock, logger } = this.options;
-    const schedule = catalog.get(row.triggerType)?.schedule?.(row.config);
-    if (!schedule) {
-      // The deployment no longer has the type, or the config no longer parses: nothing can fire.
-      logger.error({ workflowId: row.workflowId, type: row.triggerType }, 'removing a schedule whose trigger this server cannot read');
-      await schedules.advance({ workflowId: row.workflowId, version: row.version, from: row.nextTickAt, next: undefined });
-      return;
-    }
-    const now = clock.now();
+  /** What is due of a claimed schedule; undefined when this server cannot read its trigger. */
+  private plan(row: ScheduleRecord, now: Date): (TickPlan & { schedule: Schedule }) | undefined {
+    const schedule = this.options.catalog.get(row.triggerType)?.schedule?.(row.config);
+    if (!schedule) return undefined;
     const plan = planTick({ schedule, due: row.nextTickAt, now, lateAfterMs: this.options.missedAfterMs });
-    if (plan.fire) {
-      try {
-        await runner.start(
-          { workspaceId: row.workspaceId },
-          {
-            workflowId: row.workflowId,
-            version: row.version,
-            input: scheduleTickInput({ fire: plan.fire, schedule, firedAt: now }),
-            idempotency: { source: 'schedule', key: scheduleTickKey(plan.fire.tickAt) },
-          },
-        );
-      } catch (err) {
-        // A workflow that cannot be started (archived meanwhile, whose transaction removed the
-        // schedule already; an input over the limit) loses this tick; anything else, such as the
-        // database failing, leaves the claim to run out and the tick to be fired again.
-        if (!(err instanceof AppError)) throw err;
-        logger.warn({ err, workflowId: row.workflowId, tick: plan.fire.tickAt }, 'a schedule tick could not start its workflow');
-      }
-    } else {
-      logger.warn({ workflowId: row.workflowId, due: row.nextTickAt, next: plan.next }, 'skipped missed schedule ticks');
+    if (!plan.fire) this.options.logger.warn({ workflowId: row.workflowId, due: row.nextTickAt, next: plan.next }, 'skipped missed schedule ticks');
+    return { ...plan, schedule };
+  }
+
+  private async advance(row: ScheduleRecord, plan: (TickPlan & { schedule: Schedule }) | undefined): Promise<void> {
+    if (!plan) {
+      // The deployment no longer has the type, or the config no longer parses: nothing can fire.
+      this.options.logger.error({ workflowId: row.workflowId, type: row.triggerType }, 'removing a schedule whose trigger this server cannot read');
     }
-    await schedules.advance({
+    await this.options.schedules.advance({
       workflowId: row.workflowId,
       version: row.version,
       from: row.nextTickAt,
-      next: plan.next,
-      firedTick: plan.fire?.missed?.until ?? plan.fire?.tickAt,
+      next: plan?.next,
+      firedTick: plan?.fire?.missed?.until ?? plan?.fire?.tickAt,
     });
   }
 }

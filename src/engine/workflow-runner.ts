@@ -4,7 +4,7 @@ import { MAX_IDEMPOTENCY_KEY_CHARS, type IdempotencyClaim } from '../domain/idem
 import type { JsonValue } from '../domain/json.js';
 import { jsonByteLength } from '../domain/json-size.js';
 import type { RunQueryStore } from '../ports/run-query.store.port.js';
-import type { InstanceRecord, RunChange } from '../ports/run-records.js';
+import type { InstanceRecord, NewInstance, RunChange } from '../ports/run-records.js';
 import type { WorkflowStore } from '../ports/workflow.store.port.js';
 import type { EngineDeps } from './engine-deps.js';
 import { instanceMove, stepMove } from './transitions.js';
@@ -16,6 +16,9 @@ export interface WorkflowRunnerOptions {
   /** Largest trigger input accepted, as bytes of JSON. */
   readonly maxInputBytes: number;
 }
+
+/** First steps of a startMany enqueued at once. */
+const ENQUEUE_LANES = 16;
 
 /** Who asks: the workspace every lookup is scoped to. */
 export interface RunActor {
@@ -44,17 +47,7 @@ export class WorkflowRunner {
         { status: wf.status },
       );
     }
-    const key = args.idempotency?.key;
-    if (key !== undefined && (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_CHARS)) {
-      throw badInput(`An idempotency key has 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters`, 'idempotencyKey');
-    }
-    const size = jsonByteLength(args.input);
-    if (size > this.options.maxInputBytes) {
-      throw new AppError(ErrorCode.LIMIT_EXCEEDED, `The input is ${size} bytes; at most ${this.options.maxInputBytes} are accepted`, {
-        field: 'input',
-        limit: this.options.maxInputBytes,
-      });
-    }
+    this.checkInput(args);
     const versionNumber = args.version ?? wf.latestVersion;
     if (versionNumber < 1 || versionNumber > wf.latestVersion) throw notFound('Version', String(versionNumber));
     const version = await deps.versions.get(wf.id, versionNumber);
@@ -75,6 +68,78 @@ export class WorkflowRunner {
       await deps.scheduler.enqueue(stepRunId);
     }
     return { instance, created };
+  }
+
+  /**
+   * Starts many instances of given published versions at once (a schedule's due ticks): one
+   * statement creates them all, then their first steps are enqueued. Answers in order: what
+   * {@link start} answers, or the AppError that refused that one (the others go on). A workflow
+   * archived meanwhile starts nothing.
+   */
+  async startMany(
+    starts: readonly { workspaceId: string; workflowId: string; version: number; input: JsonValue; idempotency?: IdempotencyClaim }[],
+  ): Promise<({ instance: InstanceRecord; created: boolean } | AppError)[]> {
+    const { deps } = this.options;
+    const outcomes: ({ instance: InstanceRecord; created: boolean } | AppError | undefined)[] = starts.map(() => undefined);
+    const inputs: NewInstance[] = [];
+    const positions: number[] = [];
+    await Promise.all(
+      starts.map(async (start, index) => {
+        try {
+          this.checkInput(start);
+          const version = await deps.versions.get(start.workflowId, start.version);
+          const trigger = version.triggerId ? version.step(version.triggerId) : undefined;
+          if (!trigger) throw invalidState('The published version has no trigger');
+          inputs.push({
+            id: randomUUID(),
+            workspaceId: start.workspaceId,
+            workflowId: start.workflowId,
+            version: start.version,
+            input: start.input,
+            idempotency: start.idempotency,
+            firstStep: { stepRunId: randomUUID(), stepId: trigger.id, stepType: trigger.type },
+          });
+          positions.push(index);
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          outcomes[index] = err;
+        }
+      }),
+    );
+    const results = await deps.runs.createInstances(inputs);
+    const enqueue: string[] = [];
+    results.forEach((result, j) => {
+      const index = positions[j]!;
+      if (!result) {
+        outcomes[index] = invalidState('The workflow is archived or no longer active');
+        return;
+      }
+      outcomes[index] = { instance: result.instance, created: result.created };
+      if (result.created) {
+        deps.onEvents?.(result.events);
+        enqueue.push(inputs[j]!.firstStep.stepRunId);
+      }
+    });
+    let next = 0;
+    const lane = async () => {
+      while (next < enqueue.length) await deps.scheduler.enqueue(enqueue[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(ENQUEUE_LANES, enqueue.length) }, lane));
+    return outcomes.map((o) => o!);
+  }
+
+  private checkInput(args: { input: JsonValue; idempotency?: IdempotencyClaim }): void {
+    const key = args.idempotency?.key;
+    if (key !== undefined && (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_CHARS)) {
+      throw badInput(`An idempotency key has 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters`, 'idempotencyKey');
+    }
+    const size = jsonByteLength(args.input);
+    if (size > this.options.maxInputBytes) {
+      throw new AppError(ErrorCode.LIMIT_EXCEEDED, `The input is ${size} bytes; at most ${this.options.maxInputBytes} are accepted`, {
+        field: 'input',
+        limit: this.options.maxInputBytes,
+      });
+    }
   }
 
   /** Stops a pending, running or waiting instance and removes its pending jobs. */

@@ -41,6 +41,39 @@ const CREATE_INSTANCE_SQL = `
   )
   select i.*, (select json_agg(e order by e.seq) from e) as events from i`;
 
+/**
+ * Many instances, each with its first step run and their two events, in one statement: those of
+ * workflows still active, and whose idempotency key is free. Rows come back for the created ones.
+ */
+const CREATE_INSTANCES_SQL = `
+  with v as (
+    select * from jsonb_to_recordset($1::jsonb) as x
+      (ord integer, id uuid, workspace_id uuid, workflow_id uuid, version integer, input jsonb,
+       idempotency_key text, idempotency_source text, step_id text, step_run_id uuid, step_type text)
+  ), i as (
+    insert into workflow_instances
+      (id, workspace_id, workflow_id, version, status, input, idempotency_key, idempotency_source, event_seq, current_step_id, created_at, updated_at)
+    select v.id, v.workspace_id, v.workflow_id, v.version, 'PENDING', v.input, v.idempotency_key, v.idempotency_source, 2, v.step_id, $2::timestamptz, $2::timestamptz
+    from v join workflows w on w.id = v.workflow_id and w.workspace_id = v.workspace_id and w.status = 'ACTIVE'
+    order by v.ord
+    on conflict do nothing
+    returning *
+  ), s as (
+    insert into step_runs (id, instance_id, step_id, step_type, status, due_at, enqueued_at)
+    select v.step_run_id, i.id, v.step_id, v.step_type, 'SCHEDULED', $2::timestamptz, $2::timestamptz from i join v on v.id = i.id
+  ), e as (
+    insert into instance_events
+      (instance_id, seq, workspace_id, workflow_id, entity, step_id, step_run_id, event, from_status, to_status, attempt, at)
+    select i.id, k.seq, i.workspace_id, i.workflow_id, k.entity, case when k.seq = 2 then v.step_id end,
+           case when k.seq = 2 then v.step_run_id end, k.event, null, k.to_status, k.attempt, clock_timestamp()
+    from i join v on v.id = i.id, (values
+      (1, 'INSTANCE', 'create', 'PENDING', null::integer),
+      (2, 'STEP', 'schedule', 'SCHEDULED', 0)
+    ) as k (seq, entity, event, to_status, attempt)
+    returning *
+  )
+  select i.*, (select json_agg(e order by e.seq) from e where e.instance_id = i.id) as events from i`;
+
 /** A change on its way to a batch: its instance (batches lock in instance order), its events, and its JSON. */
 interface PendingCommit {
   readonly instanceId: string;
@@ -145,6 +178,53 @@ export class RunCommandRepository implements RunCommandStore {
       );
     if (!existing) throw new Error('instance insert conflicted but no instance holds the idempotency key');
     return { instance: existing, created: false, events: [] };
+  }
+
+  async createInstances(inputs: readonly NewInstance[]) {
+    if (inputs.length === 0) return [];
+    const now = new Date().toISOString();
+    const rows = await this.client.unsafe<(InstanceSqlRow & { events: InstanceEventSqlRow[] })[]>(CREATE_INSTANCES_SQL, [
+      JSON.stringify(
+        inputs.map((input, ord) => ({
+          ord,
+          id: input.id,
+          workspace_id: input.workspaceId,
+          workflow_id: input.workflowId,
+          version: input.version,
+          input: input.input,
+          idempotency_key: input.idempotency?.key ?? null,
+          idempotency_source: input.idempotency?.source ?? null,
+          step_id: input.firstStep.stepId,
+          step_run_id: input.firstStep.stepRunId,
+          step_type: input.firstStep.stepType,
+        })),
+      ),
+      now,
+    ]);
+    const created = new Map(rows.map((row) => [row.id, row]));
+    const missed = inputs.filter((input) => !created.has(input.id) && input.idempotency);
+    // What holds the keys of those not created; a workflow no longer active holds none.
+    const existing = missed.length === 0 ? [] : await this.db
+      .select(instanceColumns)
+      .from(workflowInstances)
+      .where(
+        or(
+          ...missed.map((input) =>
+            and(
+              eq(workflowInstances.workflowId, input.workflowId),
+              eq(workflowInstances.idempotencySource, input.idempotency!.source),
+              eq(workflowInstances.idempotencyKey, input.idempotency!.key),
+            ),
+          ),
+        ),
+      );
+    const byKey = new Map(existing.map((r) => [`${r.workflowId}\u0000${r.idempotencySource ?? ''}\u0000${r.idempotencyKey ?? ''}`, r]));
+    return inputs.map((input) => {
+      const row = created.get(input.id);
+      if (row) return { instance: toInstanceRecord(row), created: true, events: row.events.map(toEventRecord) };
+      const held = input.idempotency && byKey.get(`${input.workflowId}\u0000${input.idempotency.source}\u0000${input.idempotency.key}`);
+      return held ? { instance: held, created: false, events: [] } : undefined;
+    });
   }
 
   async loadForExecution(stepRunId: string) {

@@ -12,6 +12,14 @@ export interface RunCommandStore {
    * idempotency key its source already used for this workflow, returns that instance (`created: false`).
    */
   createInstance(input: NewInstance): Promise<{ instance: InstanceRecord; created: boolean; events: readonly InstanceEventRecord[] }>;
+  /**
+   * {@link createInstance} for many at once, in one transaction, answered in input order: each
+   * created, or the instance already holding its idempotency key, or undefined when its workflow
+   * is not (or no longer) active, which creates nothing for it.
+   */
+  createInstances(
+    inputs: readonly NewInstance[],
+  ): Promise<({ instance: InstanceRecord; created: boolean; events: readonly InstanceEventRecord[] } | undefined)[]>;
   /** The step run and its instance, as stored now, for a worker about to claim it. */
   loadForExecution(stepRunId: string): Promise<{ stepRun: StepRunRecord; instance: InstanceRecord } | undefined>;
   /**

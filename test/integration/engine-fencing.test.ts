@@ -72,6 +72,7 @@ describe('fencing', () => {
     const stale = { instance: { ...current.instance, status: 'RUNNING' as const }, stepRun: { ...current.stepRun, fence: 0, resumed: false, dueAt: new Date() } };
     const runs: EngineDeps['runs'] = {
       createInstance: (input) => deps.runs.createInstance(input),
+      createInstances: (inputs) => deps.runs.createInstances(inputs),
       loadForExecution: async () => stale,
       commit: (change) => deps.runs.commit(change),
       extendLease: (lease) => deps.runs.extendLease(lease),

@@ -275,6 +275,7 @@ describe('the failure handler', () => {
     const failing: RunChange[] = [];
     const runs: EngineDeps['runs'] = {
       createInstance: (input) => appDeps.runs.createInstance(input),
+      createInstances: (inputs) => appDeps.runs.createInstances(inputs),
       loadForExecution: (stepRunId) => appDeps.runs.loadForExecution(stepRunId),
       extendLease: (lease) => appDeps.runs.extendLease(lease),
       outputsOf: (instanceId, stepIds) => appDeps.runs.outputsOf(instanceId, stepIds),

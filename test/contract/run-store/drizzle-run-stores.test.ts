@@ -28,11 +28,13 @@ const makeDrizzleRunStores: MakeRunStores = async () => {
     feed: new RunFeedRepository(database.db),
     sweep: new RunSweepRepository(database.db),
     waits: new WaitRepository(database.db),
-    async newScope() {
+    async newScope(options) {
       const workspaceId = randomUUID();
       const workflowId = randomUUID();
+      const status = options?.status ?? 'DRAFT';
       await database.sql`insert into workspaces (id, name) values (${workspaceId}, 'run store contract')`;
-      await database.sql`insert into workflows (id, workspace_id, name) values (${workflowId}, ${workspaceId}, 'run store contract')`;
+      await database.sql`insert into workflows (id, workspace_id, name, status, latest_version)
+        values (${workflowId}, ${workspaceId}, 'run store contract', ${status}, ${status === 'DRAFT' ? null : 1})`;
       scopes.push(workspaceId);
       return { workspaceId, workflowId };
     },

@@ -45,6 +45,41 @@ export function describeRunCommandContract(name: string, make: MakeRunStores): v
       expect(await stores.queries.listStepRuns(made.instance.id)).toHaveLength(1);
     });
 
+    it('creates many instances in one call, in order: new ones, the holder of a taken key, nothing for a workflow not active', async () => {
+      const active = await stores.newScope({ status: 'ACTIVE' });
+      const archived = await stores.newScope({ status: 'ARCHIVED' });
+      const taken = await newInstance(stores.commands, active, { idempotency: { source: 'schedule', key: 'tick-0' } });
+      const one = (target: { workspaceId: string; workflowId: string }, key: string, n: number) => ({
+        id: randomUUID(),
+        workspaceId: target.workspaceId,
+        workflowId: target.workflowId,
+        version: 1,
+        input: { n },
+        idempotency: { source: 'schedule' as const, key },
+        firstStep: { stepRunId: randomUUID(), stepId: 'tick', stepType: 'trigger.schedule' },
+      });
+      const inputs = [one(active, 'tick-1', 1), one(active, 'tick-0', 0), one(archived, 'tick-1', 2), one(active, 'tick-2', 3)];
+      const results = await stores.commands.createInstances(inputs);
+      expect(results.map((r) => r && [r.created, r.instance.id])).toEqual([
+        [true, inputs[0]!.id],
+        [false, taken.instance.id],
+        undefined,
+        [true, inputs[3]!.id],
+      ]);
+      expect(results[0]!.instance).toMatchObject({ status: 'PENDING', input: { n: 1 }, idempotencyKey: 'tick-1', eventSeq: 2, currentStepId: 'tick' });
+      for (const i of [0, 3]) {
+        const s = await state(inputs[i]!.id, inputs[i]!.firstStep.stepRunId);
+        expect(s.stepRun).toMatchObject({ status: 'SCHEDULED', attempt: 0, fence: 0, stepId: 'tick' });
+        expect(s.events.map((e) => [e.seq, e.entity, e.event, e.toStatus, e.stepId, e.stepRunId])).toEqual([
+          [1, 'INSTANCE', 'create', 'PENDING', null, null],
+          [2, 'STEP', 'schedule', 'SCHEDULED', 'tick', inputs[i]!.firstStep.stepRunId],
+        ]);
+        expect(results[i]!.events.map((e) => e.seq)).toEqual([1, 2]);
+      }
+      expect(await stores.commands.loadForExecution(inputs[2]!.firstStep.stepRunId)).toBeUndefined();
+      expect(await stores.commands.createInstances([])).toEqual([]);
+    });
+
     it('a claim raises the fence by one, names the owner and takes a lease on the store clock', async () => {
       const { instance, stepRunId } = await newInstance(stores.commands, scope);
       const before = Date.now();

@@ -14,8 +14,11 @@ export interface RunStores {
   readonly feed: RunFeedStore;
   readonly sweep: RunSweepStore;
   readonly waits: WaitStore;
-  /** A fresh workspace with one workflow, so that tests sharing the store never see each other's rows. */
-  newScope(): Promise<{ workspaceId: string; workflowId: string }>;
+  /**
+   * A fresh workspace with one workflow, so that tests sharing the store never see each other's
+   * rows; a draft unless `status` says otherwise (ACTIVE: version 1 published).
+   */
+  newScope(options?: { status?: 'ACTIVE' | 'ARCHIVED' }): Promise<{ workspaceId: string; workflowId: string }>;
   /**
    * Publishes version 1 of the scope's workflow naming a failure handler: a new published workflow
    * of the same workspace, whose id it returns.
