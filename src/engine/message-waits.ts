@@ -27,6 +27,12 @@ export interface MessageDelivery {
    * starts none of their workflows.
    */
   readonly keptBy: ReadonlySet<string>;
+  /**
+   * The woken steps' jobs being enqueued: the wakes are committed when deliver resolves, and the
+   * caller goes on with the message meanwhile. A step whose job could not be enqueued is due
+   * with no job, which the sweep enqueues again.
+   */
+  readonly scheduled: Promise<void>;
 }
 
 /**
@@ -55,8 +61,9 @@ export class MessageWaits {
       wake: (step) => planWake({ step, arrival, now, detail: { channel: message.channel, from: message.from } }),
     });
     for (const w of woken) deps.onEvents?.(w.events);
-    await Promise.all(woken.map((w) => deps.scheduler.enqueue(w.stepRunId)));
+    const scheduled = Promise.all(woken.map((w) => deps.scheduler.enqueue(w.stepRunId))).then(() => undefined);
     return {
+      scheduled,
       resumedInstanceIds: woken.map((w) => w.instanceId),
       keptBy: new Set(woken.filter((w) => !w.alsoStartsWorkflows).map((w) => w.workspaceId)),
     };

@@ -83,9 +83,12 @@ export class InboundDispatcher {
 
   async dispatch(messages: readonly InboundMessage[], options: DispatchOptions): Promise<DispatchOutcome> {
     if (messages.length === 0) return { messages: 0, duplicates: 0, startedInstanceIds: [], resumedInstanceIds: [], complete: true };
-    await this.refreshTriggerIndex();
-    const candidates = await this.candidatesByChannel(new Set(messages.map((m) => m.channel)));
-    const awaited = await this.awaitedSenders(messages);
+    // Independent reads, at once: a reply's answer waits for the slowest, not for their sum.
+    const channels = new Set(messages.map((m) => m.channel));
+    const [candidates, awaited] = await Promise.all([
+      this.refreshTriggerIndex().then(() => this.candidatesByChannel(channels)),
+      this.awaitedSenders(messages),
+    ]);
     // Matching is pure and cheap; only messages that start or resume something take a round trip each.
     const matched: { message: InboundMessage; starts: readonly Candidate[]; awaited: boolean }[] = [];
     const unmatched: InboundMessage[] = [];
@@ -142,8 +145,14 @@ export class InboundDispatcher {
         ? await waits.deliver({ channel: first.channel, from: first.from, output: incomingMessageInput(first).message, receivedAt: first.receivedAt })
         : undefined;
     const allowed = delivery ? starts.filter((c) => !delivery.keptBy.has(c.workflow.workspaceId)) : starts;
-    const started = await this.startAll(first, allowed);
-    await store.markProcessed(record.id, started.length);
+    // The resumed steps' jobs are enqueued while the message is recorded as processed.
+    const [started] = await Promise.all([
+      this.startAll(first, allowed).then(async (ids) => {
+        await store.markProcessed(record.id, ids.length);
+        return ids;
+      }),
+      delivery?.scheduled,
+    ]);
     return { duplicate: false, started, resumed: delivery?.resumedInstanceIds ?? [] };
   }
 
@@ -152,10 +161,12 @@ export class InboundDispatcher {
     const awaited = new Map<string, ReadonlySet<string>>();
     const { waits } = this.options;
     if (!waits) return awaited;
-    for (const channel of new Set(messages.map((m) => m.channel))) {
-      const senders = messages.filter((m) => m.channel === channel).map((m) => m.from);
-      awaited.set(channel, await waits.contactsWaiting(channel, senders));
-    }
+    await Promise.all(
+      [...new Set(messages.map((m) => m.channel))].map(async (channel) => {
+        const senders = messages.filter((m) => m.channel === channel).map((m) => m.from);
+        awaited.set(channel, await waits.contactsWaiting(channel, senders));
+      }),
+    );
     return awaited;
   }
 
@@ -186,16 +197,19 @@ export class InboundDispatcher {
   private async candidatesByChannel(channels: ReadonlySet<InboundChannel>): Promise<Map<InboundChannel, Candidate[]>> {
     const byChannel = new Map<InboundChannel, Candidate[]>();
     const triggers = this.options.catalog.inboundTriggers();
-    for (const channel of channels) {
-      const candidates: Candidate[] = [];
-      for (const trigger of triggers) {
-        for (const workflow of await this.options.store.findMessageTriggered(trigger.type, channel)) {
-          const matches = trigger.start.matcher(workflow.config);
-          if (matches) candidates.push({ workflow, matches });
-        }
-      }
-      byChannel.set(channel, candidates);
-    }
+    await Promise.all(
+      [...channels].map(async (channel) => {
+        const found = await Promise.all(triggers.map((trigger) => this.options.store.findMessageTriggered(trigger.type, channel)));
+        const candidates: Candidate[] = [];
+        triggers.forEach((trigger, i) => {
+          for (const workflow of found[i]!) {
+            const matches = trigger.start.matcher(workflow.config);
+            if (matches) candidates.push({ workflow, matches });
+          }
+        });
+        byChannel.set(channel, candidates);
+      }),
+    );
     return byChannel;
   }
 
