@@ -39,6 +39,11 @@ export interface ScheduleTickerOptions {
   readonly missedAfterMs: number;
   /** How long a claim keeps other workers off a due schedule; a dead worker's ticks wait this long. Default 10 s. */
   readonly claimMs?: number;
+  /**
+   * Runs the first steps of the instances a pass started in this worker (LocalStarts) instead of
+   * enqueuing them for any worker.
+   */
+  readonly runHere?: (stepRunIds: readonly string[]) => void;
 }
 
 /** Schedules claimed per pass; a full batch is followed by another pass at once. */
@@ -108,6 +113,7 @@ export class ScheduleTicker {
           input: scheduleTickInput({ fire, schedule, firedAt: now }),
           idempotency: { source: 'schedule', key: scheduleTickKey(fire.tickAt) },
         })),
+        { runHere: this.options.runHere },
       );
     } catch (err) {
       // Left claimed: another pass (here or elsewhere) fires the ticks once the claims run out.

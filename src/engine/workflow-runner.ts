@@ -78,6 +78,13 @@ export class WorkflowRunner {
    */
   async startMany(
     starts: readonly { workspaceId: string; workflowId: string; version: number; input: JsonValue; idempotency?: IdempotencyClaim }[],
+    options: {
+      /**
+       * Given, the created instances' first step runs (due now) are handed to it instead of being
+       * enqueued: the caller runs them here (see LocalStarts).
+       */
+      runHere?: (stepRunIds: readonly string[]) => void;
+    } = {},
   ): Promise<({ instance: InstanceRecord; created: boolean } | AppError)[]> {
     const { deps } = this.options;
     const outcomes: ({ instance: InstanceRecord; created: boolean } | AppError | undefined)[] = starts.map(() => undefined);
@@ -120,6 +127,10 @@ export class WorkflowRunner {
         enqueue.push(inputs[j]!.firstStep.stepRunId);
       }
     });
+    if (options.runHere) {
+      options.runHere(enqueue);
+      return outcomes.map((o) => o!);
+    }
     let next = 0;
     const lane = async () => {
       while (next < enqueue.length) await deps.scheduler.enqueue(enqueue[next++]!);

@@ -4,6 +4,7 @@ import type { ActionRegistry } from '../actions/action-registry.js';
 import type { EngineDeps, RunEventListener } from '../engine/engine-deps.js';
 import { EventWaits } from '../engine/event-waits.js';
 import { FailureHandlers } from '../engine/failure-handlers.js';
+import { LocalStarts } from '../engine/local-starts.js';
 import { MessageWaits } from '../engine/message-waits.js';
 import { ScheduleTicker } from '../engine/schedule-ticker.js';
 import { StepExecutor } from '../engine/step-executor.js';
@@ -125,6 +126,7 @@ export function wireEngine({ config, storage, registry, logger, onEvents, schedu
     failureHandlers: { handlers: failureHandlers, recoveryWindowMs: config.FAILURE_HANDLER_RECOVERY_WINDOW_MS },
     purgeExpiredEvents: (limit) => events.purgeExpired(limit),
   });
+  const localStarts = new LocalStarts({ executor, scheduler, concurrency: config.WORKER_CONCURRENCY, logger: deps.logger });
   const ticker = new ScheduleTicker({
     schedules: storage.schedules,
     catalog: registry,
@@ -134,6 +136,7 @@ export function wireEngine({ config, storage, registry, logger, onEvents, schedu
     owner: workerName,
     pollMs: config.SCHEDULER_POLL_MS,
     missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS,
+    runHere: (ids) => localStarts.run(ids),
   });
   let working = false;
   return {
@@ -155,6 +158,7 @@ export function wireEngine({ config, storage, registry, logger, onEvents, schedu
     },
     async stop() {
       await ticker.stop();
+      await localStarts.stop();
       await sweeper.stop();
       if (working) {
         await scheduler.stopWorker();
