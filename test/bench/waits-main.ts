@@ -1,7 +1,8 @@
 /**
  * `BENCH=waits` (part of `npm run bench`): `BENCH_WAITING` (10,000) instances waiting for a reply
  * (`wait.forMessage`, each for its own sender) on one API process and one worker process, on a
- * database of their own on `DATABASE_URL`'s server. Reports the RSS growth of each process from an
+ * database of their own on `DATABASE_URL`'s server. Reports the RSS growth of each process (read right
+ * after a full garbage collection in it) from an
  * idle deployment (a warm-up of 200 waiting) to all of them waiting, then, with them waiting,
  * `BENCH_REPLIES` (500) signed Twilio replies sent one at a time: the time from sending a reply to
  * its answer (the wait's wake is committed before it) and to the start of the step after the wait
@@ -90,19 +91,21 @@ async function main(): Promise<Record<string, unknown>> {
       }
     };
     const processes = { api: deployment.api, worker: deployment.workers[0]! };
-    const readRss = () => ({ api: rssMb(processes.api.pid), worker: rssMb(processes.worker.pid) });
+    // After a full collection in each: what they keep, not the garbage they have yet to collect.
+    const readRss = async () => {
+      await Promise.all([processes.api.collectGarbage(), processes.worker.collectGarbage()]);
+      return { api: rssMb(processes.api.pid), worker: rssMb(processes.worker.pid) };
+    };
 
     await startRange(0, WARMUP);
     await untilWaiting(WARMUP);
-    await sleep(2_000);
-    const idle = readRss();
+    const idle = await readRss();
     log(`idle rss ${JSON.stringify(idle)} MB; starting ${WAITING} waiting instances`);
     const started = performance.now();
     await startRange(WARMUP, WARMUP + WAITING);
     await untilWaiting(WARMUP + WAITING);
     const startPhase_s = Math.round((performance.now() - started) / 100) / 10;
-    await sleep(2_000);
-    const loaded = readRss();
+    const loaded = await readRss();
     log(`all ${WAITING} waiting after ${startPhase_s} s; rss ${JSON.stringify(loaded)} MB; ${REPLIES} replies`);
 
     const url = processes.api.url.replace(/\/graphql$/, '/inbound/twilio');

@@ -35,6 +35,13 @@ process.once('exit', () => {
  */
 const ORPHAN_GUARD = 'data:text/javascript,process.stdin.on("end",()=>process.kill(process.pid,"SIGKILL")).resume()';
 
+/**
+ * SIGUSR2 collects garbage (twice: what the first frees of weak references the second takes) and
+ * says so on stderr, so that a bench can read a process's memory without its garbage.
+ */
+const GC_ON_SIGNAL = 'data:text/javascript,process.on("SIGUSR2",()=>{globalThis.gc();globalThis.gc();process.stderr.write("role-process: gc done\\n")})';
+const GC_DONE = 'role-process: gc done';
+
 const LOG_LINES_KEPT = 400;
 
 /**
@@ -52,6 +59,7 @@ export class RoleProcess {
   readonly startedAt = Date.now();
   readonly exited: Promise<ProcessExit>;
   private exit: ProcessExit | undefined;
+  private readonly lineWaiters = new Set<(line: string) => void>();
 
   private constructor(
     readonly name: string,
@@ -70,7 +78,7 @@ export class RoleProcess {
   static async start(options: { name: string; env: Record<string, string>; readyTimeoutMs?: number }): Promise<RoleProcess> {
     const main = join(repoRoot, 'dist', 'src', 'server', 'main.js');
     if (!existsSync(main)) throw new Error(`${main} is missing: build first (npm run build)`);
-    const child = spawn(process.execPath, ['--import', ORPHAN_GUARD, main], {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', ORPHAN_GUARD, '--import', GC_ON_SIGNAL, main], {
       cwd: repoRoot,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', BOOTSTRAP_API_KEY: 'false', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -128,6 +136,24 @@ export class RoleProcess {
     }
   }
 
+  /** Collects its garbage (see GC_ON_SIGNAL) and resolves once it has. */
+  collectGarbage(timeoutMs = 30_000): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.lineWaiters.delete(onLine);
+        reject(new Error(`${this.name} did not collect its garbage within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onLine = (line: string) => {
+        if (line !== GC_DONE) return;
+        clearTimeout(timer);
+        this.lineWaiters.delete(onLine);
+        resolve();
+      };
+      this.lineWaiters.add(onLine);
+      this.child.kill('SIGUSR2');
+    });
+  }
+
   /** The log tail, for a failure message. */
   tail(lines = 40): string {
     return this.logs.slice(-lines).join('\n');
@@ -147,6 +173,7 @@ export class RoleProcess {
         for (const line of lines.filter(Boolean)) {
           this.logs.push(line);
           if (this.logs.length > LOG_LINES_KEPT) this.logs.shift();
+          for (const waiter of this.lineWaiters) waiter(line);
           if (this.url) continue;
           try {
             const entry = JSON.parse(line) as { url?: string; health?: string; msg?: string };
