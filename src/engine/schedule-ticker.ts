@@ -71,6 +71,8 @@ export class ScheduleTicker {
   private loop: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private wakeSleep: (() => void) | undefined;
+  /** First steps of the ticks fired in full passes, run once the ticker has caught up (see pass). */
+  private held: string[] = [];
 
   constructor(private readonly options: ScheduleTickerOptions) {}
 
@@ -98,7 +100,10 @@ export class ScheduleTicker {
   async pass(): Promise<number> {
     const { schedules, clock, owner, logger } = this.options;
     const claimed = await schedules.claimDue({ now: clock.now(), limit: BATCH, claimMs: this.options.claimMs ?? 10_000, owner });
-    if (claimed.length === 0) return 0;
+    if (claimed.length === 0) {
+      this.runHeld();
+      return 0;
+    }
     const now = clock.now();
     const planned = claimed.map((row) => ({ row, plan: this.plan(row, now) }));
     const fires = planned.flatMap(({ row, plan }) => (plan?.fire ? [{ row, fire: plan.fire, schedule: plan.schedule }] : []));
@@ -113,7 +118,7 @@ export class ScheduleTicker {
           input: scheduleTickInput({ fire, schedule, firedAt: now }),
           idempotency: { source: 'schedule', key: scheduleTickKey(fire.tickAt) },
         })),
-        { runHere: this.options.runHere },
+        { runHere: this.options.runHere && ((ids) => this.held.push(...ids)) },
       );
     } catch (err) {
       // Left claimed: another pass (here or elsewhere) fires the ticks once the claims run out.
@@ -140,7 +145,17 @@ export class ScheduleTicker {
       }
     };
     await Promise.all(Array.from({ length: Math.min(LANES, planned.length) }, lane));
+    // Firing comes first: the steps of a full pass wait until a pass finds fewer than a batch due,
+    // so a burst of ticks is not slowed by its own instances' work on this worker's connections.
+    if (claimed.length < BATCH) this.runHeld();
     return claimed.length;
+  }
+
+  private runHeld(): void {
+    if (this.held.length === 0) return;
+    const ids = this.held;
+    this.held = [];
+    this.options.runHere?.(ids);
   }
 
   private async run(): Promise<void> {
@@ -154,6 +169,7 @@ export class ScheduleTicker {
       } catch (err) {
         logger.error({ err }, 'schedule pass failed');
       }
+      this.runHeld();
       if (this.stopped) break;
       await this.sleep(Math.max(MIN_SLEEP_MS, sleep));
     }
