@@ -48,8 +48,6 @@ export interface ScheduleTickerOptions {
 
 /** Schedules claimed per pass; a full batch is followed by another pass at once. */
 const BATCH = 100;
-/** Schedules moved on at once after a pass's fires. */
-const LANES = 16;
 /** Least sleep between passes, so that a row another transaction holds is not polled in a spin. */
 const MIN_SLEEP_MS = 10;
 
@@ -132,19 +130,12 @@ export class ScheduleTicker {
         logger.warn({ err: outcome, workflowId: fires[i]!.row.workflowId, tick: fires[i]!.fire.tickAt }, 'a schedule tick could not start its workflow');
       }
     });
-    let next = 0;
-    const lane = async () => {
-      while (next < planned.length) {
-        const { row, plan } = planned[next++]!;
-        try {
-          await this.advance(row, plan);
-        } catch (err) {
-          // Left claimed: once the claim runs out the tick is fired again, and its key finds its instance.
-          logger.error({ err, workflowId: row.workflowId, tick: row.nextTickAt }, 'could not move a schedule on');
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(LANES, planned.length) }, lane));
+    try {
+      await this.advanceAll(planned);
+    } catch (err) {
+      // Left claimed: once the claims run out the ticks are fired again, and their keys find their instances.
+      logger.error({ err, schedules: planned.length }, 'could not move schedules on');
+    }
     // Firing comes first: the steps of a full pass wait until a pass finds fewer than a batch due,
     // so a burst of ticks is not slowed by its own instances' work on this worker's connections.
     if (claimed.length < BATCH) this.runHeld();
@@ -197,17 +188,19 @@ export class ScheduleTicker {
     return { ...plan, schedule };
   }
 
-  private async advance(row: ScheduleRecord, plan: (TickPlan & { schedule: Schedule }) | undefined): Promise<void> {
-    if (!plan) {
+  private async advanceAll(planned: readonly { row: ScheduleRecord; plan: (TickPlan & { schedule: Schedule }) | undefined }[]): Promise<void> {
+    for (const { row, plan } of planned) {
       // The deployment no longer has the type, or the config no longer parses: nothing can fire.
-      this.options.logger.error({ workflowId: row.workflowId, type: row.triggerType }, 'removing a schedule whose trigger this server cannot read');
+      if (!plan) this.options.logger.error({ workflowId: row.workflowId, type: row.triggerType }, 'removing a schedule whose trigger this server cannot read');
     }
-    await this.options.schedules.advance({
-      workflowId: row.workflowId,
-      version: row.version,
-      from: row.nextTickAt,
-      next: plan?.next,
-      firedTick: plan?.fire?.missed?.until ?? plan?.fire?.tickAt,
-    });
+    await this.options.schedules.advanceMany(
+      planned.map(({ row, plan }) => ({
+        workflowId: row.workflowId,
+        version: row.version,
+        from: row.nextTickAt,
+        next: plan?.next,
+        firedTick: plan?.fire?.missed?.until ?? plan?.fire?.tickAt,
+      })),
+    );
   }
 }

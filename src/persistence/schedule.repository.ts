@@ -65,6 +65,31 @@ export class ScheduleRepository implements ScheduleStore {
     return moved.length > 0;
   }
 
+  async advanceMany(moves: readonly { workflowId: string; version: number; from: Date; next: Date | undefined; firedTick?: Date }[]): Promise<boolean[]> {
+    const results = moves.map(() => false);
+    const onward = moves.map((move, i) => ({ move, i })).filter(({ move }) => move.next !== undefined);
+    // Those that never fire again are rare: removed one by one.
+    await Promise.all(moves.map(async (move, i) => (move.next === undefined ? (results[i] = await this.advance(move)) : undefined)));
+    if (onward.length === 0) return results;
+    const moved = await this.db.execute<{ i: number }>(sql`
+      update ${workflowSchedules} s
+      set next_tick_at = v.next, last_tick_at = coalesce(v.fired, s.last_tick_at), claimed_until = null, claimed_by = null, updated_at = now()
+      from jsonb_to_recordset(${JSON.stringify(
+        onward.map(({ move, i }) => ({
+          i,
+          workflow_id: move.workflowId,
+          version: move.version,
+          from_tick: move.from.toISOString(),
+          next: move.next!.toISOString(),
+          fired: move.firedTick?.toISOString() ?? null,
+        })),
+      )}::jsonb) as v (i integer, workflow_id uuid, version integer, from_tick timestamptz, next timestamptz, fired timestamptz)
+      where s.workflow_id = v.workflow_id and s.version = v.version and s.next_tick_at = v.from_tick
+      returning v.i`);
+    for (const row of moved) results[Number(row.i)] = true;
+    return results;
+  }
+
   async nextDueAt(): Promise<Date | undefined> {
     const [row] = await this.db
       .select({

@@ -45,6 +45,8 @@ export interface ScheduleStore {
    * worker). `firedTick` becomes `lastTickAt` (kept when undefined: the ticks were skipped).
    */
   advance(args: { workflowId: string; version: number; from: Date; next: Date | undefined; firedTick?: Date }): Promise<boolean>;
+  /** {@link advance} for many schedules at once (a pass's), answered in order. */
+  advanceMany(moves: readonly { workflowId: string; version: number; from: Date; next: Date | undefined; firedTick?: Date }[]): Promise<boolean[]>;
   /**
    * When the soonest schedule becomes due for a claim (its tick, or the end of another worker's
    * claim on it); undefined when there are none.

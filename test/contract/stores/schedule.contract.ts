@@ -106,6 +106,25 @@ export function describeScheduleStoreContract(name: string, make: MakeStore<Sche
       expect(await store.get(scope.workspaceId, id)).toBeUndefined();
     });
 
+    it('advanceMany moves each claimed tick as advance would, in order, and refuses those that changed', async () => {
+      const [a, b, c] = [await under.newScope(), await under.newScope(), await under.newScope()];
+      for (const s of [a, b, c]) await under.setSchedule(s, schedule(plus(700_000)));
+      await claim(store, plus(700_000));
+      const moved = await store.advanceMany([
+        { workflowId: a.workflowId, version: 1, from: plus(700_000), next: plus(760_000), firedTick: plus(700_000) },
+        { workflowId: b.workflowId, version: 1, from: plus(699_000), next: plus(760_000) },
+        { workflowId: c.workflowId, version: 1, from: plus(700_000), next: undefined },
+      ]);
+      expect(moved).toEqual([true, false, true]);
+      expect(await store.get(a.workspaceId, a.workflowId)).toMatchObject({ nextTickAt: plus(760_000), lastTickAt: plus(700_000) });
+      expect(await store.get(b.workspaceId, b.workflowId)).toMatchObject({ nextTickAt: plus(700_000), lastTickAt: null });
+      expect(await store.get(c.workspaceId, c.workflowId)).toBeUndefined();
+      // Released: a's next tick is claimable at once.
+      expect(ids(await claim(under.peer, plus(760_000)))).toContain(a.workflowId);
+      expect(await store.advanceMany([])).toEqual([]);
+      for (const s of [a, b]) await under.setSchedule(s, null);
+    });
+
     it('a republish while a tick is claimed drops the claim, and the old claim can no longer move it', async () => {
       const scope = await under.newScope();
       await under.setSchedule(scope, schedule(plus(600_000)));
