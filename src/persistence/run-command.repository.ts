@@ -1,4 +1,5 @@
 import { and, eq, inArray, or, sql } from 'drizzle-orm';
+import { notFound } from '../domain/errors.js';
 import type { JsonValue } from '../domain/json.js';
 import type { StepRecord } from '../domain/run-context.js';
 import type { WaitTarget } from '../domain/wait.js';
@@ -148,19 +149,26 @@ export class RunCommandRepository implements RunCommandStore {
     const now = new Date().toISOString();
     const { stepRunId, stepId, stepType } = input.firstStep;
     const { idempotency } = input;
-    const rows = await this.client.unsafe<(InstanceSqlRow & { events: InstanceEventSqlRow[] })[]>(CREATE_INSTANCE_SQL, [
-      input.id,
-      input.workspaceId,
-      input.workflowId,
-      input.version,
-      JSON.stringify(input.input),
-      idempotency?.key ?? null,
-      idempotency?.source ?? null,
-      stepId,
-      now,
-      stepRunId,
-      stepType,
-    ]);
+    const rows = await this.client
+      .unsafe<(InstanceSqlRow & { events: InstanceEventSqlRow[] })[]>(CREATE_INSTANCE_SQL, [
+        input.id,
+        input.workspaceId,
+        input.workflowId,
+        input.version,
+        JSON.stringify(input.input),
+        idempotency?.key ?? null,
+        idempotency?.source ?? null,
+        stepId,
+        now,
+        stepRunId,
+        stepType,
+      ])
+      .catch((err: unknown) => {
+        // The workflow was deleted after the caller read it (its deletion held the row until it
+        // committed): as if it had been gone already.
+        if (isMissingWorkflow(err)) throw notFound('Workflow', input.workflowId);
+        throw err;
+      });
     const created = rows[0];
     if (created) {
       return { instance: toInstanceRecord(created), created: true, events: created.events.map(toEventRecord) };
@@ -311,6 +319,12 @@ export class RunCommandRepository implements RunCommandStore {
       }),
     );
   }
+}
+
+/** Postgres refused an instance for want of its workflow (a foreign-key violation on workflow_id). */
+function isMissingWorkflow(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint_name?: unknown } | null;
+  return e?.code === '23503' && e.constraint_name === 'workflow_instances_workflow_id_workflows_id_fk';
 }
 
 /** A wait target as step_waits holds it: topic and key to find it by, the rest of a message's match. */

@@ -15,8 +15,10 @@ import type {
   NewHistoryEntry,
   StepHead,
   StepsWithEdges,
+  WorkflowDeletion,
   WorkflowHeadUpdate,
   WorkflowRecord,
+  WorkflowReference,
   WorkflowStatus,
   WorkflowStore,
   WorkflowVersionHead,
@@ -30,7 +32,19 @@ import { workflowSteps, type WorkflowStepRow } from './tables/workflow-step.tabl
 import { workflowVersions, type WorkflowVersionRow } from './tables/workflow-version.table.js';
 import { workflows } from './tables/workflow.table.js';
 import { workflowSchedules } from './tables/workflow-schedule.table.js';
+import { workflowInstances } from './tables/workflow-instance.table.js';
+import { outboundMessages } from './tables/outbound-message.table.js';
 import { toScheduleRecord } from './schedule-rows.js';
+
+/** Instance states of a run in progress: a workflow with one is not deleted. */
+const IN_PROGRESS = ['PENDING', 'RUNNING', 'WAITING'] as const;
+
+/** Thrown inside deleteWorkflow's savepoint to undo it: an instance was in progress after all. */
+class InstancesInProgress extends Error {
+  constructor(readonly count: number) {
+    super(`${count} instances in progress`);
+  }
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids that are not UUIDs cannot exist; answering NOT_FOUND early spares Postgres a cast error. */
@@ -581,6 +595,73 @@ class DrizzleDraftSession implements DraftSession {
     // A republish keeps the newest tick fired: it is the workflow's, not the version's.
     const { workflowId: _id, lastTickAt: _last, ...changes } = values;
     await this.tx.insert(workflowSchedules).values(values).onConflictDoUpdate({ target: workflowSchedules.workflowId, set: changes });
+  }
+
+  async failureHandlerReferences(): Promise<readonly WorkflowReference[]> {
+    const id = this.id;
+    const namedBy = (version: SQL) =>
+      sql`exists (select 1 from ${workflowVersions} v where v.workflow_id = ${workflows.id} and ${version} and v.failure_handler_workflow_id = ${id})`;
+    const inProgress = sql`exists (select 1 from ${workflowInstances} i where i.workflow_id = ${workflows.id} and i.version = v.version and i.status in ${IN_PROGRESS})`;
+    return this.tx
+      .select({ id: workflows.id, name: workflows.name })
+      .from(workflows)
+      .where(
+        and(
+          eq(workflows.workspaceId, this.workflow.workspaceId),
+          sql`${workflows.id} <> ${id}`,
+          or(
+            and(
+              sql`${workflows.status} <> 'ARCHIVED'`,
+              or(eq(workflows.failureHandlerWorkflowId, id), namedBy(sql`v.version = ${workflows.latestVersion}`)),
+            ),
+            // Runs in progress of any version that names it would start it when they fail.
+            namedBy(inProgress),
+          ),
+        ),
+      )
+      .orderBy(asc(workflows.createdAt), asc(workflows.id));
+  }
+
+  async deleteWorkflow(): Promise<WorkflowDeletion> {
+    const id = this.id;
+    const active = await this.countInProgress();
+    if (active > 0) return { deleted: false, activeInstances: active };
+    try {
+      // A savepoint, so that a refusal found while deleting leaves the caller's transaction as it was.
+      return await this.tx.transaction(async (sp) => {
+        // The schedule first: a worker that claimed a tick can no longer move it on, and none claims another.
+        await sp.delete(workflowSchedules).where(eq(workflowSchedules.workflowId, id));
+        const instancesOf = sp.select({ id: workflowInstances.id }).from(workflowInstances).where(eq(workflowInstances.workflowId, id));
+        // Recorded messages name their instance without a key to it (see the table): deleted here.
+        await sp.delete(outboundMessages).where(inArray(outboundMessages.instanceId, instancesOf));
+        // Step runs, their waits and the events go with their instances (ON DELETE CASCADE). The
+        // statuses are read as each row is deleted: an instance retried since the count above
+        // (FAILED → RUNNING) is in progress again, and is not deleted.
+        const gone = sp.$with('gone').as(sp.delete(workflowInstances).where(eq(workflowInstances.workflowId, id)).returning({ status: workflowInstances.status }));
+        const [counted] = await sp
+          .with(gone)
+          .select({
+            total: sql<number>`count(*)`.mapWith(Number),
+            inProgress: sql<number>`count(*) filter (where ${gone.status} in ${IN_PROGRESS})`.mapWith(Number),
+          })
+          .from(gone);
+        if ((counted?.inProgress ?? 0) > 0) throw new InstancesInProgress(counted!.inProgress);
+        // Versions, steps, edges, history, the webhook and the trigger index go with the workflow (ON DELETE CASCADE).
+        await sp.delete(workflows).where(eq(workflows.id, id));
+        return { deleted: true as const, instances: counted?.total ?? 0 };
+      });
+    } catch (err) {
+      if (err instanceof InstancesInProgress) return { deleted: false, activeInstances: err.count };
+      throw err;
+    }
+  }
+
+  private async countInProgress(): Promise<number> {
+    const [row] = await this.tx
+      .select({ n: count() })
+      .from(workflowInstances)
+      .where(and(eq(workflowInstances.workflowId, this.id), inArray(workflowInstances.status, [...IN_PROGRESS])));
+    return row?.n ?? 0;
   }
 }
 

@@ -18,7 +18,7 @@ export type BusNotification =
       readonly workspaceId: string;
       readonly workflowId: string;
       readonly draftRevision: number;
-      readonly change: 'EDIT' | 'UNDO' | 'REDO' | 'PUBLISH' | 'ARCHIVE';
+      readonly change: 'EDIT' | 'UNDO' | 'REDO' | 'PUBLISH' | 'ARCHIVE' | 'DELETE';
       readonly label: string;
       readonly actorKeyId: string;
       /** ISO time of the change. */

@@ -36,6 +36,6 @@ export interface LiveStreams {
   workflowEvents(workspaceId: string, workflowId: string, since?: WorkflowCursor): AsyncIterableIterator<WorkflowEventPayload>;
   /** The same events, one item per horizon batch. */
   workflowEventBatches(workspaceId: string, workflowId: string, since?: WorkflowCursor): AsyncIterableIterator<WorkflowEventBatchPayload>;
-  /** Changes of a workflow's draft from now on. */
+  /** Changes of a workflow's draft from now on; ends after its DELETE (the workflow was deleted). */
   draftChanges(workspaceId: string, workflowId: string): AsyncIterableIterator<DraftNotification>;
 }

@@ -80,6 +80,17 @@ export interface WorkflowHeadUpdate {
   readonly failureHandlerWorkflowId?: string | null;
 }
 
+/** A workflow named by its id and name (a refusal lists them). */
+export interface WorkflowReference {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** What {@link DraftSession.deleteWorkflow} did. */
+export type WorkflowDeletion =
+  | { readonly deleted: true; readonly instances: number }
+  | { readonly deleted: false; readonly activeInstances: number };
+
 /**
  * A transaction holding the workflow row locked: everything done through it commits together or
  * not at all, and no other session edits the same draft meanwhile.
@@ -113,6 +124,21 @@ export interface DraftSession {
   getSchedule(): Promise<ScheduleRecord | undefined>;
   /** Replaces the workflow's schedule (a claim on the old one is dropped); null removes it. */
   setSchedule(schedule: NewSchedule | null): Promise<void>;
+  /**
+   * The other workflows of the workspace that would still start this one as their failure
+   * handler, oldest first: those not archived whose draft or newest published version names it,
+   * and any with an instance in progress (PENDING, RUNNING, WAITING) of a version that names it.
+   */
+  failureHandlerReferences(): Promise<readonly WorkflowReference[]>;
+  /**
+   * Deletes the workflow and everything that is only its, in this transaction: its schedule
+   * first, then its instances with their step runs, events, waits and recorded messages, then
+   * its versions, draft, history, webhook and trigger-index rows. Deletes nothing while one of
+   * its instances is in progress (PENDING, RUNNING, WAITING) — counted again as the instances go,
+   * so that one retried meanwhile is never deleted mid-run — and says how many are. Once it has
+   * deleted, the session's workflow no longer exists: nothing more may be done with it.
+   */
+  deleteWorkflow(): Promise<WorkflowDeletion>;
 }
 
 /**

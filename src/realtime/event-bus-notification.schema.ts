@@ -19,7 +19,7 @@ const draftNotificationSchema = z.object({
   workspaceId: id,
   workflowId: id,
   draftRevision: z.number().int().nonnegative(),
-  change: z.enum(['EDIT', 'UNDO', 'REDO', 'PUBLISH', 'ARCHIVE']),
+  change: z.enum(['EDIT', 'UNDO', 'REDO', 'PUBLISH', 'ARCHIVE', 'DELETE']),
   label: z.string(),
   actorKeyId: id,
   at: z.iso.datetime({ offset: true }),

@@ -257,12 +257,15 @@ export class RealtimeService implements LiveStreams {
     return channel;
   }
 
-  /** Draft changes of one workflow, live. */
+  /** Draft changes of one workflow, live; the stream ends after the workflow's deletion (nothing can follow it). */
   draftChanges(workspaceId: string, workflowId: string): AsyncIterableIterator<DraftNotification> {
     const key = `${workspaceId}:${workflowId}`;
     const set = this.draftListeners.get(key) ?? new Set();
     this.draftListeners.set(key, set);
-    const listener = (n: DraftNotification) => void channel.push(n);
+    const listener = (n: DraftNotification) => {
+      channel.push(n);
+      if (n.change === 'DELETE') channel.end();
+    };
     const channel = new BoundedChannel<DraftNotification>(
       this.options.bufferSize,
       () => tooSlow({}),

@@ -62,6 +62,14 @@ export async function startApp({ config, logger, registry = new ActionRegistry(b
     // Webhook URLs name the public origin, which is known once the server listens (PORT may be 0).
     let publicBaseUrl = config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`;
     let graphql: GraphQLApi | undefined;
+    const engine = wireEngine({
+      config,
+      storage,
+      registry,
+      logger,
+      onEvents: (events) => realtime.service.publishRunEvents(events),
+      scheduleClock,
+    });
     const services = wireServices({
       config,
       storage,
@@ -70,14 +78,7 @@ export async function startApp({ config, logger, registry = new ActionRegistry(b
       publicBaseUrl: () => publicBaseUrl,
       closeSocketsOfKey: async (apiKeyId) => graphql?.closeSocketsOfKey(apiKeyId),
       scheduleClock,
-    });
-    const engine = wireEngine({
-      config,
-      storage,
-      registry,
-      logger,
-      onEvents: (events) => realtime.service.publishRunEvents(events),
-      scheduleClock,
+      runner: engine.runner,
     });
     const firstKey = servesApi && config.BOOTSTRAP_API_KEY ? await services.apiKeys.bootstrap() : undefined;
     if (firstKey) {

@@ -78,6 +78,7 @@ export async function wireGraphQL(options: GraphQLWiringOptions): Promise<GraphQ
   const schema = await createSchema([
     new WorkflowResolver({
       editing: services.editing,
+      deletion: services.deletion,
       store: storage.workflows,
       schedules: storage.schedules,
       catalog: registry,

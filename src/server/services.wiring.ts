@@ -5,7 +5,9 @@ import type { LiveStreams } from '../ports/live-streams.port.js';
 import { ApiKeyService } from '../services/api-key.service.js';
 import { FailedKeyAttemptLimiter } from '../services/failed-key-attempts.limiter.js';
 import { WebhookService } from '../services/webhook.service.js';
-import { WorkflowEditingService } from '../services/workflow-editing.service.js';
+import { WorkflowDeletionService } from '../services/workflow-deletion.service.js';
+import { WorkflowEditingService, type DraftListener } from '../services/workflow-editing.service.js';
+import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { RealtimeService } from '../realtime/realtime.service.js';
 import type { Config } from './config.js';
 import type { Storage } from './storage.wiring.js';
@@ -14,6 +16,7 @@ import type { Storage } from './storage.wiring.js';
 export interface Services {
   readonly apiKeys: ApiKeyService;
   readonly editing: WorkflowEditingService;
+  readonly deletion: WorkflowDeletionService;
   readonly webhooks: WebhookService;
   /** The live streams subscriptions read. */
   readonly live: LiveStreams;
@@ -55,9 +58,11 @@ export interface ServicesWiringOptions {
   readonly closeSocketsOfKey: (apiKeyId: string) => Promise<void>;
   /** When a publish is, for its schedule's first tick (tests fix it); default the system clock. */
   readonly scheduleClock?: Clock;
+  /** The engine's cancel of an instance in progress, for deleting a workflow with `force`. */
+  readonly runner: Pick<WorkflowRunner, 'cancel'>;
 }
 
-export function wireServices({ config, storage, registry, realtime, publicBaseUrl, closeSocketsOfKey, scheduleClock }: ServicesWiringOptions): Services {
+export function wireServices({ config, storage, registry, realtime, publicBaseUrl, closeSocketsOfKey, scheduleClock, runner }: ServicesWiringOptions): Services {
   const apiKeys = createApiKeyService({
     storage,
     config,
@@ -68,16 +73,17 @@ export function wireServices({ config, storage, registry, realtime, publicBaseUr
       await closeSocketsOfKey(key.id);
     },
   });
+  const onChange: DraftListener = (change) =>
+    realtime.publishDraft({
+      workspaceId: change.workspaceId,
+      workflowId: change.workflowId,
+      draftRevision: change.draftRevision,
+      change: change.kind,
+      label: change.label,
+      actorKeyId: change.actorKeyId,
+    });
   const editing = new WorkflowEditingService({
-    onChange: (change) =>
-      realtime.publishDraft({
-        workspaceId: change.workspaceId,
-        workflowId: change.workflowId,
-        draftRevision: change.draftRevision,
-        change: change.kind,
-        label: change.label,
-        actorKeyId: change.actorKeyId,
-      }),
+    onChange,
     store: storage.workflows,
     catalog: registry,
     clock: scheduleClock,
@@ -89,6 +95,12 @@ export function wireServices({ config, storage, registry, realtime, publicBaseUr
       schedules: { minIntervalMs: config.SCHEDULE_MIN_INTERVAL_MS },
     },
   });
+  const deletion = new WorkflowDeletionService({
+    store: storage.workflows,
+    runs: storage.runQueries,
+    cancelInstance: (actor, instanceId) => runner.cancel(actor, instanceId),
+    onChange,
+  });
   const webhooks = new WebhookService({ store: storage.webhooks, workflows: storage.workflows, publicBaseUrl });
-  return { apiKeys, editing, webhooks, live: realtime };
+  return { apiKeys, editing, deletion, webhooks, live: realtime };
 }

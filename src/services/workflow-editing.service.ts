@@ -21,12 +21,12 @@ export interface EditOutcome {
   readonly canRedo: boolean;
 }
 
-/** Told after each committed change of a draft (an edit, undo, redo, revert or publish). */
+/** Told after each committed change of a draft (an edit, undo, redo, revert or publish), and after an archive or deletion of its workflow. */
 export type DraftListener = (event: {
   readonly workspaceId: string;
   readonly workflowId: string;
   readonly draftRevision: number;
-  readonly kind: 'EDIT' | 'UNDO' | 'REDO' | 'PUBLISH' | 'ARCHIVE';
+  readonly kind: 'EDIT' | 'UNDO' | 'REDO' | 'PUBLISH' | 'ARCHIVE' | 'DELETE';
   readonly label: string;
   readonly actorKeyId: string;
 }) => void;

@@ -218,11 +218,14 @@ describe('README blocks against a server', () => {
       BuildReport: () => ({ id: made.workflowId }),
       NextTick: () => ({ id: made.workflowId }),
       StopReport: () => ({ id: made.workflowId }),
+      DeleteReport: () => ({ id: made.workflowId }),
     };
     /** What a documented operation must find, where the README says what it finds. */
     const findsOf: Record<string, (data: Record<string, unknown>) => void> = {
       // Start's input has `message.id` "mid.1": the filter finds that run, and only it.
       ByMessageId: (data) => expect(data).toMatchObject({ workflowInstances: { totalCount: 1, edges: [{ node: { id: made.instanceId } }] } }),
+      // The report never ran (its first tick is a weekday morning to come): nothing to cancel or delete with it.
+      DeleteReport: (data) => expect(data).toMatchObject({ deleteWorkflow: { id: made.workflowId, name: 'Weekday report', cancelledInstances: 0, deletedInstances: 0 } }),
     };
     const graphql = planned('graphql');
     expect(graphql.length).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import {
   ConnectStepsDocument,
   CreateApiKeyDocument,
   CreateWorkflowDocument,
+  DeleteWorkflowDocument,
   DisconnectStepsDocument,
   MoveStepDocument,
   PublishWorkflowDocument,
@@ -227,6 +228,7 @@ describe('workspace isolation', () => {
       ['publishWorkflow', () => c.expectError(PublishWorkflowDocument, { workflowId: id })],
       ['revertDraft', () => c.expectError(RevertDraftDocument, { workflowId: id, version: 1 })],
       ['archiveWorkflow', () => c.expectError(ArchiveWorkflowDocument, { workflowId: id })],
+      ['deleteWorkflow', () => c.expectError(DeleteWorkflowDocument, { id, force: true })],
     ];
     // Sequentially, so that a mutation that wrongly succeeded would be visible to the next one.
     for (const [name, attempt] of attempts) {
@@ -297,6 +299,7 @@ describe('ids that cannot exist', () => {
         await c.expectError(PublishWorkflowDocument, { workflowId: id }),
         await c.expectError(RevertDraftDocument, { workflowId: id, version: 1 }),
         await c.expectError(ArchiveWorkflowDocument, { workflowId: id }),
+        await c.expectError(DeleteWorkflowDocument, { id }),
       ];
       for (const err of errors) {
         expect(err.extensions?.code).toBe('NOT_FOUND');

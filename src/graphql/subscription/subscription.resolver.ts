@@ -65,7 +65,7 @@ export class SubscriptionResolver {
   }
 
   @Subscription(() => WorkflowEdit, {
-    description: "Each new draft revision of a workflow (edits, undo, redo, publish), by whoever made it.",
+    description: "Each new draft revision of a workflow (edits, undo, redo, publish), its archiving and its deletion, by whoever made them. Completes right after the deletion's DELETE.",
     subscribe: ({ args, context }: Data<{ workflowId: string }>) => context.live.draftChanges(context.actor, args.workflowId),
   })
   workflowEdited(@Root() n: DraftNotification, @Arg('workflowId', () => ID) _workflowId: string): WorkflowEdit {

@@ -39,7 +39,7 @@ export class WorkflowEdit {
   @Field(() => Int)
   draftRevision!: number;
 
-  @Field(() => String, { description: 'EDIT, UNDO, REDO, PUBLISH or ARCHIVE.' })
+  @Field(() => String, { description: 'EDIT, UNDO, REDO, PUBLISH, ARCHIVE or DELETE (the last: the workflow is gone, and the subscription completes).' })
   change!: string;
 
   @Field(() => String, { description: "The history entry's label, e.g. \"Added step 'Send SMS'\" or \"Undid: ...\"." })

@@ -4,6 +4,7 @@ import { notFound } from '../../domain/errors.js';
 import type { StepTypeCatalog } from '../../domain/step-type-catalog.js';
 import type { ScheduleStore } from '../../ports/schedule.store.port.js';
 import type { WorkflowStore } from '../../ports/workflow.store.port.js';
+import type { WorkflowDeletionService } from '../../services/workflow-deletion.service.js';
 import type { EditOutcome, WorkflowEditingService } from '../../services/workflow-editing.service.js';
 import type { GraphQLContext } from '../context.js';
 import { toConnection, type ConnectionShape } from '../common/connection.type.js';
@@ -33,6 +34,7 @@ import {
 } from './workflow.input.js';
 import { toHistoryEntry, toStep, toStepOfDraft, toVersion, toVersionHead, toWorkflow } from './workflow.mapper.js';
 import {
+  DeletedWorkflow,
   Edge,
   EditResult,
   EdgeConnection,
@@ -53,6 +55,7 @@ import {
 
 export interface WorkflowResolverDeps {
   readonly editing: WorkflowEditingService;
+  readonly deletion: WorkflowDeletionService;
   readonly store: WorkflowStore;
   readonly schedules: Pick<ScheduleStore, 'get'>;
   readonly catalog: StepTypeCatalog;
@@ -303,6 +306,22 @@ export class WorkflowResolver {
   @Mutation(() => Workflow, { description: 'Makes a workflow read-only; it can no longer be edited or started.' })
   async archiveWorkflow(@Arg('workflowId', () => ID) workflowId: string, @Ctx() ctx: GraphQLContext): Promise<Workflow> {
     return toWorkflow(await this.deps.editing.archive(ctx.actor, workflowId));
+  }
+
+  @Mutation(() => DeletedWorkflow, {
+    description:
+      'Deletes a workflow with its schedule, versions, draft, history, webhook and every instance, in one transaction: no tick, start or edit follows. INVALID_STATE while instances are in progress (`extensions.activeInstances`) unless `force`, and while another workflow would still start it as its failure handler (`extensions.referencedBy`).',
+  })
+  async deleteWorkflow(
+    @Arg('id', () => ID) id: string,
+    @Arg('force', () => Boolean, {
+      defaultValue: false,
+      description: 'Cancel its instances in progress first (as cancelInstance does: their pending jobs are removed), then delete.',
+    })
+    force: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<DeletedWorkflow> {
+    return Object.assign(new DeletedWorkflow(), await this.deps.deletion.delete(ctx.actor, id, { force }));
   }
 
   private async edit(

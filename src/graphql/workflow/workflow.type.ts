@@ -220,3 +220,18 @@ export class PublishResult {
   @Field(() => WorkflowVersion)
   version!: WorkflowVersion;
 }
+
+@ObjectType({ description: 'A workflow deleteWorkflow removed, and what went with it.' })
+export class DeletedWorkflow {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Int, { description: 'Instances in progress (pending, running, waiting) that `force: true` cancelled first.' })
+  cancelledInstances!: number;
+
+  @Field(() => Int, { description: 'Instances deleted with the workflow, of every status, the cancelled ones included.' })
+  deletedInstances!: number;
+}

@@ -75,7 +75,7 @@ describe.skipIf(!databaseUrl)(
           '{"kind":"nope","workspaceId":"w","workflowId":"f"}',
           JSON.stringify({ ...runNotification(), seq: -1 }),
           JSON.stringify({ ...runNotification(), xid: '12abc' }),
-          JSON.stringify({ ...draftNotification(), change: 'DELETE' }),
+          JSON.stringify({ ...draftNotification(), change: 'RENAME' }),
           JSON.stringify({ ...draftNotification(), at: 'yesterday' }),
           'null',
         ];

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ApiKeyRepository } from '../../../src/persistence/api-key.repository.js';
 import { InboundDeliveryRepository } from '../../../src/persistence/inbound-delivery.repository.js';
 import { InboundMessageRepository } from '../../../src/persistence/inbound-message.repository.js';
@@ -16,7 +17,18 @@ import { describeWorkflowStoreContract } from './workflow.contract.js';
 
 // The stores whose reads span the deployment get a database of their own (see drizzleStore).
 describeApiKeyStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new ApiKeyRepository(db.db) }), { isolated: true }));
-describeWorkflowStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new WorkflowRepository(db.db) })));
+describeWorkflowStoreContract(
+  drizzleWhere,
+  drizzleStore((db) => ({
+    store: new WorkflowRepository(db.db),
+    async addInstance(workflow, run) {
+      const id = randomUUID();
+      await db.sql`insert into workflow_instances (id, workspace_id, workflow_id, version, status, input)
+                   values (${id}, ${workflow.workspaceId}, ${workflow.id}, ${run.version}, ${run.status}, '{}'::jsonb)`;
+      return id;
+    },
+  })),
+);
 describeWebhookStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new WebhookRepository(db.db) })));
 describeOutboundMessageStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new OutboundMessageRepository(db.db) })));
 describeInboundDeliveryStoreContract(

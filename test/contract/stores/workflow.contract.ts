@@ -3,8 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EditOp } from '../../../src/domain/edit-op.js';
 import type { Edge, Step } from '../../../src/domain/graph.js';
 import type { Page } from '../../../src/ports/page.js';
-import type { WorkflowStore } from '../../../src/ports/workflow.store.port.js';
+import type { InstanceStatus } from '../../../src/domain/run-state-machine.js';
+import type { WorkflowRecord, WorkflowStore } from '../../../src/ports/workflow.store.port.js';
 import type { MakeStore, StoreUnderTest } from './store-harness.js';
+
+/** What the suite needs besides the store: runs of a workflow, which another store writes. */
+export interface WorkflowStoreExtras {
+  /** Stores an instance of a published version of the workflow in this status; answers its id. */
+  addInstance(workflow: Pick<WorkflowRecord, 'workspaceId' | 'id'>, run: { version: number; status: InstanceStatus }): Promise<string>;
+}
 
 const step = (id: string, config: Step['config'] = { n: id }): Step => ({ id, type: 'contract.step', name: `Step ${id}`, config, position: { x: 1, y: 2 } });
 const insertSteps = (...ids: string[]): EditOp[] => ids.map((id) => ({ op: 'insertStep', step: step(id) }));
@@ -28,11 +35,13 @@ async function allPages<T>(read: (after: string | undefined) => Promise<Page<T>>
 /**
  * What every WorkflowStore must do: workflows found only in their own workspace, lists in a stable
  * order whose pages add up to the whole, draft sessions that commit all or nothing one at a time,
- * history kept to its depth, versions immutable and listed newest first.
+ * history kept to its depth, versions immutable and listed newest first; a deletion that takes
+ * everything of the workflow and nothing of its siblings, refused while runs are in progress; the
+ * workflows that would start one as their failure handler.
  */
-export function describeWorkflowStoreContract(name: string, make: MakeStore<WorkflowStore>): void {
+export function describeWorkflowStoreContract(name: string, make: MakeStore<WorkflowStore, WorkflowStoreExtras>): void {
   describe(`WorkflowStore contract: ${name}`, () => {
-    let under: StoreUnderTest<WorkflowStore>;
+    let under: StoreUnderTest<WorkflowStore, WorkflowStoreExtras>;
     let store: WorkflowStore;
     beforeAll(async () => {
       under = await make();
@@ -224,6 +233,105 @@ export function describeWorkflowStoreContract(name: string, make: MakeStore<Work
         expect(await read(workflow.id, 9)).toBeUndefined();
         expect(await read(randomUUID(), 1)).toBeUndefined();
       }
+    });
+
+    /** A published workflow (one version) of the given workspace, naming `handler` as its failure handler. */
+    async function publishedIn(workspaceId: string, name: string, handler: string | null = null): Promise<WorkflowRecord> {
+      const made = await store.create({ workspaceId, name, description: '' });
+      return store.withDraft(workspaceId, made.id, async (s) => {
+        await s.insertVersion({ workflowId: made.id, version: 1, graph: { steps: [step('t')], edges: [] }, draftRevision: 1, publishedBy: null, failureHandlerWorkflowId: handler });
+        return s.updateHead({ status: 'ACTIVE', latestVersion: 1, failureHandlerWorkflowId: handler });
+      });
+    }
+
+    it('deleteWorkflow takes the workflow with its draft, history, versions and schedule, and leaves its siblings be', async () => {
+      const workflow = await newWorkflow();
+      const sibling = await store.create({ workspaceId: workflow.workspaceId, name: 'sibling', description: '' });
+      for (const wf of [workflow, sibling]) {
+        await store.withDraft(wf.workspaceId, wf.id, async (s) => {
+          await s.applyOps([...insertSteps('a', 'b'), ...insertEdges({ from: 'a', port: 'next', to: 'b' })]);
+          await s.pushHistory({ head: 0, depth: 10, label: 'built', forward: insertSteps('a', 'b'), inverse: [], actorKeyId: null }, { draftRevision: 1, stepCountDelta: 2 });
+          await s.insertVersion({ workflowId: wf.id, version: 1, graph: { steps: [step('a')], edges: [] }, draftRevision: 1, publishedBy: null, failureHandlerWorkflowId: null });
+          await s.setSchedule({ version: 1, triggerStepId: 'a', triggerType: 'contract.step', config: {}, nextTickAt: new Date('2026-01-01T00:00:00Z') });
+          await s.updateHead({ status: 'ACTIVE', latestVersion: 1 });
+        });
+      }
+      await under.addInstance(workflow, { version: 1, status: 'COMPLETED' });
+      await under.addInstance(workflow, { version: 1, status: 'CANCELLED' });
+
+      const result = await store.withDraft(workflow.workspaceId, workflow.id, async (s) => {
+        expect(await s.getSchedule()).toBeDefined();
+        return s.deleteWorkflow();
+      });
+      expect(result).toEqual({ deleted: true, instances: 2 });
+      expect(await store.get(workflow.workspaceId, workflow.id)).toBeUndefined();
+      await expect(store.withDraft(workflow.workspaceId, workflow.id, async () => 'entered')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await store.loadGraph(workflow.id)).toEqual({ steps: [], edges: [] });
+      expect((await store.listHistory(workflow.id, { first: 10 })).totalCount).toBe(0);
+      expect((await store.listVersions(workflow.id, { first: 10 })).totalCount).toBe(0);
+      expect(await store.getVersion(workflow.id, 1)).toBeUndefined();
+
+      expect(await store.get(sibling.workspaceId, sibling.id)).toMatchObject({ stepCount: 2, latestVersion: 1, status: 'ACTIVE' });
+      expect((await store.loadGraph(sibling.id)).edges).toEqual([{ from: 'a', port: 'next', to: 'b' }]);
+      expect(await store.hasHistoryEntry(sibling.id, 1)).toBe(true);
+      await store.withDraft(sibling.workspaceId, sibling.id, async (s) => expect(await s.getSchedule()).toMatchObject({ version: 1 }));
+    });
+
+    it('deleteWorkflow deletes nothing while an instance is in progress, and says how many are', async () => {
+      for (const status of ['PENDING', 'RUNNING', 'WAITING'] as const) {
+        const workflow = await publishedIn((await under.newScope()).workspaceId, `in progress: ${status}`);
+        await under.addInstance(workflow, { version: 1, status });
+        await under.addInstance(workflow, { version: 1, status: 'FAILED' });
+        await store.withDraft(workflow.workspaceId, workflow.id, (s) =>
+          s.setSchedule({ version: 1, triggerStepId: 't', triggerType: 'contract.step', config: {}, nextTickAt: new Date('2026-01-01T00:00:00Z') }),
+        );
+        const result = await store.withDraft(workflow.workspaceId, workflow.id, async (s) => {
+          const outcome = await s.deleteWorkflow();
+          // The session is still usable, and the schedule still there.
+          expect(await s.getSchedule()).toBeDefined();
+          return outcome;
+        });
+        expect(result).toEqual({ deleted: false, activeInstances: 1 });
+        expect(await store.get(workflow.workspaceId, workflow.id)).toMatchObject({ latestVersion: 1 });
+        expect(await store.getVersion(workflow.id, 1)).toBeDefined();
+      }
+    });
+
+    it('failureHandlerReferences names the workflows that would still start this one, oldest first', async () => {
+      const { workspaceId } = await under.newScope();
+      const handler = await publishedIn(workspaceId, 'handler');
+      expect(await store.withDraft(workspaceId, handler.id, (s) => s.failureHandlerReferences())).toEqual([]);
+
+      const byVersion = await publishedIn(workspaceId, 'draft and version name it', handler.id);
+      const byDraft = await store.create({ workspaceId, name: 'only the draft names it', description: '' });
+      await store.withDraft(workspaceId, byDraft.id, (s) => s.updateHead({ failureHandlerWorkflowId: handler.id }));
+      // Archived: its draft and version name it, but it starts nothing new.
+      const archived = await publishedIn(workspaceId, 'archived', handler.id);
+      await store.withDraft(workspaceId, archived.id, (s) => s.updateHead({ status: 'ARCHIVED' }));
+      // Archived too, with a run in progress of a version that names it: that run would start it.
+      const archivedRunning = await publishedIn(workspaceId, 'archived with a run', handler.id);
+      await store.withDraft(workspaceId, archivedRunning.id, (s) => s.updateHead({ status: 'ARCHIVED' }));
+      await under.addInstance(archivedRunning, { version: 1, status: 'WAITING' });
+      // Its newest version no longer names it, and its runs of the old one are over.
+      const movedOn = await publishedIn(workspaceId, 'moved on', handler.id);
+      await under.addInstance(movedOn, { version: 1, status: 'FAILED' });
+      await store.withDraft(workspaceId, movedOn.id, async (s) => {
+        await s.insertVersion({ workflowId: movedOn.id, version: 2, graph: { steps: [step('t')], edges: [] }, draftRevision: 2, publishedBy: null, failureHandlerWorkflowId: null });
+        await s.updateHead({ latestVersion: 2, failureHandlerWorkflowId: null });
+      });
+      // Another workspace's workflow naming it (as an id can be named anywhere) is not this workspace's business.
+      await publishedIn((await under.newScope()).workspaceId, 'elsewhere', handler.id);
+
+      const references = await store.withDraft(workspaceId, handler.id, (s) => s.failureHandlerReferences());
+      // Oldest first; workflows made in the same stored instant (the embedded database's clock can tie them) follow their id.
+      const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+      expect([...references].sort(byId)).toEqual(
+        [
+          { id: byVersion.id, name: 'draft and version name it' },
+          { id: byDraft.id, name: 'only the draft names it' },
+          { id: archivedRunning.id, name: 'archived with a run' },
+        ].sort(byId),
+      );
     });
   });
 }

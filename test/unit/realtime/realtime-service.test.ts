@@ -262,3 +262,27 @@ describe('workflow streams', () => {
     expect(() => decodeWorkflowCursor('bm90LWEtY3Vyc29y')).toThrow(/since is not a cursor/);
   });
 });
+
+describe('draft streams', () => {
+  const draft = (workflowId: string, change: 'EDIT' | 'ARCHIVE' | 'DELETE', draftRevision: number) => ({
+    workspaceId: 'ws',
+    workflowId,
+    draftRevision,
+    change,
+    label: change,
+    actorKeyId: 'key',
+  });
+
+  test("end after the workflow's DELETE: nothing can follow it; an ARCHIVE leaves them open", async () => {
+    const { service } = makeService(new FakeLog());
+    const deleted = service.draftChanges('ws', 'wf');
+    const other = service.draftChanges('ws', 'other');
+    service.publishDraft(draft('wf', 'EDIT', 1));
+    service.publishDraft(draft('other', 'ARCHIVE', 3));
+    service.publishDraft(draft('wf', 'DELETE', 1));
+    service.publishDraft(draft('wf', 'EDIT', 2)); // cannot happen; and if it did, the stream has ended
+    expect((await drain(deleted)).map((n) => n.change)).toEqual(['EDIT', 'DELETE']);
+    expect((await take(other, 1)).map((n) => n.change)).toEqual(['ARCHIVE']);
+    await other.return!();
+  });
+});
