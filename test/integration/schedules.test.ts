@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ScheduleRepository } from '../../src/persistence/schedule.repository.js';
-import type { Clock } from '../../src/ports/clock.port.js';
 import {
   AddStepDocument,
   ApplyEditsDocument,
@@ -14,6 +13,7 @@ import {
 } from '../../src/sdk/operations.generated.js';
 import { waitFor } from '../support/fake-http-server.js';
 import { GraphQLClient, startTestServer, type TestServer } from '../support/test-server.js';
+import { ControlledClock } from '../fixtures/controlled-clock.js';
 import { isolatedDatabase } from './webhooks/isolated-database.js';
 
 /**
@@ -23,19 +23,6 @@ import { isolatedDatabase } from './webhooks/isolated-database.js';
  * workflow's policy, and publishing, republishing and archiving move or remove the schedule at
  * once. A database of its own, so that no other file's workers fire these schedules.
  */
-class ControlledClock implements Clock {
-  private at: number;
-  constructor(iso: string) {
-    this.at = Date.parse(iso);
-  }
-  now(): Date {
-    return new Date(this.at);
-  }
-  set(iso: string): void {
-    this.at = Date.parse(iso);
-  }
-}
-
 const clock = new ControlledClock('2026-03-28T12:00:00Z');
 let server: TestServer;
 let client: GraphQLClient;

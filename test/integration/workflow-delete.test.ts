@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { RunCommandRepository } from '../../src/persistence/run-command.repository.js';
 import { ScheduleRepository } from '../../src/persistence/schedule.repository.js';
-import type { Clock } from '../../src/ports/clock.port.js';
 import {
   AddStepDocument,
   ApplyEditsDocument,
@@ -25,6 +24,7 @@ import { untilLive } from '../fixtures/live-marker.js';
 import { waitFor } from '../support/fake-http-server.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
 import { collect, wsClient } from '../support/ws-client.js';
+import { ControlledClock } from '../fixtures/controlled-clock.js';
 import { isolatedDatabase } from './webhooks/isolated-database.js';
 
 /**
@@ -34,19 +34,6 @@ import { isolatedDatabase } from './webhooks/isolated-database.js';
  * cancels them) and while another workflow would start it as its failure handler. A database of
  * its own: schedules are claimed deployment-wide, and the leftovers are counted table by table.
  */
-class ControlledClock implements Clock {
-  private at: number;
-  constructor(iso: string) {
-    this.at = Date.parse(iso);
-  }
-  now(): Date {
-    return new Date(this.at);
-  }
-  set(iso: string): void {
-    this.at = Date.parse(iso);
-  }
-}
-
 const clock = new ControlledClock('2026-09-01T08:00:00Z');
 let server: TestServer;
 let client: GraphQLClient;
