@@ -1,7 +1,8 @@
+import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { startPgliteWireServer } from './pglite-wire-server.js';
+import { Worker } from 'node:worker_threads';
+import type { PgliteThreadMessage } from './pglite-thread.worker.js';
 
 /** An embedded Postgres (PGlite) served on a private loopback port, reached like any other server. */
 export interface EmbeddedPostgres {
@@ -59,24 +60,58 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Opens (creating if needed) the PGlite database in `dataDir` and serves it on 127.0.0.1. */
+/**
+ * The thread's module: the compiled `.js` beside this one, or, when this module runs from its
+ * TypeScript source (the test suite), the `.ts` loaded through tsx.
+ */
+function startThread(pgdata: string): Worker {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return new Worker(new URL('./pglite-thread.worker.js', self), { workerData: { pgdata } });
+  const entry = new URL('./pglite-thread.worker.ts', self).href;
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: { pgdata } });
+}
+
+/** The thread's next message; a thread that exits or throws first is an error. */
+async function nextMessage(thread: Worker): Promise<PgliteThreadMessage> {
+  const exited = once(thread, 'exit').then(([code]) => {
+    throw new Error(`The embedded database's thread exited (code ${String(code)})`);
+  });
+  const [message] = (await Promise.race([once(thread, 'message'), exited])) as [PgliteThreadMessage];
+  exited.catch(() => {});
+  return message;
+}
+
+/**
+ * Opens (creating if needed) the PGlite database in `dataDir` and serves it on 127.0.0.1, from a
+ * thread of its own: PGlite runs each query synchronously, and on the server's thread a large one
+ * (a delivery of a megabyte, a page of big configs) held every other request up while it ran.
+ */
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
   const release = acquireDirLock(dir);
+  let thread: Worker | undefined;
   try {
-    const db = await PGlite.create({ dataDir: join(dir, 'pgdata') });
-    const server = await startPgliteWireServer(db);
+    thread = startThread(join(dir, 'pgdata'));
+    const started = await nextMessage(thread);
+    if (started.type !== 'ready') throw new Error(`The embedded database did not open: ${started.type === 'failed' ? started.message : started.type}`);
+    const running = thread;
     return {
-      url: `postgres://postgres:postgres@${server.address}/postgres`,
+      url: `postgres://postgres:postgres@${started.address}/postgres`,
       dataDir: dir,
       async stop() {
-        await server.stop();
-        await db.close();
-        release();
+        running.postMessage('stop');
+        try {
+          await nextMessage(running);
+        } finally {
+          await running.terminate();
+          release();
+        }
       },
     };
   } catch (err) {
+    await thread?.terminate();
     release();
     throw err;
   }
