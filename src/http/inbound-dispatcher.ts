@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TriggerCatalog } from '../actions/trigger-start.js';
@@ -17,8 +18,10 @@ import { incomingMessageInput, type InboundMessage } from './inbound-message.js'
 
 /** Versions read per batch when indexing triggers, to bound memory after a deploy. */
 const INDEX_BATCH = 100;
+/** Messages matched against the triggers between two turns of the event loop. */
+const MATCHES_PER_TURN = 250;
 /** Messages that start nothing are recorded this many per insert. */
-const RECORD_BATCH = 500;
+const RECORD_BATCH = 100;
 
 /**
  * The per-workflow idempotency key of a message, in its provider's namespace: the provider's
@@ -92,7 +95,9 @@ export class InboundDispatcher {
     // Matching is pure and cheap; only messages that start or resume something take a round trip each.
     const matched: { message: InboundMessage; starts: readonly Candidate[]; awaited: boolean }[] = [];
     const unmatched: InboundMessage[] = [];
-    for (const message of messages) {
+    for (const [i, message] of messages.entries()) {
+      // Conditions run on every message of a delivery that may hold thousands: a turn now and then.
+      if (i > 0 && i % MATCHES_PER_TURN === 0) await yieldToEventLoop();
       const starts = (candidates.get(message.channel) ?? []).filter((c) => c.matches(message));
       const isAwaited = awaited.get(message.channel)?.has(message.from) ?? false;
       if (starts.length > 0 || isAwaited) matched.push({ message, starts, awaited: isAwaited });

@@ -28,16 +28,21 @@ const instagramEvent = z.object({
 const whatsappValue = z.object({
   metadata: z.object({ display_phone_number: z.string().optional(), phone_number_id: z.string().optional() }).optional(),
   // Each checked on its own below, so that a change with thousands is not checked in one go.
-  messages: z.array(z.unknown()).optional(),
+  messages: z.custom<unknown[]>((value) => Array.isArray(value)).optional(),
 });
 const whatsappMessage = z.object({ from: id, id, type: z.string(), text: z.object({ body: text }).optional() });
 
-const notification = z.object({ object: z.string(), entry: z.array(z.unknown()).default([]) });
+/**
+ * An array whose items are checked one at a time below: `z.array` would walk (and copy) all of a
+ * delivery's thousands of items in one go before the loop could give the event loop a turn.
+ */
+const itemsCheckedLater = z.custom<unknown[]>((value) => Array.isArray(value), 'Expected an array');
 
-const notificationEntry = z.object({
-  messaging: z.array(z.unknown()).optional(),
-  changes: z.array(z.object({ field: z.string().optional(), value: z.unknown() })).optional(),
-});
+const notification = z.object({ object: z.string(), entry: itemsCheckedLater.default([]) });
+
+const notificationEntry = z.object({ messaging: itemsCheckedLater.optional(), changes: itemsCheckedLater.optional() });
+
+const change = z.object({ field: z.string().optional(), value: z.unknown() });
 
 /** Entries and events checked between two turns of the event loop: a delivery can hold thousands. */
 const CHECKS_PER_TURN = 100;
@@ -74,11 +79,18 @@ export async function parseMetaDelivery(body: JsonValue, receivedAt: Date): Prom
     const parsedEntry = notificationEntry.safeParse(rawEntry);
     if (!parsedEntry.success) return undefined;
     const entry = parsedEntry.data;
+    const changes: z.infer<typeof change>[] = [];
+    for (const raw of entry.changes ?? []) {
+      await turn();
+      const parsedChange = change.safeParse(raw);
+      if (!parsedChange.success) return undefined;
+      changes.push(parsedChange.data);
+    }
     if (parsed.data.object === 'instagram') {
       // Instagram delivers messages in `messaging`; the Instagram-login API uses `changes` of field "messages".
       const events = [
         ...(entry.messaging ?? []),
-        ...(entry.changes ?? []).filter((c) => c.field === 'messages').map((c) => c.value),
+        ...changes.filter((c) => c.field === 'messages').map((c) => c.value),
       ];
       for (const raw of events) {
         await turn();
@@ -98,11 +110,11 @@ export async function parseMetaDelivery(body: JsonValue, receivedAt: Date): Prom
         });
       }
     } else if (parsed.data.object === 'whatsapp_business_account') {
-      for (const change of entry.changes ?? []) {
+      for (const { field, value: rawValue } of changes) {
         await turn();
-        const value = whatsappValue.safeParse(change.value);
+        const value = whatsappValue.safeParse(rawValue);
         const checked: z.infer<typeof whatsappMessage>[] = [];
-        let wellFormed = change.field === 'messages' && value.success;
+        let wellFormed = field === 'messages' && value.success;
         for (const raw of (value.success ? value.data.messages : undefined) ?? []) {
           if (!wellFormed) break;
           await turn();

@@ -116,7 +116,7 @@ function parseJsonText(raw: Buffer): JsonValue {
 }
 
 /** Values checked between two pauses of the cooperative check. */
-const VALUES_PER_PAUSE = 5_000;
+const VALUES_PER_PAUSE = 1_000;
 
 /** The body's refusal for a value that breaks the input rule every transport applies. */
 function refuseViolation(violation: InputViolation | undefined): void {

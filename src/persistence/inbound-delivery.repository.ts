@@ -41,7 +41,9 @@ async function messagesJson(messages: readonly InboundMessage[]): Promise<string
 }
 
 async function parseMessages(stored: string | null): Promise<InboundMessage[]> {
-  const items = z.array(z.unknown()).parse(JSON.parse(stored ?? '[]'));
+  // Array.isArray, not z.array: that would walk all of a delivery's thousands of items in one go.
+  const items: unknown = JSON.parse(stored ?? '[]');
+  if (!Array.isArray(items)) throw new Error('A stored delivery holds no message list');
   const messages: InboundMessage[] = [];
   for (let i = 0; i < items.length; i++) {
     if (i > 0 && i % MESSAGES_PER_TURN === 0) await yieldToEventLoop();
