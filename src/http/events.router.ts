@@ -141,8 +141,11 @@ export function createEventsRouter(options: EventsRouterOptions): Router {
       try {
         await answer(res, { workspaceId }, event);
       } catch (err) {
-        // Refused after all (a limit, say): a retry of the same signed call is not a replay.
-        await signing.seen.release(claim);
+        // Refused after all (a limit, say): a retry of the same signed call is not a replay. The
+        // refusal is what the caller needs to see, even if giving the claim back fails.
+        await signing.seen.release(claim).catch((releaseErr: unknown) =>
+          options.logger.error({ err: releaseErr, workspaceId }, 'could not release the claim of a refused signed event'),
+        );
         throw err;
       }
     } catch (err) {
