@@ -4,6 +4,7 @@ import { buildSchema, type ResolverData } from 'type-graphql';
 import { ActionTypeResolver } from './action-type/action-type.resolver.js';
 import { ApiKeyResolver } from './api-key/api-key.resolver.js';
 import { EventResolver } from './event/event.resolver.js';
+import { EventSigningResolver } from './event-signing/event-signing.resolver.js';
 import { InstanceResolver, StepRunResolver, WorkflowRunsResolver } from './instance/instance.resolver.js';
 import { SubscriptionResolver } from './subscription/subscription.resolver.js';
 import { WebhookResolver } from './webhook/webhook.resolver.js';
@@ -23,6 +24,7 @@ export const resolverClasses = [
   SubscriptionResolver,
   WebhookResolver,
   EventResolver,
+  EventSigningResolver,
 ] as const;
 
 /**

@@ -7,8 +7,10 @@ import type { EventWaits } from '../engine/event-waits.js';
 import type { MessageWaits } from '../engine/message-waits.js';
 import type { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { Clock } from '../ports/clock.port.js';
+import type { EventSigningStore } from '../ports/event-signing.store.port.js';
 import type { InboundDeliveryStore } from '../ports/inbound-delivery.store.port.js';
 import type { InboundMessageStore } from '../ports/inbound-message.store.port.js';
+import type { SeenSignatureStore } from '../ports/seen-signature.store.port.js';
 import type { WebhookStore } from '../ports/webhook.store.port.js';
 import type { WorkflowStore } from '../ports/workflow.store.port.js';
 import { createEventsRouter, type EventsRouterOptions } from './events.router.js';
@@ -35,9 +37,12 @@ export interface HttpEndpointsOptions {
   readonly events: Pick<EventWaits, 'send'>;
   /** API-key authentication, as GraphQL's (POST /events). */
   readonly authenticate: EventsRouterOptions['authenticate'];
+  /** The workspaces' event signing secrets, and the signed events accepted (POST /events/:workspaceId). */
+  readonly eventSigning: { readonly secrets: Pick<EventSigningStore, 'secretOf'>; readonly seen: SeenSignatureStore };
   readonly clock: Clock;
   readonly logger: Logger;
   readonly publicBaseUrl: () => string;
+  /** The signature tolerance applies to webhooks and signed events alike. */
   readonly limits: { readonly maxBodyBytes: number; readonly signatureToleranceS: number };
   /** Claims on stored inbound deliveries, and messages of one delivery handled at once. */
   readonly inboundProcessing: { readonly leaseMs: number; readonly concurrency: number };
@@ -58,8 +63,8 @@ export interface HttpEndpoints {
 }
 
 /**
- * `POST /hooks/:token`, `GET|POST /inbound/meta`, `POST /inbound/twilio` and `POST /events`, with
- * their JSON error handler.
+ * `POST /hooks/:token`, `GET|POST /inbound/meta`, `POST /inbound/twilio`, `POST /events` and
+ * `POST /events/:workspaceId`, with their JSON error handler.
  */
 export function createHttpEndpoints(options: HttpEndpointsOptions): HttpEndpoints {
   const { logger } = options;
@@ -105,7 +110,20 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): HttpEndpoint
       logger,
     }),
   );
-  router.use(createEventsRouter({ events: options.events, authenticate: options.authenticate, body }));
+  router.use(
+    createEventsRouter({
+      events: options.events,
+      authenticate: options.authenticate,
+      body,
+      signing: {
+        secrets: options.eventSigning.secrets,
+        seen: options.eventSigning.seen,
+        clock: options.clock,
+        toleranceS: options.limits.signatureToleranceS,
+      },
+      logger,
+    }),
+  );
   router.use(httpErrorHandler(logger));
   return { router, inbound };
 }

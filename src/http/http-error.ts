@@ -13,7 +13,7 @@ export const HttpErrorCode = {
   MALFORMED_JSON: 'MALFORMED_JSON',
   /** The signature is missing, malformed, stale or does not match the body. */
   INVALID_SIGNATURE: 'INVALID_SIGNATURE',
-  /** No API key, or an unknown or revoked one (POST /events). */
+  /** No API key, or an unknown or revoked one (POST /events); no valid signature of the workspace (POST /events/:workspaceId). */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** Too many failed API key attempts from this client address; try again later. */
   RATE_LIMITED: 'RATE_LIMITED',
@@ -28,6 +28,8 @@ export const HttpErrorCode = {
   WORKFLOW_NOT_STARTABLE: 'WORKFLOW_NOT_STARTABLE',
   /** A signature already received with other parameters: a captured delivery re-split into a new one. */
   REPLAYED_DELIVERY: 'REPLAYED_DELIVERY',
+  /** A signed call accepted already, sent again while its signature is still fresh (POST /events/:workspaceId). */
+  REPLAYED_SIGNATURE: 'REPLAYED_SIGNATURE',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   INTERNAL: 'INTERNAL',
@@ -48,6 +50,7 @@ const STATUS: Readonly<Record<HttpErrorCode, number>> = {
   METHOD_NOT_ALLOWED: 405,
   WORKFLOW_NOT_STARTABLE: 409,
   REPLAYED_DELIVERY: 409,
+  REPLAYED_SIGNATURE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { hmac, macMatches } from './hmac.js';
 
 /** The header a signed webhook call carries: `t=<unix seconds>,v1=<hex HMAC-SHA256>`. */
@@ -13,6 +14,14 @@ export const SignatureFailure = {
 } as const;
 export type SignatureFailure = (typeof SignatureFailure)[keyof typeof SignatureFailure];
 
+/** What a caller is told for each failure; the same on every endpoint that takes this header. */
+export const SIGNATURE_FAILURE_MESSAGES: Readonly<Record<SignatureFailure, string>> = {
+  MISSING: `The request requires a signature in ${WEBHOOK_SIGNATURE_HEADER}`,
+  MALFORMED: `${WEBHOOK_SIGNATURE_HEADER} must look like t=<unix seconds>,v1=<hex HMAC-SHA256>`,
+  STALE: 'The signature timestamp is too far from the current time',
+  MISMATCH: 'The signature does not match the body',
+};
+
 const signedBytes = (secret: string, timestamp: number, body: Buffer): Buffer =>
   hmac('sha256', secret, [`${timestamp}.`, body]);
 
@@ -23,6 +32,27 @@ const signedBytes = (secret: string, timestamp: number, body: Buffer): Buffer =>
 export function signWebhookBody(args: { secret: string; timestamp: number; body: Buffer | string }): string {
   const body = typeof args.body === 'string' ? Buffer.from(args.body, 'utf8') : args.body;
   return `t=${args.timestamp},v1=${signedBytes(args.secret, args.timestamp, body).toString('hex')}`;
+}
+
+/** The parts of a signature header, or why it has none. */
+function parseSignatureHeader(header: string | undefined): { timestamp: number; candidates: string[] } | SignatureFailure {
+  if (!header) return SignatureFailure.MISSING;
+  let timestamp: number | undefined;
+  const candidates: string[] = [];
+  for (const part of header.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) return SignatureFailure.MALFORMED;
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (key === 't') {
+      if (!/^\d{1,12}$/.test(value) || timestamp !== undefined) return SignatureFailure.MALFORMED;
+      timestamp = Number(value);
+    } else if (key === 'v1') {
+      candidates.push(value);
+    }
+  }
+  if (timestamp === undefined || candidates.length === 0) return SignatureFailure.MALFORMED;
+  return { timestamp, candidates };
 }
 
 /**
@@ -36,22 +66,9 @@ export function checkWebhookSignature(args: {
   now: Date;
   toleranceS: number;
 }): SignatureFailure | undefined {
-  if (!args.header) return SignatureFailure.MISSING;
-  let timestamp: number | undefined;
-  const candidates: string[] = [];
-  for (const part of args.header.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) return SignatureFailure.MALFORMED;
-    const key = part.slice(0, eq).trim();
-    const value = part.slice(eq + 1).trim();
-    if (key === 't') {
-      if (!/^\d{1,12}$/.test(value) || timestamp !== undefined) return SignatureFailure.MALFORMED;
-      timestamp = Number(value);
-    } else if (key === 'v1') {
-      candidates.push(value);
-    }
-  }
-  if (timestamp === undefined || candidates.length === 0) return SignatureFailure.MALFORMED;
+  const parsed = parseSignatureHeader(args.header);
+  if (typeof parsed === 'string') return parsed;
+  const { timestamp, candidates } = parsed;
   const nowS = Math.floor(args.now.getTime() / 1000);
   if (Math.abs(nowS - timestamp) > args.toleranceS) return SignatureFailure.STALE;
   const expected = signedBytes(args.secret, timestamp, args.body);
@@ -59,4 +76,17 @@ export function checkWebhookSignature(args: {
   let matched = false;
   for (const candidate of candidates) matched = macMatches(expected, candidate, 'hex') || matched;
   return matched ? undefined : SignatureFailure.MISMATCH;
+}
+
+/**
+ * The signed message of a header {@link checkWebhookSignature} accepted, for refusing replays:
+ * its timestamp, and a hex SHA-256 of `"<t>.<body bytes>"`. Every valid header for the same
+ * timestamp and body gives the same digest, however its entries are spelled or ordered.
+ * Undefined when the header does not parse.
+ */
+export function signedMessageOf(header: string | undefined, body: Buffer): { timestamp: number; digest: string } | undefined {
+  const parsed = parseSignatureHeader(header);
+  if (typeof parsed === 'string') return undefined;
+  const digest = createHash('sha256').update(`${parsed.timestamp}.`).update(body).digest('hex');
+  return { timestamp: parsed.timestamp, digest };
 }

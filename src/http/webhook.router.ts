@@ -11,7 +11,7 @@ import type { WorkflowStore } from '../ports/workflow.store.port.js';
 import { HttpError, HttpErrorCode, methodNotAllowed } from './http-error.js';
 import { parseJsonBody, requireJson, type RawBodyReader } from './request-body.js';
 import { hashWebhookToken, looksLikeWebhookToken } from '../services/webhook-credentials.js';
-import { checkWebhookSignature, SignatureFailure, WEBHOOK_SIGNATURE_HEADER } from './webhook-signature.js';
+import { checkWebhookSignature, SIGNATURE_FAILURE_MESSAGES, WEBHOOK_SIGNATURE_HEADER } from './webhook-signature.js';
 
 
 /** Request headers copied into the trigger input, besides every `x-wfb-*` but the signature. */
@@ -39,13 +39,6 @@ export type WebhookTriggerInput = {
   headers: Record<string, string>;
   /** ISO 8601. */
   receivedAt: string;
-};
-
-const SIGNATURE_MESSAGES: Readonly<Record<SignatureFailure, string>> = {
-  MISSING: `The webhook requires a signature in ${WEBHOOK_SIGNATURE_HEADER}`,
-  MALFORMED: `${WEBHOOK_SIGNATURE_HEADER} must look like t=<unix seconds>,v1=<hex HMAC-SHA256>`,
-  STALE: 'The signature timestamp is too far from the current time',
-  MISMATCH: 'The signature does not match the body',
 };
 
 function selectedHeaders(req: Request): Record<string, string> {
@@ -121,7 +114,7 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       });
       if (failure) {
         options.logger.info({ workflowId: hook.workflowId, failure }, 'webhook call refused: bad signature');
-        throw new HttpError(HttpErrorCode.INVALID_SIGNATURE, SIGNATURE_MESSAGES[failure]);
+        throw new HttpError(HttpErrorCode.INVALID_SIGNATURE, SIGNATURE_FAILURE_MESSAGES[failure]);
       }
     }
     const body = parseJsonBody(raw);

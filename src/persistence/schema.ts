@@ -17,3 +17,5 @@ export * from './tables/inbound-delivery.table.js';
 export * from './tables/step-wait.table.js';
 export * from './tables/pending-event.table.js';
 export * from './tables/workflow-schedule.table.js';
+export * from './tables/event-signing-secret.table.js';
+export * from './tables/seen-event-signature.table.js';

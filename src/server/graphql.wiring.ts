@@ -12,6 +12,7 @@ import { LargeValues, type LargeValueSource } from '../graphql/common/large-valu
 import type { GraphQLContext } from '../graphql/context.js';
 import { authenticationError, createErrorFormatter } from '../graphql/error-mapping.js';
 import { EventResolver } from '../graphql/event/event.resolver.js';
+import { EventSigningResolver } from '../graphql/event-signing/event-signing.resolver.js';
 import { startGraphQLWs, type GraphQLWsServer } from '../graphql/graphql-ws.server.js';
 import { createGraphQLHardening, graphqlHttpErrorHandler, ResponseBudget, type GraphQLHardeningOptions } from '../graphql/hardening/index.js';
 import { InstanceResolver, StepRunResolver, WorkflowRunsResolver } from '../graphql/instance/instance.resolver.js';
@@ -94,6 +95,7 @@ export async function wireGraphQL(options: GraphQLWiringOptions): Promise<GraphQ
     new SubscriptionResolver(),
     new WebhookResolver({ webhooks: services.webhooks }),
     new EventResolver({ events: engine.events }),
+    new EventSigningResolver({ eventSigning: services.eventSigning }),
   ]);
   const live = new SubscriptionSources({ realtime: services.live, runs: storage.runQueries, workflows: storage.workflows });
   const largeValueSource: LargeValueSource = {

@@ -59,6 +59,7 @@ export function wireHttp(options: HttpWiringOptions): { readonly inbound: Inboun
       messageWaits: engine.messages,
       events: engine.events,
       authenticate: options.authenticate,
+      eventSigning: { secrets: storage.eventSigning, seen: storage.seenSignatures },
       clock: engine.clock,
       logger: logger.child({ component: 'http-endpoints' }),
       publicBaseUrl: options.publicBaseUrl,

@@ -3,6 +3,7 @@ import type { ApiKeyRecord } from '../ports/api-key.store.port.js';
 import type { Clock } from '../ports/clock.port.js';
 import type { LiveStreams } from '../ports/live-streams.port.js';
 import { ApiKeyService } from '../services/api-key.service.js';
+import { EventSigningService } from '../services/event-signing.service.js';
 import { FailedKeyAttemptLimiter } from '../services/failed-key-attempts.limiter.js';
 import { WebhookService } from '../services/webhook.service.js';
 import { WorkflowDeletionService } from '../services/workflow-deletion.service.js';
@@ -18,6 +19,7 @@ export interface Services {
   readonly editing: WorkflowEditingService;
   readonly deletion: WorkflowDeletionService;
   readonly webhooks: WebhookService;
+  readonly eventSigning: EventSigningService;
   /** The live streams subscriptions read. */
   readonly live: LiveStreams;
 }
@@ -102,5 +104,6 @@ export function wireServices({ config, storage, registry, realtime, publicBaseUr
     onChange,
   });
   const webhooks = new WebhookService({ store: storage.webhooks, workflows: storage.workflows, publicBaseUrl });
-  return { apiKeys, editing, deletion, webhooks, live: realtime };
+  const eventSigning = new EventSigningService({ store: storage.eventSigning, publicBaseUrl });
+  return { apiKeys, editing, deletion, webhooks, eventSigning, live: realtime };
 }

@@ -1,5 +1,6 @@
 import { ApiKeyRepository } from '../persistence/api-key.repository.js';
 import { openDatabase, type Database } from '../persistence/database.js';
+import { EventSigningRepository } from '../persistence/event-signing.repository.js';
 import { InboundDeliveryRepository } from '../persistence/inbound-delivery.repository.js';
 import { InboundMessageRepository } from '../persistence/inbound-message.repository.js';
 import { OutboundMessageRepository } from '../persistence/outbound-message.repository.js';
@@ -9,6 +10,7 @@ import { RunQueryRepository } from '../persistence/run-query.repository.js';
 import { RunSweepRepository } from '../persistence/run-sweep.repository.js';
 import { WaitRepository } from '../persistence/wait.repository.js';
 import { ScheduleRepository } from '../persistence/schedule.repository.js';
+import { SeenSignatureRepository } from '../persistence/seen-signature.repository.js';
 import { WebhookRepository } from '../persistence/webhook.repository.js';
 import { WorkflowRepository } from '../persistence/workflow.repository.js';
 import type { Config } from './config.js';
@@ -32,6 +34,9 @@ export interface Storage {
   readonly webhooks: WebhookRepository;
   readonly inboundMessages: InboundMessageRepository;
   readonly inboundDeliveries: InboundDeliveryRepository;
+  /** Workspaces' event signing secrets, and the signed events accepted within their tolerance. */
+  readonly eventSigning: EventSigningRepository;
+  readonly seenSignatures: SeenSignatureRepository;
   /** Resolves when the database answers a trivial query; rejects otherwise (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -65,6 +70,8 @@ export async function openStorage({ config, poolSize }: StorageOptions): Promise
     webhooks: new WebhookRepository(db),
     inboundMessages: new InboundMessageRepository(db),
     inboundDeliveries: new InboundDeliveryRepository(db),
+    eventSigning: new EventSigningRepository(db),
+    seenSignatures: new SeenSignatureRepository(db),
     async ping() {
       await database.sql`select 1`;
     },

@@ -3,24 +3,29 @@ import {
   AddStepDocument,
   ApplyEditsDocument,
   CancelInstanceDocument,
+  CreateEventSigningSecretDocument,
   CreateWorkflowDocument,
   InstanceDocument,
   InstanceUpdatedDocument,
   PublishWorkflowDocument,
+  RevokeEventSigningSecretDocument,
   SendEventDocument,
   StartWorkflowDocument,
+  WorkspaceEventSigningDocument,
   type EditInput,
   type InstanceQuery,
   type SendEventMutation,
 } from '../../src/sdk/operations.generated.js';
+import { signWebhookBody } from '../../src/http/webhook-signature.js';
 import { waitFor } from '../support/fake-http-server.js';
-import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
+import { GraphQLClient, startTestServer, type TestServer } from '../support/test-server.js';
 import { collect, wsClient } from '../support/ws-client.js';
 
 /**
  * wait.forEvent through GraphQL: an event sent after the wait is reached and before it (kept, then
  * taken), the timeout, the race of the two (each wait ends on exactly one port), cancel while
- * waiting, workspaces that never see each other's events, and the refusals.
+ * waiting, workspaces that never see each other's events, and the refusals; then the same over
+ * HTTP, with an API key (POST /events) and signed with the workspace's secret (POST /events/:id).
  */
 type Instance = InstanceQuery['workflowInstance'];
 
@@ -415,5 +420,229 @@ describe('POST /events', () => {
     expect(refused.status).toBe(429);
     expect(await refused.json()).toEqual({ error: { code: 'LIMIT_EXCEEDED', message: expect.stringContaining('kept already') } });
     expect((await fetch(`${new URL(server.url).origin}/events`)).status).toBe(405);
+  });
+});
+
+describe('POST /events/:workspaceId (signed)', () => {
+  const origin = () => new URL(server.url).origin;
+  const nowS = () => Math.floor(Date.now() / 1000);
+  const eventBody = (key: string, payload: unknown = { amount: 42 }) => JSON.stringify({ name: 'order.paid', key, payload });
+  const signed = (secret: string, body: string, timestamp = nowS()) => signWebhookBody({ secret, timestamp, body });
+  const postSigned = (workspaceId: string, body: string, signature: string | undefined, headers: Record<string, string> = {}) =>
+    fetch(`${origin()}/events/${workspaceId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(signature ? { 'x-wfb-signature': signature } : {}), ...headers },
+      body,
+    });
+  const secretOf = async (c: GraphQLClient) => (await c.request(CreateEventSigningSecretDocument)).createEventSigningSecret;
+  /** A workspace of its own with a secret, a published wait flow and an instance waiting for `order-<order>`. */
+  async function waitingWorkspace(name: string) {
+    const ws = await server.newWorkspace(name);
+    const { secret } = await secretOf(ws.client);
+    const workflowId = await publishWaitFlow(ws.client);
+    const order = newOrder();
+    const id = await start(ws.client, workflowId, order);
+    await until(ws.client, id, ['WAITING']);
+    return { ...ws, secret, workflowId, order, id, key: `order-${order}` };
+  }
+  const expectRefused = async (res: Response, status: number, code: string) => {
+    const text = await res.text();
+    expect(res.status, text).toBe(status);
+    const body = JSON.parse(text) as { error: { code: string; message: string } };
+    expect(body).toEqual({ error: { code, message: expect.any(String) } });
+    return body.error.message;
+  };
+
+  test('a signed event resumes the waiting instance of the secret\'s workspace, with no API key', async () => {
+    const ws = await waitingWorkspace('signed resume');
+    const body = eventBody(ws.key);
+    const res = await postSigned(ws.workspaceId, body, signed(ws.secret, body));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ resumedInstanceIds: [ws.id], keptUntil: null });
+    expect(step(await until(ws.client, ws.id, ['COMPLETED']), 'wait')?.output).toEqual({ amount: 42 });
+  });
+
+  test('a signed event sent before the wait is reached is kept, and taken by the first instance to wait', async () => {
+    const ws = await server.newWorkspace('signed kept');
+    const { secret } = await secretOf(ws.client);
+    const order = newOrder();
+    const body = eventBody(`order-${order}`, { amount: 5 });
+    const res = await postSigned(ws.workspaceId, body, signed(secret, body));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ resumedInstanceIds: [], keptUntil: expect.any(String) });
+    const id = await start(ws.client, await publishWaitFlow(ws.client), order);
+    expect(step(await until(ws.client, id, ['COMPLETED']), 'wait')?.output).toEqual({ amount: 5 });
+  });
+
+  test('a bad signature of any kind is 401 UNAUTHENTICATED, and nothing is resumed', async () => {
+    const ws = await waitingWorkspace('signed refusals');
+    const other = await server.newWorkspace('signed other');
+    const { secret: otherSecret } = await secretOf(other.client);
+    const body = eventBody(ws.key);
+    const cases: [string, string, string | undefined][] = [
+      ['a wrong secret', body, signed('whsec_wrong', body)],
+      ['a stale timestamp', body, signed(ws.secret, body, nowS() - 301)],
+      ['a timestamp too far ahead', body, signed(ws.secret, body, nowS() + 301)],
+      ['no header', body, undefined],
+      ['a malformed header', body, 'v1=abc'],
+      ['a tampered body', eventBody(ws.key, { amount: 4200 }), signed(ws.secret, body)],
+      ["another workspace's secret", body, signed(otherSecret, body)],
+    ];
+    for (const [what, sent, signature] of cases) {
+      expect(await expectRefused(await postSigned(ws.workspaceId, sent, signature), 401, 'UNAUTHENTICATED'), what).toEqual(expect.any(String));
+    }
+    // Another workspace's own secret is fine for its own URL, and reaches nothing of this one.
+    expect((await postSigned(other.workspaceId, body, signed(otherSecret, body))).status).toBe(200);
+    expect((await instanceOf(ws.client, ws.id)).status).toBe('WAITING');
+  });
+
+  test('an unknown workspace, one without a secret and a malformed id are refused exactly as a wrong signature', async () => {
+    const ws = await waitingWorkspace('signed enumeration');
+    const bare = await server.newWorkspace('signed no secret');
+    const body = eventBody(ws.key);
+    const signature = signed('whsec_guess', body);
+    const messages = new Set<string>();
+    for (const workspaceId of [ws.workspaceId, bare.workspaceId, '00000000-0000-4000-8000-000000000000', 'not-a-uuid', "1'%20or%20'1'='1", 'x'.repeat(300)]) {
+      messages.add(await expectRefused(await postSigned(workspaceId, body, signature), 401, 'UNAUTHENTICATED'));
+    }
+    expect([...messages]).toEqual(['The signature does not match the body']);
+    // And a missing header reads the same whether the workspace exists or not.
+    const missing = new Set<string>();
+    for (const workspaceId of [ws.workspaceId, bare.workspaceId, 'not-a-uuid']) {
+      missing.add(await expectRefused(await postSigned(workspaceId, body, undefined), 401, 'UNAUTHENTICATED'));
+    }
+    expect(missing.size).toBe(1);
+    expect((await instanceOf(ws.client, ws.id)).status).toBe('WAITING');
+  });
+
+  test('a replay of an accepted signed call is 409 REPLAYED_SIGNATURE, however the header is spelled; the instance is resumed once', async () => {
+    const ws = await waitingWorkspace('signed replay');
+    const body = eventBody(ws.key);
+    const signature = signed(ws.secret, body);
+    expect((await postSigned(ws.workspaceId, body, signature)).status).toBe(200);
+    await until(ws.client, ws.id, ['COMPLETED']);
+    // A second instance waits for the same key: a replay must not resume it.
+    const second = await start(ws.client, ws.workflowId, ws.order);
+    await until(ws.client, second, ['WAITING']);
+    const replays = await Promise.all([
+      postSigned(ws.workspaceId, body, signature),
+      postSigned(ws.workspaceId, body, `${signature},v1=00`),
+      postSigned(ws.workspaceId, body, signature.split(',').reverse().join(', ')),
+    ]);
+    for (const replay of replays) await expectRefused(replay, 409, 'REPLAYED_SIGNATURE');
+    expect((await instanceOf(ws.client, second)).status).toBe('WAITING');
+    const done = await instanceOf(ws.client, ws.id);
+    expect(done.events.filter((e) => e.event === 'wake')).toHaveLength(1);
+    // The same event signed anew is a new call.
+    const again = await postSigned(ws.workspaceId, body, signed(ws.secret, body, nowS() + 1));
+    expect(await again.json()).toEqual({ resumedInstanceIds: [second], keptUntil: null });
+  });
+
+  test('replays racing each other: exactly one is accepted', async () => {
+    const ws = await server.newWorkspace('signed race');
+    const { secret } = await secretOf(ws.client);
+    const body = eventBody(`race-${newOrder()}`);
+    const signature = signed(secret, body);
+    const statuses = (await Promise.all(Array.from({ length: 6 }, () => postSigned(ws.workspaceId, body, signature)))).map((r) => r.status);
+    expect(statuses.sort()).toEqual([200, 409, 409, 409, 409, 409]);
+  });
+
+  test('a refused event does not use up its signature: the same signed call may be retried', async () => {
+    const ws = await server.newWorkspace('signed retry');
+    const { secret } = await secretOf(ws.client);
+    const body = JSON.stringify({ name: 'order.paid', key: 'k', payload: { text: 'x'.repeat(LIMITS.payloadBytes) } });
+    const signature = signed(secret, body);
+    await expectRefused(await postSigned(ws.workspaceId, body, signature), 413, 'PAYLOAD_TOO_LARGE');
+    await expectRefused(await postSigned(ws.workspaceId, body, signature), 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  test('a rotated secret replaces the old one at once; a revoked one leaves nothing that works', async () => {
+    const ws = await waitingWorkspace('signed rotation');
+    const body = eventBody(ws.key);
+    const rotated = await secretOf(ws.client);
+    expect(rotated.secret).not.toBe(ws.secret);
+    await expectRefused(await postSigned(ws.workspaceId, body, signed(ws.secret, body)), 401, 'UNAUTHENTICATED');
+    expect((await instanceOf(ws.client, ws.id)).status).toBe('WAITING');
+
+    expect((await ws.client.request(RevokeEventSigningSecretDocument)).revokeEventSigningSecret).toBe(true);
+    expect((await ws.client.request(RevokeEventSigningSecretDocument)).revokeEventSigningSecret).toBe(false);
+    for (const secret of [ws.secret, rotated.secret]) {
+      await expectRefused(await postSigned(ws.workspaceId, body, signed(secret, body)), 401, 'UNAUTHENTICATED');
+    }
+    expect((await instanceOf(ws.client, ws.id)).status).toBe('WAITING');
+    // The API key still works for the same workspace.
+    const viaKey = await fetch(`${origin()}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ws.apiKey}` },
+      body,
+    });
+    expect(await viaKey.json()).toEqual({ resumedInstanceIds: [ws.id], keptUntil: null });
+  });
+
+  test('the body is bounded before it is parsed or checked (413); the content type first (415); other checks as POST /events', async () => {
+    const ws = await server.newWorkspace('signed bounds');
+    const { secret } = await secretOf(ws.client);
+    const huge = `{"name":"e","key":"k","payload":"${'x'.repeat(server.config.WEBHOOK_MAX_BODY_BYTES)}"}`;
+    await expectRefused(await postSigned(ws.workspaceId, huge, signed(secret, huge)), 413, 'PAYLOAD_TOO_LARGE');
+    await expectRefused(await postSigned('not-a-uuid', huge, undefined), 413, 'PAYLOAD_TOO_LARGE');
+    await expectRefused(await postSigned(ws.workspaceId, 'name=e', signed(secret, 'name=e'), { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    for (const [body, status, code] of [
+      ['{"name":', 400, 'MALFORMED_JSON'],
+      ['["e","k"]', 400, 'BAD_REQUEST'],
+      ['{"name":"e"}', 400, 'BAD_REQUEST'],
+      ['{"name":"a\\nb","key":"k"}', 400, 'BAD_REQUEST'],
+    ] as const) {
+      await expectRefused(await postSigned(ws.workspaceId, body, signed(secret, body)), status, code);
+    }
+    const res = await fetch(`${origin()}/events/${ws.workspaceId}`);
+    expect(res.headers.get('allow')).toBe('POST');
+    await expectRefused(res, 405, 'METHOD_NOT_ALLOWED');
+  });
+});
+
+describe('event signing secrets through GraphQL', () => {
+  test('createEventSigningSecret shows the secret once; workspace.eventSigning shows the URL and date, never the secret', async () => {
+    const ws = await server.newWorkspace('signing graphql');
+    expect((await ws.client.request(WorkspaceEventSigningDocument)).workspace).toEqual({ id: ws.workspaceId, eventSigning: null });
+    const created = (await ws.client.request(CreateEventSigningSecretDocument)).createEventSigningSecret;
+    expect(created).toEqual({ secret: expect.stringMatching(/^whsec_[A-Za-z0-9_-]{43}$/), url: `http://localhost:${server.app.port}/events/${ws.workspaceId}`, createdAt: expect.any(String) });
+    const { body } = await ws.client.raw('{ workspace { eventSigning { url createdAt } } }');
+    expect(body.data).toEqual({ workspace: { eventSigning: { url: created.url, createdAt: created.createdAt } } });
+    expect(JSON.stringify(body)).not.toContain(created.secret);
+    // The type has no field that could show it.
+    const secretField = await ws.client.raw('{ workspace { eventSigning { secret } } }');
+    expect(secretField.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+
+    const rotated = (await ws.client.request(CreateEventSigningSecretDocument)).createEventSigningSecret;
+    expect(rotated.secret).not.toBe(created.secret);
+    expect(new Date(rotated.createdAt).getTime()).toBeGreaterThanOrEqual(new Date(created.createdAt).getTime());
+    expect((await ws.client.request(WorkspaceEventSigningDocument)).workspace.eventSigning?.createdAt).toBe(rotated.createdAt);
+    expect((await ws.client.request(RevokeEventSigningSecretDocument)).revokeEventSigningSecret).toBe(true);
+    expect((await ws.client.request(WorkspaceEventSigningDocument)).workspace.eventSigning).toBeNull();
+  });
+
+  test("only an authenticated caller can make or revoke a secret, and only its own workspace's", async () => {
+    const mine = await server.newWorkspace('signing mine');
+    const theirs = await server.newWorkspace('signing theirs');
+    const { secret } = (await mine.client.request(CreateEventSigningSecretDocument)).createEventSigningSecret;
+    for (const anonymous of [new GraphQLClient(server.url), new GraphQLClient(server.url, 'wfb_unknown_key')]) {
+      for (const query of ['mutation { createEventSigningSecret { secret } }', 'mutation { revokeEventSigningSecret }', '{ workspace { eventSigning { url } } }']) {
+        const { body } = await anonymous.raw(query);
+        expect(body.data ?? null, query).toBeNull();
+        expect(body.errors?.[0]?.extensions?.code, query).toBe('UNAUTHENTICATED');
+      }
+    }
+    // Their revoke and create touch their workspace only: mine keeps its secret.
+    expect((await theirs.client.request(RevokeEventSigningSecretDocument)).revokeEventSigningSecret).toBe(false);
+    const theirSecret = (await theirs.client.request(CreateEventSigningSecretDocument)).createEventSigningSecret;
+    expect(theirSecret.url).toContain(theirs.workspaceId);
+    expect((await mine.client.request(WorkspaceEventSigningDocument)).workspace.eventSigning).not.toBeNull();
+    const body = JSON.stringify({ name: 'order.paid', key: `mine-${newOrder()}` });
+    const res = await fetch(`${new URL(server.url).origin}/events/${mine.workspaceId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-wfb-signature': signWebhookBody({ secret, timestamp: Math.floor(Date.now() / 1000), body }) },
+      body,
+    });
+    expect(res.status).toBe(200);
   });
 });

@@ -31,6 +31,7 @@ describe('unknown routes and methods', () => {
     ['GET', '/inbound'],
     ['PUT', '/healthz'],
     ['POST', '/inbound/meta/extra'],
+    ['POST', '/events/00000000-0000-4000-8000-000000000000/extra'],
   ])('%s %s is a JSON 404 NOT_FOUND', async (method, path) => {
     await expectJsonError(await fetch(`${origin}${path}`, { method }), 404, 'NOT_FOUND');
   });
@@ -39,13 +40,16 @@ describe('unknown routes and methods', () => {
     ['GET', '/inbound/twilio', 'POST'],
     ['PUT', '/inbound/meta', 'GET, POST'],
     ['DELETE', '/inbound/twilio', 'POST'],
+    ['GET', '/events', 'POST'],
+    ['PUT', '/events/00000000-0000-4000-8000-000000000000', 'POST'],
+    ['GET', '/events/not-a-workspace', 'POST'],
   ])('%s %s is a JSON 405 METHOD_NOT_ALLOWED naming the allowed methods', async (method, path, allow) => {
     const res = await fetch(`${origin}${path}`, { method });
     expect(res.headers.get('allow')).toBe(allow);
     await expectJsonError(res, 405, 'METHOD_NOT_ALLOWED');
   });
 
-  test('a path that cannot be decoded is a JSON 400 BAD_REQUEST', async () => {
-    await expectJsonError(await fetch(`${origin}/hooks/%E0%A4%A`, { method: 'POST' }), 400, 'BAD_REQUEST');
+  test.each(['/hooks/%E0%A4%A', '/events/%E0%A4%A'])('a path that cannot be decoded (POST %s) is a JSON 400 BAD_REQUEST', async (path) => {
+    await expectJsonError(await fetch(`${origin}${path}`, { method: 'POST' }), 400, 'BAD_REQUEST');
   });
 });

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { ApiKeyRepository } from '../../../src/persistence/api-key.repository.js';
+import { EventSigningRepository } from '../../../src/persistence/event-signing.repository.js';
 import { InboundDeliveryRepository } from '../../../src/persistence/inbound-delivery.repository.js';
 import { InboundMessageRepository } from '../../../src/persistence/inbound-message.repository.js';
 import { OutboundMessageRepository } from '../../../src/persistence/outbound-message.repository.js';
 import { ScheduleRepository } from '../../../src/persistence/schedule.repository.js';
+import { SeenSignatureRepository } from '../../../src/persistence/seen-signature.repository.js';
 import { WebhookRepository } from '../../../src/persistence/webhook.repository.js';
 import { WorkflowRepository } from '../../../src/persistence/workflow.repository.js';
 import { describeApiKeyStoreContract } from './api-key.contract.js';
+import { describeEventSigningStoreContract } from './event-signing.contract.js';
 import { describeInboundDeliveryStoreContract } from './inbound-delivery.contract.js';
 import { describeInboundMessageStoreContract } from './inbound-message.contract.js';
 import { describeOutboundMessageStoreContract } from './outbound-message.contract.js';
 import { describeScheduleStoreContract } from './schedule.contract.js';
+import { describeSeenSignatureStoreContract } from './seen-signature.contract.js';
 import { drizzleStore, drizzleWhere } from './store-harness.js';
 import { describeWebhookStoreContract } from './webhook.contract.js';
 import { describeWorkflowStoreContract } from './workflow.contract.js';
@@ -30,6 +34,8 @@ describeWorkflowStoreContract(
   })),
 );
 describeWebhookStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new WebhookRepository(db.db) })));
+describeEventSigningStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new EventSigningRepository(db.db) })));
+describeSeenSignatureStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new SeenSignatureRepository(db.db) })));
 describeOutboundMessageStoreContract(drizzleWhere, drizzleStore((db) => ({ store: new OutboundMessageRepository(db.db) })));
 describeInboundDeliveryStoreContract(
   drizzleWhere,

@@ -1,8 +1,8 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { metaSignatureValid } from '../../../src/http/meta-inbound.js';
 import { MAX_TWILIO_PARAMETERS, TwilioForm, twilioSignature, twilioSignatureValid } from '../../../src/http/twilio-inbound.js';
-import { checkWebhookSignature, signWebhookBody } from '../../../src/http/webhook-signature.js';
+import { checkWebhookSignature, signedMessageOf, signWebhookBody } from '../../../src/http/webhook-signature.js';
 
 // Pure checks of the signature schemes against known answers; no server needed.
 describe('provider signature schemes', () => {
@@ -58,5 +58,21 @@ describe('provider signature schemes', () => {
     expect(check('v1=abc', 1_700_000_000)).toBe('MALFORMED');
     expect(check('t=1700000000,t=1700000000,v1=00', 1_700_000_000)).toBe('MALFORMED');
     expect(check(header.replace(/.$/, (c) => (c === '0' ? '1' : '0')), 1_700_000_000)).toBe('MISMATCH');
+  });
+
+  test('the signed message of a header: one digest per timestamp and body, however the header is spelled', () => {
+    const body = Buffer.from('{"name":"order.paid","key":"k"}');
+    const header = signWebhookBody({ secret: 'whsec_test', timestamp: 1_700_000_000, body });
+    const message = signedMessageOf(header, body);
+    expect(message).toEqual({
+      timestamp: 1_700_000_000,
+      digest: createHash('sha256').update(`1700000000.${body.toString()}`).digest('hex'),
+    });
+    expect(signedMessageOf(`${header},v1=00`, body)).toEqual(message);
+    expect(signedMessageOf(header.split(',').reverse().join(' , '), body)).toEqual(message);
+    expect(signedMessageOf(header, Buffer.from('{"name":"order.paid","key":"k2"}'))?.digest).not.toBe(message?.digest);
+    expect(signedMessageOf(signWebhookBody({ secret: 'whsec_test', timestamp: 1_700_000_001, body }), body)?.digest).not.toBe(message?.digest);
+    expect(signedMessageOf(undefined, body)).toBeUndefined();
+    expect(signedMessageOf('v1=abc', body)).toBeUndefined();
   });
 });
