@@ -48,6 +48,12 @@ export interface ScheduleTickerOptions {
 
 /** Schedules claimed per pass; a full batch is followed by another pass at once. */
 const BATCH = 100;
+/**
+ * Passes a worker runs at once while schedules are due: a pass is three statements one after the
+ * other (claim, start, move on), so a burst of a thousand same-second ticks fired one pass at a
+ * time spent most of its second waiting on round trips and commits; claims skip each other's rows.
+ */
+const PASSES_AT_ONCE = 4;
 /** Least sleep between passes, so that a row another transaction holds is not polled in a spin. */
 const MIN_SLEEP_MS = 10;
 
@@ -71,6 +77,8 @@ export class ScheduleTicker {
   private wakeSleep: (() => void) | undefined;
   /** First steps of the ticks fired in full passes, run once the ticker has caught up (see pass). */
   private held: string[] = [];
+  /** Passes running now: held steps wait for the last of them. */
+  private passing = 0;
 
   constructor(private readonly options: ScheduleTickerOptions) {}
 
@@ -96,12 +104,24 @@ export class ScheduleTicker {
    * claimed; tests call it directly with a controlled clock.
    */
   async pass(): Promise<number> {
+    this.passing++;
+    let claimed = 0;
+    try {
+      claimed = await this.fireDue();
+    } finally {
+      this.passing--;
+    }
+    // Firing comes first: the steps of full passes wait until no pass is running and one found
+    // fewer than a batch due, so a burst of ticks is not slowed by its own instances' work on
+    // this worker's connections.
+    if (claimed < BATCH && this.passing === 0) this.runHeld();
+    return claimed;
+  }
+
+  private async fireDue(): Promise<number> {
     const { schedules, clock, owner, logger } = this.options;
     const claimed = await schedules.claimDue({ now: clock.now(), limit: BATCH, claimMs: this.options.claimMs ?? 10_000, owner });
-    if (claimed.length === 0) {
-      this.runHeld();
-      return 0;
-    }
+    if (claimed.length === 0) return 0;
     const now = clock.now();
     const planned = claimed.map((row) => ({ row, plan: this.plan(row, now) }));
     const fires = planned.flatMap(({ row, plan }) => (plan?.fire ? [{ row, fire: plan.fire, schedule: plan.schedule }] : []));
@@ -136,9 +156,6 @@ export class ScheduleTicker {
       // Left claimed: once the claims run out the ticks are fired again, and their keys find their instances.
       logger.error({ err, schedules: planned.length }, 'could not move schedules on');
     }
-    // Firing comes first: the steps of a full pass wait until a pass finds fewer than a batch due,
-    // so a burst of ticks is not slowed by its own instances' work on this worker's connections.
-    if (claimed.length < BATCH) this.runHeld();
     return claimed.length;
   }
 
@@ -154,7 +171,13 @@ export class ScheduleTicker {
     while (!this.stopped) {
       let sleep = pollMs;
       try {
-        while (!this.stopped && (await this.pass()) === BATCH);
+        // One pass, then while it found a full batch, several at once until they find fewer.
+        if (!this.stopped && (await this.pass()) === BATCH) {
+          const drain = async () => {
+            while (!this.stopped && (await this.pass()) === BATCH);
+          };
+          await Promise.all(Array.from({ length: PASSES_AT_ONCE }, drain));
+        }
         const due = await schedules.nextDueAt();
         if (due !== undefined) sleep = Math.min(pollMs, due.getTime() - clock.now().getTime());
       } catch (err) {
