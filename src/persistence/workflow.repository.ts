@@ -270,6 +270,19 @@ export class WorkflowRepository implements WorkflowStore {
     return row ? toVersion(row) : undefined;
   }
 
+  async getVersions(keys: readonly { workflowId: string; version: number }[]): Promise<WorkflowVersionRecord[]> {
+    if (keys.length === 0) return [];
+    // One JSON parameter for the keys: a burst of schedule ticks asks for hundreds at once.
+    const wanted = JSON.stringify(keys.map((k) => ({ workflow_id: k.workflowId, version: k.version })));
+    const rows = await this.db
+      .select()
+      .from(workflowVersions)
+      .where(
+        sql`(${workflowVersions.workflowId}, ${workflowVersions.version}) in (select k.workflow_id, k.version from jsonb_to_recordset(${wanted}::jsonb) as k(workflow_id uuid, version integer))`,
+      );
+    return rows.map(toVersion);
+  }
+
   async getVersionHead(workflowId: string, version: number): Promise<WorkflowVersionHead | undefined> {
     const [row] = await this.db
       .select(versionHeadColumns)

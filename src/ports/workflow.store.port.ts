@@ -168,6 +168,8 @@ export interface WorkflowStore {
   listHistory(workflowId: string, page: PageRequest): Promise<Page<HistoryEntrySummary>>;
   hasHistoryEntry(workflowId: string, seq: number): Promise<boolean>;
   getVersion(workflowId: string, version: number): Promise<WorkflowVersionRecord | undefined>;
+  /** Several versions in one read, in no particular order; unknown ones are left out. */
+  getVersions(keys: readonly { workflowId: string; version: number }[]): Promise<WorkflowVersionRecord[]>;
   getVersionHead(workflowId: string, version: number): Promise<WorkflowVersionHead | undefined>;
   readVersionGraph(workflowId: string, version: number): Promise<Graph | undefined>;
   listVersions(workflowId: string, page: PageRequest): Promise<Page<WorkflowVersionHead>>;

@@ -233,6 +233,15 @@ export function describeWorkflowStoreContract(name: string, make: MakeStore<Work
         expect(await read(workflow.id, 9)).toBeUndefined();
         expect(await read(randomUUID(), 1)).toBeUndefined();
       }
+      const many = await store.getVersions([
+        { workflowId: workflow.id, version: 3 },
+        { workflowId: workflow.id, version: 1 },
+        { workflowId: workflow.id, version: 9 },
+        { workflowId: randomUUID(), version: 1 },
+      ]);
+      expect(many.map((v) => v.version).sort()).toEqual([1, 3]);
+      expect(many.find((v) => v.version === 3)?.graph).toEqual(graphs[2]);
+      expect(await store.getVersions([])).toEqual([]);
     });
 
     /** A published workflow (one version) of the given workspace, naming `handler` as its failure handler. */
