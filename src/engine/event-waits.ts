@@ -118,6 +118,7 @@ export class EventWaits {
   private async resume(woken: WokenStep): Promise<void> {
     const { deps } = this.options;
     deps.onEvents?.(woken.events);
-    await deps.scheduler.enqueue(woken.stepRunId);
+    // A woken wait's job is its timeout's: moved, not made.
+    await deps.scheduler.enqueue(woken.stepRunId, undefined, { replacing: true });
   }
 }

@@ -61,7 +61,8 @@ export class MessageWaits {
       wake: (step) => planWake({ step, arrival, now, detail: { channel: message.channel, from: message.from } }),
     });
     for (const w of woken) deps.onEvents?.(w.events);
-    const scheduled = Promise.all(woken.map((w) => deps.scheduler.enqueue(w.stepRunId))).then(() => undefined);
+    // A woken wait's job is its timeout's: moved, not made.
+    const scheduled = Promise.all(woken.map((w) => deps.scheduler.enqueue(w.stepRunId, undefined, { replacing: true }))).then(() => undefined);
     return {
       scheduled,
       resumedInstanceIds: woken.map((w) => w.instanceId),

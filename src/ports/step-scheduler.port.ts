@@ -3,12 +3,21 @@
  * everything else, so a job lost or delivered twice never loses or repeats a step (the engine's
  * compare-and-set on the step run decides, and a sweep re-enqueues due work that has no job).
  */
+/** Hints that change how an enqueue is done, never what it does. */
+export interface EnqueueOptions {
+  /**
+   * The step run most likely has a pending job already (a waiting step's timeout, now woken by
+   * its message or event): the scheduler may move that job first instead of trying a new one.
+   */
+  readonly replacing?: boolean;
+}
+
 export interface StepScheduler {
   /**
    * Makes sure a job for `stepRunId` will be delivered at `runAt` (now when absent). Enqueuing
    * the same id again replaces the pending job instead of adding a second one.
    */
-  enqueue(stepRunId: string, runAt?: Date): Promise<void>;
+  enqueue(stepRunId: string, runAt?: Date, options?: EnqueueOptions): Promise<void>;
   /** Removes pending jobs of these step runs (a cancelled instance); unknown ids are ignored. */
   cancel(stepRunIds: readonly string[]): Promise<void>;
   /**

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job, type JobParameters, type JobRepository } from 'agenda';
 import type { Logger } from 'pino';
-import type { StepJobHandler, StepScheduler } from '../ports/step-scheduler.port.js';
+import type { EnqueueOptions, StepJobHandler, StepScheduler } from '../ports/step-scheduler.port.js';
 import type { JobStore } from './job-store.js';
 import { openMongoJobStore } from './mongo-job-store.js';
 import { checkTableName, openPostgresJobStore } from './postgres-job-store.js';
@@ -169,7 +169,7 @@ export class AgendaStepScheduler implements StepScheduler {
     }
   }
 
-  async enqueue(stepRunId: string, runAt?: Date): Promise<void> {
+  async enqueue(stepRunId: string, runAt?: Date, options: EnqueueOptions = {}): Promise<void> {
     const { agenda, store } = await this.runtime();
     const when = runAt ?? new Date();
     let current = this.running.get(stepRunId);
@@ -182,10 +182,12 @@ export class AgendaStepScheduler implements StepScheduler {
     } else if (current) {
       await current.finished;
     }
-    if (!current) {
+    if (!current && !options.replacing) {
       // Most enqueues are of a step run that has no job yet: a plain insert is one statement,
       // where the unique upsert below first looks for an existing row. The unique index on the
       // step run id turns a job that does exist into a duplicate-key error, and the upsert moves it.
+      // A woken wait's job does exist (its timeout): it goes to the upsert at once, since the
+      // failed insert cost it a round trip and an error (about 4 ms of a reply's 30 ms).
       try {
         await agenda.create(STEP_JOB_NAME, stepJobData(stepRunId)).schedule(when).save();
         return;

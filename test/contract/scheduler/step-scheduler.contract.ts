@@ -144,6 +144,23 @@ export function describeStepSchedulerContract(
       expect(log.count(id)).toBe(1);
     });
 
+    it('with the replacing hint, moves a pending job, and makes one where there is none', async () => {
+      const scheduler = await open();
+      const log = await startRecordingWorker(scheduler);
+      const moved = newId('hinted-moved');
+      const firstRunAt = new Date(Date.now() + 60_000);
+      await scheduler.enqueue(moved, firstRunAt);
+      await scheduler.enqueue(moved, undefined, { replacing: true });
+      const fresh = newId('hinted-fresh');
+      await scheduler.enqueue(fresh, undefined, { replacing: true });
+      await log.waitFor(moved);
+      await log.waitFor(fresh);
+      expect(log.at(moved)).toBeLessThan(firstRunAt.getTime());
+      await drained(scheduler, log);
+      expect(log.count(moved)).toBe(1);
+      expect(log.count(fresh)).toBe(1);
+    });
+
     it('delivers each of many jobs once', async () => {
       const scheduler = await open();
       const log = await startRecordingWorker(scheduler);
