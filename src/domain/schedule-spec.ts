@@ -18,7 +18,7 @@ export const canonicalTimeZone = (name: string): string | undefined => {
  * few hundred ms of a worker's CPU making formatters). Bounded, since names come from users;
  * null for a name the runtime does not know.
  */
-const zoneFormats = new LRUCache<string, { format: Intl.DateTimeFormat } | { format: null }>({ max: 1_000 });
+const zoneFormats = new LRUCache<string, { format: Intl.DateTimeFormat | null }>({ max: 1_000 });
 
 function zoneFormat(name: string): Intl.DateTimeFormat | null {
   const known = zoneFormats.get(name);

@@ -13,6 +13,12 @@ export function metaSignatureValid(appSecret: string, header: string | undefined
   return Boolean(match) && macMatches(hmac('sha256', appSecret, [body]), match![1]!, 'hex');
 }
 
+/**
+ * An array whose items are checked one at a time below: `z.array` would walk (and copy) all of a
+ * delivery's thousands of items in one go before the loop could give the event loop a turn.
+ */
+const itemsCheckedLater = z.custom<unknown[]>((value) => Array.isArray(value), 'Expected an array');
+
 const id = z.string().min(1).max(1_000);
 const text = z.string().min(1).max(100_000);
 
@@ -27,16 +33,9 @@ const instagramEvent = z.object({
 
 const whatsappValue = z.object({
   metadata: z.object({ display_phone_number: z.string().optional(), phone_number_id: z.string().optional() }).optional(),
-  // Each checked on its own below, so that a change with thousands is not checked in one go.
-  messages: z.custom<unknown[]>((value) => Array.isArray(value)).optional(),
+  messages: itemsCheckedLater.optional(),
 });
 const whatsappMessage = z.object({ from: id, id, type: z.string(), text: z.object({ body: text }).optional() });
-
-/**
- * An array whose items are checked one at a time below: `z.array` would walk (and copy) all of a
- * delivery's thousands of items in one go before the loop could give the event loop a turn.
- */
-const itemsCheckedLater = z.custom<unknown[]>((value) => Array.isArray(value), 'Expected an array');
 
 const notification = z.object({ object: z.string(), entry: itemsCheckedLater.default([]) });
 
