@@ -138,21 +138,20 @@ export class WaitRepository implements WaitStore {
 
   async contactsWaiting(channel: string, contacts: readonly string[]): Promise<ReadonlySet<string>> {
     if (contacts.length === 0) return new Set();
-    const rows = await this.db
-      .selectDistinct({ key: stepWaits.key })
-      .from(stepWaits)
-      .innerJoin(stepRuns, stillWaiting)
-      // One JSON parameter rather than one per contact: a delivery's senders run to thousands, and
-      // building and sending a statement of thousands of parameters held the event loop for tens of ms.
-      .where(
-        and(
-          eq(stepWaits.reason, 'message'),
-          eq(stepWaits.topic, channel),
-          // = any(array(...)): the array is computed once and looked up through the index; as
-          // `in (select ...)` it became a join over every waiting row (a reply took 66 ms with 10,000 waiting, 28 ms now).
-          sql`${stepWaits.key} = any(array(select jsonb_array_elements_text(${JSON.stringify([...new Set(contacts)])}::jsonb)))`,
-        ),
-      );
+    // One JSON parameter rather than one per contact: a delivery's senders run to thousands, and
+    // building and sending a statement of thousands of parameters held the event loop for tens of ms.
+    // Each contact is looked up on its own (a lateral subquery with a limit is not flattened into a
+    // join), by equality on both columns of the index. As `key = any(array(...))` the planner, with
+    // no statistics on the table yet, used the index for the channel only and filtered every
+    // waiting row of it by key: 6.5 ms a reply with 10,000 waiting; as `in (select ...)`, a join
+    // over every waiting row.
+    const rows = (await this.db.execute(sql`
+      select c.key from jsonb_array_elements_text(${JSON.stringify([...new Set(contacts)])}::jsonb) as c(key)
+      cross join lateral (
+        select 1 from ${stepWaits} inner join ${stepRuns} on ${stillWaiting}
+        where ${stepWaits.reason} = 'message' and ${stepWaits.topic} = ${channel} and ${stepWaits.key} = c.key
+        limit 1
+      ) as waiting`)) as unknown as { key: string }[];
     return new Set(rows.map((r) => r.key));
   }
 
