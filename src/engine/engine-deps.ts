@@ -44,6 +44,11 @@ export interface EngineDeps {
    * time (an event): wakes it at once with what was kept for it, if anything (see EventWaits).
    */
   readonly onWaitBegan?: (wait: { readonly stepRunId: string }) => Promise<void>;
+  /**
+   * Told after a commit that made steps due now whose jobs are being enqueued (woken waits): a
+   * worker may start them ahead of their jobs (see DueStepsChannel).
+   */
+  readonly onStepsDue?: (stepRunIds: readonly string[]) => void;
 }
 
 /** Which instance may have failed, and the step run whose failure it recorded. */

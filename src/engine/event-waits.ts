@@ -20,7 +20,7 @@ export interface EventLimits {
 }
 
 export interface EventWaitsOptions {
-  readonly deps: Pick<EngineDeps, 'clock' | 'scheduler' | 'onEvents' | 'logger'>;
+  readonly deps: Pick<EngineDeps, 'clock' | 'scheduler' | 'onEvents' | 'onStepsDue' | 'logger'>;
   readonly waits: WaitStore;
   readonly limits: EventLimits;
 }
@@ -118,6 +118,7 @@ export class EventWaits {
   private async resume(woken: WokenStep): Promise<void> {
     const { deps } = this.options;
     deps.onEvents?.(woken.events);
+    deps.onStepsDue?.([woken.stepRunId]);
     // A woken wait's job is its timeout's: moved, not made.
     await deps.scheduler.enqueue(woken.stepRunId, undefined, { replacing: true });
   }

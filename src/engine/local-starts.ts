@@ -47,6 +47,17 @@ export class LocalStarts {
   }
 
   /**
+   * Steps announced due by another part of the deployment, whose jobs are on their way (see
+   * DueStepsChannel): as many as this worker has free lanes for start now, ahead of their jobs.
+   * The rest are left to the jobs, for whichever worker has room.
+   */
+  offer(stepRunIds: readonly string[]): void {
+    if (this.stopping) return;
+    const free = this.options.concurrency - this.limit.activeCount - this.limit.pendingCount;
+    if (free > 0) this.run(stepRunIds.slice(0, free));
+  }
+
+  /**
    * Starts not begun go to the scheduler, for any worker; those running are the executor's to
    * drain. Resolves once they are enqueued.
    */

@@ -6,7 +6,7 @@ import type { EngineDeps } from './engine-deps.js';
 import { planWake } from './step-outcome.js';
 
 export interface MessageWaitsOptions {
-  readonly deps: Pick<EngineDeps, 'clock' | 'scheduler' | 'onEvents'>;
+  readonly deps: Pick<EngineDeps, 'clock' | 'scheduler' | 'onEvents' | 'onStepsDue'>;
   readonly waits: Pick<WaitStore, 'contactsWaiting' | 'deliverMessage'>;
 }
 
@@ -61,6 +61,7 @@ export class MessageWaits {
       wake: (step) => planWake({ step, arrival, now, detail: { channel: message.channel, from: message.from } }),
     });
     for (const w of woken) deps.onEvents?.(w.events);
+    if (woken.length > 0) deps.onStepsDue?.(woken.map((w) => w.stepRunId));
     // A woken wait's job is its timeout's: moved, not made.
     const scheduled = Promise.all(woken.map((w) => deps.scheduler.enqueue(w.stepRunId, undefined, { replacing: true }))).then(() => undefined);
     return {

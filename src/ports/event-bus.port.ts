@@ -29,7 +29,19 @@ export type BusNotification =
       readonly kind: 'key-revoked';
       readonly workspaceId: string;
       readonly apiKeyId: string;
+    }
+  | {
+      /**
+       * Steps a commit made due now while their jobs are still on their way to the scheduler (woken
+       * waits): a worker with a free lane may start them ahead of their jobs. At most
+       * {@link MAX_DUE_STEPS_PER_NOTIFICATION} ids.
+       */
+      readonly kind: 'steps-due';
+      readonly stepRunIds: readonly string[];
     };
+
+/** Step run ids one `steps-due` notification carries: about 4 KB, within NOTIFY's 8000 bytes. */
+export const MAX_DUE_STEPS_PER_NOTIFICATION = 100;
 
 /**
  * Fans committed-change notifications out to every process. Publish only after the transaction

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BusNotification } from '../ports/event-bus.port.js';
+import { MAX_DUE_STEPS_PER_NOTIFICATION, type BusNotification } from '../ports/event-bus.port.js';
 
 /** Identifiers are opaque here: the bus carries them, subscribers look them up. */
 const id = z.string().min(1);
@@ -31,6 +31,11 @@ const keyRevokedNotificationSchema = z.object({
   apiKeyId: id,
 });
 
+const stepsDueNotificationSchema = z.object({
+  kind: z.literal('steps-due'),
+  stepRunIds: z.array(id).min(1).max(MAX_DUE_STEPS_PER_NOTIFICATION).readonly(),
+});
+
 /**
  * A {@link BusNotification} as it crosses a process boundary. Unknown extra fields are stripped
  * rather than refused, so a newer process can add a field without older ones dropping its notifications.
@@ -39,6 +44,7 @@ export const busNotificationSchema = z.discriminatedUnion('kind', [
   runNotificationSchema,
   draftNotificationSchema,
   keyRevokedNotificationSchema,
+  stepsDueNotificationSchema,
 ]);
 
 // Fails to compile when the schema and the port's type drift apart, in either direction.

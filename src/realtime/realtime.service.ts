@@ -290,7 +290,7 @@ export class RealtimeService implements LiveStreams {
       this.feeds.get(`${n.workspaceId}:${n.workflowId}`)?.notify(BigInt(n.xid));
     } else if (n.kind === 'draft') {
       for (const listener of this.draftListeners.get(`${n.workspaceId}:${n.workflowId}`) ?? []) listener(n);
-    } else {
+    } else if (n.kind === 'key-revoked') {
       for (const listener of this.revocationListeners) listener(n);
     }
   }

@@ -16,6 +16,7 @@ import { wireEngine } from './engine.wiring.js';
 import { wireGraphQL, type GraphQLApi } from './graphql.wiring.js';
 import { createHttpServer, listen, wireHttp } from './http.wiring.js';
 import type { Logger } from './logger.js';
+import { dueStepsOverBus } from '../realtime/due-steps-over-bus.js';
 import { wireRealtime } from './realtime.wiring.js';
 import { wireServices } from './services.wiring.js';
 import { openStorage } from './storage.wiring.js';
@@ -69,6 +70,7 @@ export async function startApp({ config, logger, registry = new ActionRegistry(b
       logger,
       onEvents: (events) => realtime.service.publishRunEvents(events),
       scheduleClock,
+      dueSteps: dueStepsOverBus(realtime.bus, logger.child({ component: 'due-steps' })),
     });
     const services = wireServices({
       config,

@@ -12,6 +12,7 @@ import { Sweeper } from '../engine/sweeper.js';
 import { VersionCache } from '../engine/version-cache.js';
 import { WorkflowRunner } from '../engine/workflow-runner.js';
 import type { Clock } from '../ports/clock.port.js';
+import type { DueStepsChannel } from '../ports/due-steps.port.js';
 import type { StepScheduler } from '../ports/step-scheduler.port.js';
 import { createMessagingProviders } from '../providers/provider-registry.js';
 import { SafeHttpClient } from '../providers/safe-http.client.js';
@@ -54,9 +55,11 @@ export interface EngineWiringOptions {
   readonly onEvents: RunEventListener;
   /** The time schedule ticks are due by (tests fix it); default the engine's clock. */
   readonly scheduleClock?: Clock;
+  /** Where woken waits are announced to the workers, ahead of their jobs; unset, only the jobs start them. */
+  readonly dueSteps?: DueStepsChannel;
 }
 
-export function wireEngine({ config, storage, registry, logger, onEvents, scheduleClock }: EngineWiringOptions): Engine {
+export function wireEngine({ config, storage, registry, logger, onEvents, scheduleClock, dueSteps }: EngineWiringOptions): Engine {
   const { database } = storage;
   // Unique among a deployment's processes: it owns the leases this process takes.
   const workerName = config.WORKER_NAME ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -103,6 +106,7 @@ export function wireEngine({ config, storage, registry, logger, onEvents, schedu
     onEvents,
     onInstanceFailed: (failed) => failureHandlers.afterFailure(failed),
     onWaitBegan: (wait) => events.afterWaitBegan(wait),
+    ...(dueSteps ? { onStepsDue: (stepRunIds: readonly string[]) => dueSteps.announce(stepRunIds) } : {}),
   };
   const executor = new StepExecutor(deps);
   const runner = new WorkflowRunner({ deps, queries: storage.runQueries, workflows: storage.workflows, maxInputBytes: config.MAX_INPUT_BYTES });
@@ -139,6 +143,7 @@ export function wireEngine({ config, storage, registry, logger, onEvents, schedu
     runHere: (ids) => localStarts.run(ids),
   });
   let working = false;
+  let stopHearing: (() => void) | undefined;
   return {
     scheduler,
     executor,
@@ -153,10 +158,12 @@ export function wireEngine({ config, storage, registry, logger, onEvents, schedu
     async startWorker() {
       working = true;
       await scheduler.startWorker((stepRunId, job) => executor.execute(stepRunId, job));
+      stopHearing = dueSteps?.listen((stepRunIds) => localStarts.offer(stepRunIds));
       sweeper.start();
       ticker.start();
     },
     async stop() {
+      stopHearing?.();
       await ticker.stop();
       await localStarts.stop();
       await sweeper.stop();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BusNotification, EventBus } from '../../../src/ports/event-bus.port.js';
+import { MAX_DUE_STEPS_PER_NOTIFICATION, type BusNotification, type EventBus } from '../../../src/ports/event-bus.port.js';
 
 /**
  * Two buses that should see each other's notifications, as two processes would (or the same
@@ -60,8 +60,14 @@ export function keyRevokedNotification(): BusNotification {
   return { kind: 'key-revoked', workspaceId: `ws-${randomUUID()}`, apiKeyId: `key-${randomUUID()}` };
 }
 
-/** What tells the notifications of these tests apart: each names a fresh workflow or key. */
-const identity = (n: BusNotification): string => ('workflowId' in n ? n.workflowId : n.apiKeyId);
+/** Steps made due, named by ids no other test publishes. */
+export function stepsDueNotification(count = 2): BusNotification {
+  return { kind: 'steps-due', stepRunIds: Array.from({ length: count }, () => randomUUID()) };
+}
+
+/** What tells the notifications of these tests apart: each names a fresh workflow, key or step. */
+const identity = (n: BusNotification): string =>
+  'workflowId' in n ? n.workflowId : n.kind === 'key-revoked' ? n.apiKeyId : n.stepRunIds.join(',');
 
 /** Collects what one listener receives. */
 export class Received {
@@ -115,20 +121,22 @@ export function describeEventBusContract(name: string, makePair: MakeEventBusPai
       expect(onB.notifications).toEqual([sent]);
     });
 
-    it('round-trips the run, draft and key-revoked kinds', async () => {
+    it('round-trips the run, draft, key-revoked and steps-due kinds', async () => {
       const { a, b } = await open();
       const onB = new Received();
       b.subscribe(onB.listener);
       const run = runNotification(3);
       const draft = draftNotification();
       const revoked = keyRevokedNotification();
+      const due = stepsDueNotification(MAX_DUE_STEPS_PER_NOTIFICATION);
 
       await a.publish(run);
       await a.publish(draft);
       await a.publish(revoked);
-      await onB.waitForCount(3);
+      await a.publish(due);
+      await onB.waitForCount(4);
 
-      expect(onB.notifications).toEqual([run, draft, revoked]);
+      expect(onB.notifications).toEqual([run, draft, revoked, due]);
     });
 
     it('delivers several notifications in publish order, awaited one by one or not', async () => {

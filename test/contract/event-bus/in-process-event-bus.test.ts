@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessEventBus } from '../../../src/realtime/in-process-event-bus.js';
 import { capturingLogger } from './capturing-logger.js';
+import { describeDueStepsContract } from './due-steps.contract.js';
 import { describeEventBusContract, Received, runNotification, waitUntil } from './event-bus.contract.js';
 
-describeEventBusContract('InProcessEventBus (one bus seen from both sides)', async () => {
+const inProcessPair = async () => {
   const bus = new InProcessEventBus({ logger: capturingLogger().logger });
   return { a: bus, b: bus, cleanup: () => bus.close() };
-});
+};
+describeEventBusContract('InProcessEventBus (one bus seen from both sides)', inProcessPair);
+describeDueStepsContract('over InProcessEventBus', inProcessPair);
 
 describe('InProcessEventBus', () => {
   it('logs a failing listener with the notification it failed on', async () => {

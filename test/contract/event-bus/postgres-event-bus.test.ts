@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventBusFailureCode } from '../../../src/realtime/in-process-event-bus.js';
 import { PostgresEventBus, type PostgresEventBusOptions } from '../../../src/realtime/postgres-event-bus.js';
 import { capturingLogger } from './capturing-logger.js';
+import { describeDueStepsContract } from './due-steps.contract.js';
 import {
   describeEventBusContract,
   draftNotification,
@@ -36,7 +37,7 @@ describe.skipIf(!databaseUrl)(
   () => {
     const url = databaseUrl ?? '';
 
-    describeEventBusContract('PostgresEventBus (two buses, as two processes)', async () => {
+    const twoProcesses = async () => {
       const channel = uniqueChannel();
       const a = await PostgresEventBus.create(busOptions(url, channel));
       const b = await PostgresEventBus.create(busOptions(url, channel));
@@ -47,7 +48,9 @@ describe.skipIf(!databaseUrl)(
           await Promise.all([a.close(), b.close()]);
         },
       };
-    });
+    };
+    describeEventBusContract('PostgresEventBus (two buses, as two processes)', twoProcesses);
+    describeDueStepsContract('over PostgresEventBus (two buses, as two processes)', twoProcesses);
 
     describe('PostgresEventBus on its own', () => {
       const toClose: { close(): Promise<void> }[] = [];

@@ -54,4 +54,35 @@ describe('LocalStarts', () => {
     expect(enqueued).toEqual(['b', 'c', 'd']);
     expect(began).toEqual(['a']);
   });
+
+  it('takes announced due steps only into free lanes, leaving the rest to their jobs', async () => {
+    const { starts, began, finish, enqueued } = harness(2);
+    starts.run(['a']);
+    starts.offer(['x', 'y', 'z']);
+    await turn();
+    // One lane was free: 'x' runs here; 'y' and 'z' are their jobs' to start, for any worker.
+    expect(began).toEqual(['a', 'x']);
+    starts.offer(['w']);
+    await turn();
+    expect(began).toEqual(['a', 'x']);
+    finish.get('a')!();
+    finish.get('x')!();
+    await turn();
+    await turn();
+    expect(began).toEqual(['a', 'x']);
+    starts.offer(['v']);
+    await turn();
+    expect(began).toEqual(['a', 'x', 'v']);
+    // Announced steps have jobs: nothing is enqueued for them.
+    expect(enqueued).toEqual([]);
+  });
+
+  it('takes no announced step once stopping', async () => {
+    const { starts, began, enqueued } = harness(2);
+    await starts.stop();
+    starts.offer(['x']);
+    await turn();
+    expect(began).toEqual([]);
+    expect(enqueued).toEqual([]);
+  });
 });
