@@ -304,6 +304,21 @@ describe("the workflow setting repliesAlsoStartWorkflows", () => {
     await until(id, ['COMPLETED']);
   });
 
+  test("on, with the step's alsoStartWorkflows off: the reply both resumes the wait and starts the workflows it triggers", async () => {
+    const word = keyword();
+    const workflowId = await conversation(word, { repliesAlsoStartWorkflows: true, alsoStartWorkflows: false });
+    expect(await workflowOf(workflowId)).toMatchObject({ repliesAlsoStartWorkflows: true });
+    const others = await everySms(client);
+    const from = newNumber();
+    const id = await startConversation(workflowId, word, from);
+    const before = await countOf(client, others);
+    const reply = await sms(from, 'yes');
+    expect(reply.resumed).toEqual([id]);
+    expect(await countOf(client, others)).toBe(before + 1);
+    const done = await until(id, ['COMPLETED']);
+    expect(step(done, 'confirm')?.status).toBe('SUCCEEDED');
+  });
+
   test('setting it is one undoable, redoable edit of the draft', async () => {
     const { createWorkflow } = await client.request(CreateWorkflowDocument, { input: { name: 'Settings' } });
     const workflowId = createWorkflow.id;
@@ -345,5 +360,35 @@ describe("the workflow setting repliesAlsoStartWorkflows", () => {
     );
     expect(asVariable.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(await workflowOf(workflowId)).toMatchObject({ name: 'Picky settings', repliesAlsoStartWorkflows: false, draftRevision: 0 });
+  });
+
+  test("an instance uses its pinned version's setting, whatever the draft and newer versions say", async () => {
+    const word = keyword();
+    const workflowId = await conversation(word, { repliesAlsoStartWorkflows: true });
+    const others = await everySms(client);
+    const early = newNumber();
+    const pinned = await startConversation(workflowId, word, early);
+    // The draft turns it off and is published as version 2; the waiting instance stays on version 1.
+    await client.request(UpdateWorkflowDocument, { id: workflowId, input: { repliesAlsoStartWorkflows: false } });
+    const published = await client.request(PublishWorkflowDocument, { workflowId });
+    expect(published.publishWorkflow.version).toMatchObject({ version: 2, repliesAlsoStartWorkflows: false });
+    const versionOf = async (version: number) => (await client.request(WorkflowVersionDocument, { workflowId, version })).workflowVersion;
+    expect(await versionOf(1)).toMatchObject({ version: 1, repliesAlsoStartWorkflows: true });
+    expect(await versionOf(2)).toMatchObject({ version: 2, repliesAlsoStartWorkflows: false });
+    const late = newNumber();
+    const current = await startConversation(workflowId, word, late);
+    expect((await instanceOf(pinned)).version).toBe(1);
+    expect((await instanceOf(current)).version).toBe(2);
+
+    let before = await countOf(client, others);
+    const toPinned = await sms(early, 'yes');
+    expect(toPinned.resumed).toEqual([pinned]);
+    expect(await countOf(client, others)).toBe(before + 1);
+
+    before = await countOf(client, others);
+    const toCurrent = await sms(late, 'yes');
+    expect(toCurrent.resumed).toEqual([current]);
+    expect(await countOf(client, others)).toBe(before);
+    await Promise.all([until(pinned, ['COMPLETED']), until(current, ['COMPLETED'])]);
   });
 });
