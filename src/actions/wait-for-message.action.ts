@@ -36,7 +36,8 @@ const configSchema = z.strictObject({
     .default(false)
     .meta({
       title: 'Also start workflows',
-      description: 'Let the reply also start the workflows its channel triggers. By default a message that ends this wait starts none in this workspace.',
+      description:
+        "Let the reply also start the workflows its channel triggers, for this step alone. By default a message that ends this wait starts none in this workspace, unless the workflow's repliesAlsoStartWorkflows setting lets it for all its waits.",
     }),
 });
 

@@ -33,6 +33,8 @@ export type EditCommand =
       readonly description?: string;
       /** The workflow to start when an instance fails; null removes it. */
       readonly failureHandlerWorkflowId?: string | null;
+      /** Whether a reply that ends one of its instances' waits also starts workflows (see WorkflowMeta). */
+      readonly repliesAlsoStartWorkflows?: boolean;
     };
 
 export type EditCommandKind = EditCommand['kind'];

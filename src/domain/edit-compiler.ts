@@ -370,8 +370,12 @@ const compileDisconnect = (command: CommandOf<'disconnectSteps'>, options: Compi
 
 const compileUpdateWorkflow = (command: CommandOf<'updateWorkflow'>, options: CompileOptions): CompiledEdit => {
   const stored = options.slice.meta;
-  // An absent handler reads as none, so that setting none on a workflow without one changes nothing.
-  const meta: WorkflowMeta = { ...stored, failureHandlerWorkflowId: stored.failureHandlerWorkflowId ?? null };
+  // Absent settings read as their defaults, so that setting a default where none is stored changes nothing.
+  const meta: WorkflowMeta = {
+    ...stored,
+    failureHandlerWorkflowId: stored.failureHandlerWorkflowId ?? null,
+    repliesAlsoStartWorkflows: stored.repliesAlsoStartWorkflows ?? false,
+  };
   const wanted: { -readonly [K in keyof WorkflowMeta]?: WorkflowMeta[K] } = {};
   if (command.name !== undefined) wanted.name = checkName(command.name, 'name');
   if (command.description !== undefined) {
@@ -387,7 +391,8 @@ const compileUpdateWorkflow = (command: CommandOf<'updateWorkflow'>, options: Co
     }
     wanted.failureHandlerWorkflowId = id === null ? null : id.toLowerCase();
   }
-  const patch = diffFields(meta, { ...meta, ...wanted }, ['name', 'description', 'failureHandlerWorkflowId']);
+  if (command.repliesAlsoStartWorkflows !== undefined) wanted.repliesAlsoStartWorkflows = command.repliesAlsoStartWorkflows;
+  const patch = diffFields(meta, { ...meta, ...wanted }, ['name', 'description', 'failureHandlerWorkflowId', 'repliesAlsoStartWorkflows']);
   return { ops: patch ? [{ op: 'patchWorkflow', ...patch }] : [], label: updateWorkflowLabel(patch?.after) };
 };
 
@@ -399,6 +404,9 @@ const updateWorkflowLabel = (after: Partial<WorkflowMeta> | undefined): string =
   if (changed.length === 1 && after?.name !== undefined) return `Renamed workflow to '${after.name}'`;
   if (changed.length === 1 && after?.failureHandlerWorkflowId !== undefined) {
     return after.failureHandlerWorkflowId === null ? 'Removed the failure handler' : 'Set the failure handler';
+  }
+  if (changed.length === 1 && after?.repliesAlsoStartWorkflows !== undefined) {
+    return after.repliesAlsoStartWorkflows ? 'Let replies to waits also start workflows' : 'Kept replies to waits from starting workflows';
   }
   return 'Updated workflow details';
 };

@@ -32,7 +32,7 @@ export class GraphSlice {
   private applied = false;
 
   /**
-   * @param meta The workflow's name and description as stored.
+   * @param meta The workflow's name, description and settings as stored.
    * @param stepCount How many steps the whole draft holds (not just the loaded ones).
    */
   constructor(meta: WorkflowMeta, stepCount: number) {

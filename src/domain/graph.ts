@@ -43,6 +43,13 @@ export interface WorkflowMeta {
    * version; the instances of a version use that version's handler. Absent reads as null.
    */
   readonly failureHandlerWorkflowId?: string | null;
+  /**
+   * Whether an inbound message that ends a `wait.forMessage` of one of this workflow's instances
+   * may also start workflows its channel triggers (by default it starts none in the waiting
+   * instance's workspace). Published with each version; a step's own `alsoStartWorkflows` lets
+   * it too. Absent reads as false.
+   */
+  readonly repliesAlsoStartWorkflows?: boolean;
 }
 
 /** Step ids: safe in URLs, logs and template paths. */

@@ -33,7 +33,10 @@ export type WaitTarget =
       readonly when?: Condition;
       /** The step that waits: the message is its output, where the condition reads it. */
       readonly stepId: string;
-      /** Whether the message may also start workflows its channel triggers (by default it does not). */
+      /**
+       * Whether the message may also start workflows its channel triggers (by default it does not):
+       * the step's `alsoStartWorkflows`, or its workflow version's `repliesAlsoStartWorkflows`.
+       */
       readonly alsoStartsWorkflows: boolean;
     };
 

@@ -8,6 +8,11 @@ export interface CompiledVersion {
   readonly triggerId: string | undefined;
   /** The workflow started when an instance of this version fails; null: none. */
   readonly failureHandlerWorkflowId: string | null;
+  /**
+   * Whether a reply that ends a wait.forMessage of this version's instances also starts workflows
+   * (the workflow setting it was published with; a step's alsoStartWorkflows lets it too).
+   */
+  readonly repliesAlsoStartWorkflows: boolean;
   /** How many steps it has: what it weighs in the version cache. */
   readonly stepCount: number;
   step(id: string): Step | undefined;
@@ -41,6 +46,8 @@ export function compileVersion(args: {
   version: number;
   graph: Graph;
   failureHandlerWorkflowId?: string | null;
+  /** Default false. */
+  repliesAlsoStartWorkflows?: boolean;
   isTrigger: (type: string) => boolean;
 }): CompiledVersion {
   const steps = new Map(args.graph.steps.map((s) => [s.id, s]));
@@ -59,6 +66,7 @@ export function compileVersion(args: {
     version: args.version,
     triggerId,
     failureHandlerWorkflowId: args.failureHandlerWorkflowId ?? null,
+    repliesAlsoStartWorkflows: args.repliesAlsoStartWorkflows ?? false,
     stepCount: steps.size,
     step: (id) => steps.get(id),
     target: (from, port) => byPort.get(`${from}\u0000${port}`),

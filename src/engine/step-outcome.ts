@@ -1,7 +1,7 @@
 import type { ActionResult } from '../ports/action.port.js';
 import type { ActionError } from '../domain/action-error.js';
 import type { JsonObject, JsonValue } from '../domain/json.js';
-import type { WaitArrival } from '../domain/wait.js';
+import type { WaitArrival, WaitTarget } from '../domain/wait.js';
 import { toStorableJson } from '../domain/storable-json.js';
 import { ERROR_PORT } from '../domain/graph.js';
 import { WORKER_LOST, WORKER_STOPPED } from '../domain/step-attempts.js';
@@ -76,6 +76,14 @@ function unreachableAfter(version: CompiledVersion, stepId: string, taken: strin
 }
 
 /**
+ * A wait as it is stored: a reply that ends a message wait also starts workflows when the step
+ * says so or the version was published with the workflow setting repliesAlsoStartWorkflows.
+ * Decided as the wait begins, from the instance's pinned version: later drafts change nothing.
+ */
+const storedTarget = (target: WaitTarget | undefined, version: CompiledVersion): WaitTarget | undefined =>
+  target?.reason === 'message' && version.repliesAlsoStartWorkflows ? { ...target, alsoStartsWorkflows: true } : target;
+
+/**
  * The change that records an action's result: park the step (wait), end the instance, or move on
  * to the next step — created running for this worker when `chain` is given (the outcome of one
  * step and the claim of the next commit together), otherwise scheduled as a job.
@@ -88,7 +96,7 @@ export function planResult(options: OutcomeOptions & { readonly result: ActionRe
   const sanitized: JsonObject | undefined = stored.replaced ? { outputSanitized: true } : undefined;
 
   if (result.kind === 'wait') {
-    const target = result.for;
+    const target = storedTarget(result.for, version);
     const waitReason = target?.reason ?? 'timer';
     const until = result.until.toISOString();
     const on: JsonObject =

@@ -97,6 +97,7 @@ export class VersionCache {
             version: miss.version,
             graph: record.graph,
             failureHandlerWorkflowId: record.failureHandlerWorkflowId,
+            repliesAlsoStartWorkflows: record.repliesAlsoStartWorkflows,
             isTrigger: (type) => this.options.catalog.get(type)?.category === 'trigger',
           }),
         );

@@ -79,6 +79,7 @@ const versionHeadColumns = {
   draftRevision: workflowVersions.draftRevision,
   publishedBy: workflowVersions.publishedBy,
   failureHandlerWorkflowId: workflowVersions.failureHandlerWorkflowId,
+  repliesAlsoStartWorkflows: workflowVersions.repliesAlsoStartWorkflows,
   createdAt: workflowVersions.createdAt,
   graphBytes: workflowVersions.graphBytes,
 };
@@ -488,6 +489,7 @@ class DrizzleDraftSession implements DraftSession {
             name: p.after.name,
             description: p.after.description,
             failureHandlerWorkflowId: p.after.failureHandlerWorkflowId,
+            repliesAlsoStartWorkflows: p.after.repliesAlsoStartWorkflows,
           });
         }
         return;
@@ -690,6 +692,7 @@ function headChanges(update: WorkflowHeadUpdate) {
   if (update.name !== undefined) set.name = update.name;
   if (update.description !== undefined) set.description = update.description;
   if (update.failureHandlerWorkflowId !== undefined) set.failureHandlerWorkflowId = update.failureHandlerWorkflowId;
+  if (update.repliesAlsoStartWorkflows !== undefined) set.repliesAlsoStartWorkflows = update.repliesAlsoStartWorkflows;
   if (update.stepCountDelta) set.stepCount = sql`${workflows.stepCount} + ${update.stepCountDelta}`;
   return set;
 }

@@ -20,6 +20,8 @@ export interface WorkflowRecord {
   readonly latestVersion: number | null;
   /** The workflow started when an instance fails, as the draft names it (published with each version). */
   readonly failureHandlerWorkflowId: string | null;
+  /** Whether a reply that ends a wait of an instance also starts workflows, as the draft says (published with each version). */
+  readonly repliesAlsoStartWorkflows: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -58,6 +60,8 @@ export interface WorkflowVersionRecord {
   readonly publishedBy: string | null;
   /** The failure handler the draft named when this version was published; its instances use it. */
   readonly failureHandlerWorkflowId: string | null;
+  /** The draft's repliesAlsoStartWorkflows when this version was published; its instances use it. */
+  readonly repliesAlsoStartWorkflows: boolean;
   readonly createdAt: Date;
 }
 
@@ -78,6 +82,7 @@ export interface WorkflowHeadUpdate {
   readonly description?: string;
   /** Null removes the failure handler. */
   readonly failureHandlerWorkflowId?: string | null;
+  readonly repliesAlsoStartWorkflows?: boolean;
 }
 
 /** A workflow named by its id and name (a refusal lists them). */

@@ -74,7 +74,12 @@ export class WorkflowEditingService {
       const wf = this.editable(session, expectedRevision);
       await this.checkFailureHandlers(session, commands);
       const slice = new GraphSlice(
-        { name: wf.name, description: wf.description, failureHandlerWorkflowId: wf.failureHandlerWorkflowId },
+        {
+          name: wf.name,
+          description: wf.description,
+          failureHandlerWorkflowId: wf.failureHandlerWorkflowId,
+          repliesAlsoStartWorkflows: wf.repliesAlsoStartWorkflows,
+        },
         wf.stepCount,
       );
       const ids = stepsNeededForBatch(commands);
@@ -161,6 +166,7 @@ export class WorkflowEditingService {
         draftRevision: wf.draftRevision,
         publishedBy: actor.apiKeyId,
         failureHandlerWorkflowId: wf.failureHandlerWorkflowId,
+        repliesAlsoStartWorkflows: wf.repliesAlsoStartWorkflows,
       });
       await this.reschedule(session, graph, version.version);
       const workflow = await session.updateHead({ status: 'ACTIVE', latestVersion: version.version });

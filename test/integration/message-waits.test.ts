@@ -7,6 +7,11 @@ import {
   InstanceDocument,
   InstancesDocument,
   PublishWorkflowDocument,
+  RedoDocument,
+  UndoDocument,
+  UpdateWorkflowDocument,
+  WorkflowDocument,
+  WorkflowVersionDocument,
   type EditInput,
   type InstanceQuery,
 } from '../../src/sdk/operations.generated.js';
@@ -84,8 +89,11 @@ const timeoutOf = (seconds: number) => (seconds % 3600 === 0 ? { amount: seconds
  * The conversation: a text with `keyword` starts it; it asks, waits for a reply from the sender
  * containing "yes", and confirms (received) or gives up (timedOut).
  */
-async function conversation(keyword: string, options: { timeoutSeconds?: number; alsoStartWorkflows?: boolean; when?: boolean } = {}): Promise<string> {
-  const { timeoutSeconds = 3600, alsoStartWorkflows, when = true } = options;
+async function conversation(
+  keyword: string,
+  options: { timeoutSeconds?: number; alsoStartWorkflows?: boolean; when?: boolean; repliesAlsoStartWorkflows?: boolean } = {},
+): Promise<string> {
+  const { timeoutSeconds = 3600, alsoStartWorkflows, when = true, repliesAlsoStartWorkflows } = options;
   const edits: EditInput[] = [
     { addStep: { id: 'text', type: 'trigger.incomingMessage', name: 'Texted us', config: { channel: 'sms', keyword, match: 'startsWith' } } },
     {
@@ -122,6 +130,7 @@ async function conversation(keyword: string, options: { timeoutSeconds?: number;
     },
     { addStep: { id: 'giveUp', type: 'sms.send', name: 'Give up', config: { to: '{{ trigger.message.from }}', text: 'Maybe later' } } },
     { connectSteps: { from: 'reply', port: 'timedOut', to: 'giveUp' } },
+    ...(repliesAlsoStartWorkflows === undefined ? [] : [{ updateWorkflow: { repliesAlsoStartWorkflows } }]),
   ];
   const { createWorkflow } = await client.request(CreateWorkflowDocument, { input: { name: `Conversation ${keyword}` } });
   await client.request(ApplyEditsDocument, { workflowId: createWorkflow.id, edits });
@@ -275,5 +284,111 @@ describe('the conversation', () => {
     expect((await client.request(CancelInstanceDocument, { id })).cancelInstance.status).toBe('CANCELLED');
     expect((await sms(from, 'yes')).resumed).toEqual([]);
     expect(step(await instanceOf(id), 'reply')?.status).toBe('CANCELLED');
+  });
+});
+
+describe("the workflow setting repliesAlsoStartWorkflows", () => {
+  const workflowOf = async (id: string) => (await client.request(WorkflowDocument, { id, first: 1 })).workflow;
+
+  test('off by default: a new workflow shows it false, and its reply only resumes the wait', async () => {
+    const word = keyword();
+    const workflowId = await conversation(word);
+    expect(await workflowOf(workflowId)).toMatchObject({ repliesAlsoStartWorkflows: false });
+    const others = await everySms(client);
+    const from = newNumber();
+    const id = await startConversation(workflowId, word, from);
+    const before = await countOf(client, others);
+    const reply = await sms(from, 'yes');
+    expect(reply.resumed).toEqual([id]);
+    expect(await countOf(client, others)).toBe(before);
+    await until(id, ['COMPLETED']);
+  });
+
+  test("on, with the step's alsoStartWorkflows off: the reply both resumes the wait and starts the workflows it triggers", async () => {
+    const word = keyword();
+    const workflowId = await conversation(word, { repliesAlsoStartWorkflows: true, alsoStartWorkflows: false });
+    expect(await workflowOf(workflowId)).toMatchObject({ repliesAlsoStartWorkflows: true });
+    const others = await everySms(client);
+    const from = newNumber();
+    const id = await startConversation(workflowId, word, from);
+    const before = await countOf(client, others);
+    const reply = await sms(from, 'yes');
+    expect(reply.resumed).toEqual([id]);
+    expect(await countOf(client, others)).toBe(before + 1);
+    const done = await until(id, ['COMPLETED']);
+    expect(step(done, 'confirm')?.status).toBe('SUCCEEDED');
+  });
+
+  test('setting it is one undoable, redoable edit of the draft', async () => {
+    const { createWorkflow } = await client.request(CreateWorkflowDocument, { input: { name: 'Settings' } });
+    const workflowId = createWorkflow.id;
+    const set = await client.request(UpdateWorkflowDocument, { id: workflowId, input: { repliesAlsoStartWorkflows: true }, expectedRevision: 0 });
+    expect(set.updateWorkflow).toMatchObject({
+      label: 'Let replies to waits also start workflows',
+      canUndo: true,
+      canRedo: false,
+      workflow: { repliesAlsoStartWorkflows: true, draftRevision: 1 },
+    });
+    // Setting it again changes nothing and makes no history entry.
+    expect((await client.request(UpdateWorkflowDocument, { id: workflowId, input: { repliesAlsoStartWorkflows: true } })).updateWorkflow).toMatchObject({
+      label: null,
+      workflow: { draftRevision: 1 },
+    });
+    const undone = await client.request(UndoDocument, { workflowId, expectedRevision: 1 });
+    expect(undone.undo).toMatchObject({ canUndo: false, canRedo: true, workflow: { repliesAlsoStartWorkflows: false, draftRevision: 2 } });
+    expect(await workflowOf(workflowId)).toMatchObject({ repliesAlsoStartWorkflows: false });
+    const redone = await client.request(RedoDocument, { workflowId, expectedRevision: 2 });
+    expect(redone.redo).toMatchObject({ label: 'Let replies to waits also start workflows', canUndo: true, canRedo: false, workflow: { repliesAlsoStartWorkflows: true } });
+    expect(await workflowOf(workflowId)).toMatchObject({ repliesAlsoStartWorkflows: true, draftRevision: 3 });
+  });
+
+  test('null and non-boolean values are refused with a coded error, and nothing changes', async () => {
+    const { createWorkflow } = await client.request(CreateWorkflowDocument, { input: { name: 'Picky settings' } });
+    const workflowId = createWorkflow.id;
+    const refused = await client.expectError(UpdateWorkflowDocument, { id: workflowId, input: { repliesAlsoStartWorkflows: null } });
+    expect(refused.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'repliesAlsoStartWorkflows' });
+    const inBatch = await client.expectError(ApplyEditsDocument, {
+      workflowId,
+      edits: [{ updateWorkflow: { name: 'Renamed' } }, { updateWorkflow: { repliesAlsoStartWorkflows: null } }],
+    });
+    expect(inBatch.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'repliesAlsoStartWorkflows', commandIndex: 1 });
+    const { body } = await client.raw(`mutation($id: ID!) { updateWorkflow(id: $id, input: { repliesAlsoStartWorkflows: "yes" }) { label } }`, { id: workflowId });
+    expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const { body: asVariable } = await client.raw(
+      `mutation($id: ID!, $input: UpdateWorkflowInput!) { updateWorkflow(id: $id, input: $input) { label } }`,
+      { id: workflowId, input: { repliesAlsoStartWorkflows: 'yes' } },
+    );
+    expect(asVariable.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await workflowOf(workflowId)).toMatchObject({ name: 'Picky settings', repliesAlsoStartWorkflows: false, draftRevision: 0 });
+  });
+
+  test("an instance uses its pinned version's setting, whatever the draft and newer versions say", async () => {
+    const word = keyword();
+    const workflowId = await conversation(word, { repliesAlsoStartWorkflows: true });
+    const others = await everySms(client);
+    const early = newNumber();
+    const pinned = await startConversation(workflowId, word, early);
+    // The draft turns it off and is published as version 2; the waiting instance stays on version 1.
+    await client.request(UpdateWorkflowDocument, { id: workflowId, input: { repliesAlsoStartWorkflows: false } });
+    const published = await client.request(PublishWorkflowDocument, { workflowId });
+    expect(published.publishWorkflow.version).toMatchObject({ version: 2, repliesAlsoStartWorkflows: false });
+    const versionOf = async (version: number) => (await client.request(WorkflowVersionDocument, { workflowId, version })).workflowVersion;
+    expect(await versionOf(1)).toMatchObject({ version: 1, repliesAlsoStartWorkflows: true });
+    expect(await versionOf(2)).toMatchObject({ version: 2, repliesAlsoStartWorkflows: false });
+    const late = newNumber();
+    const current = await startConversation(workflowId, word, late);
+    expect((await instanceOf(pinned)).version).toBe(1);
+    expect((await instanceOf(current)).version).toBe(2);
+
+    let before = await countOf(client, others);
+    const toPinned = await sms(early, 'yes');
+    expect(toPinned.resumed).toEqual([pinned]);
+    expect(await countOf(client, others)).toBe(before + 1);
+
+    before = await countOf(client, others);
+    const toCurrent = await sms(late, 'yes');
+    expect(toCurrent.resumed).toEqual([current]);
+    expect(await countOf(client, others)).toBe(before);
+    await Promise.all([until(pinned, ['COMPLETED']), until(current, ['COMPLETED'])]);
   });
 });

@@ -219,11 +219,18 @@ describe('README blocks against a server', () => {
       NextTick: () => ({ id: made.workflowId }),
       StopReport: () => ({ id: made.workflowId }),
       DeleteReport: () => ({ id: made.workflowId }),
+      LetRepliesStartWorkflows: () => ({ id: made.workflowId }),
     };
     /** What a documented operation must find, where the README says what it finds. */
     const findsOf: Record<string, (data: Record<string, unknown>) => void> = {
       // Start's input has `message.id` "mid.1": the filter finds that run, and only it.
       ByMessageId: (data) => expect(data).toMatchObject({ workflowInstances: { totalCount: 1, edges: [{ node: { id: made.instanceId } }] } }),
+      // The setting is on in the draft and in the version just published.
+      LetRepliesStartWorkflows: (data) =>
+        expect(data).toMatchObject({
+          updateWorkflow: { label: 'Let replies to waits also start workflows', canUndo: true, workflow: { repliesAlsoStartWorkflows: true } },
+          publishWorkflow: { version: { repliesAlsoStartWorkflows: true } },
+        }),
       // The report never ran (its first tick is a weekday morning to come): nothing to cancel or delete with it.
       DeleteReport: (data) => expect(data).toMatchObject({ deleteWorkflow: { id: made.workflowId, name: 'Weekday report', cancelledInstances: 0, deletedInstances: 0 } }),
     };

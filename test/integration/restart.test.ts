@@ -70,7 +70,7 @@ describe('a restart', () => {
     const undone = await before.request(UndoDocument, { workflowId: id });
     expect(undone.undo).toMatchObject({ label: "Renamed workflow to 'Durable, renamed'", canUndo: true, canRedo: true });
     const published = await before.request(PublishWorkflowDocument, { workflowId: id });
-    expect(published.publishWorkflow.version).toEqual({ version: 1, draftRevision: 4, failureHandlerWorkflowId: null });
+    expect(published.publishWorkflow.version).toEqual({ version: 1, draftRevision: 4, failureHandlerWorkflowId: null, repliesAlsoStartWorkflows: false });
 
     const expected = await stateOf(before, id);
     expect(expected.head).toMatchObject({

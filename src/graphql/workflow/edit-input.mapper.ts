@@ -1,5 +1,5 @@
 import type { EditCommand } from '../../domain/edit-command.js';
-import { badInput } from '../../domain/errors.js';
+import { badInput, type ErrorDetails } from '../../domain/errors.js';
 import type {
   AddStepInput,
   ConnectStepsInput,
@@ -53,11 +53,19 @@ export const disconnectCommand = (i: DisconnectStepsInput): EditCommand => ({
   port: i.port,
 });
 
-export const updateWorkflowCommand = (i: UpdateWorkflowInput): EditCommand => ({
-  ...strip({ kind: 'updateWorkflow' as const, name: i.name ?? undefined, description: i.description ?? undefined }),
-  // null is kept: it removes the handler.
-  ...(i.failureHandlerWorkflowId === undefined ? {} : { failureHandlerWorkflowId: i.failureHandlerWorkflowId }),
-});
+/** `refusal`: what a refusal adds to its details (the edit's index in a batch). */
+export const updateWorkflowCommand = (i: UpdateWorkflowInput, refusal: ErrorDetails = {}): EditCommand => {
+  // A setting with a default has no "none": null would leave a reader guessing whether it resets or leaves it.
+  if (i.repliesAlsoStartWorkflows === null) {
+    throw badInput('repliesAlsoStartWorkflows is true or false; leave it out to keep it as it is', 'repliesAlsoStartWorkflows', refusal);
+  }
+  return {
+    ...strip({ kind: 'updateWorkflow' as const, name: i.name ?? undefined, description: i.description ?? undefined }),
+    // null is kept: it removes the handler.
+    ...(i.failureHandlerWorkflowId === undefined ? {} : { failureHandlerWorkflowId: i.failureHandlerWorkflowId }),
+    ...(i.repliesAlsoStartWorkflows === undefined ? {} : { repliesAlsoStartWorkflows: i.repliesAlsoStartWorkflows }),
+  };
+};
 
 /** One `applyEdits` entry: exactly one of its fields must be set. */
 export function editCommand(input: EditInput, index: number): EditCommand {
@@ -82,7 +90,7 @@ export function editCommand(input: EditInput, index: number): EditCommand {
     case 'disconnectSteps':
       return disconnectCommand(value as DisconnectStepsInput);
     case 'updateWorkflow':
-      return updateWorkflowCommand(value as UpdateWorkflowInput);
+      return updateWorkflowCommand(value as UpdateWorkflowInput, { commandIndex: index });
     default:
       throw badInput(`Unknown edit '${kind}'`, `edits.${index}`);
   }

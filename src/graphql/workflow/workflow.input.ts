@@ -34,6 +34,13 @@ export class UpdateWorkflowInput {
       'A workflow of this workspace to start whenever an instance of this one fails (null removes it; absent leaves it). It must be published when this workflow is; a handler\'s own failures start no handler.',
   })
   failureHandlerWorkflowId?: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "Whether an inbound message that ends a wait.forMessage of this workflow's instances also starts the workflows its channel triggers (default false: it starts none in this workspace). Absent leaves it; null is refused. A step's alsoStartWorkflows lets its own reply do so either way. Published with each version.",
+  })
+  repliesAlsoStartWorkflows?: boolean | null;
 }
 
 @InputType({ description: "Insert the new step after this step's port, taking over the edge that was there." })

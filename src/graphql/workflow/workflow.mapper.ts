@@ -43,6 +43,7 @@ export const toVersionHead = (v: WorkflowVersionHead): WorkflowVersion =>
     version: v.version,
     draftRevision: v.draftRevision,
     failureHandlerWorkflowId: v.failureHandlerWorkflowId,
+    repliesAlsoStartWorkflows: v.repliesAlsoStartWorkflows,
     createdAt: v.createdAt,
     graphBytes: v.graphBytes,
   });
@@ -54,6 +55,7 @@ export const toVersion = (v: WorkflowVersionRecord): WorkflowVersion =>
     version: v.version,
     draftRevision: v.draftRevision,
     failureHandlerWorkflowId: v.failureHandlerWorkflowId,
+    repliesAlsoStartWorkflows: v.repliesAlsoStartWorkflows,
     createdAt: v.createdAt,
     steps: v.graph.steps.map(toStep),
     edges: v.graph.edges.map((e) => ({ ...e })),

@@ -183,7 +183,7 @@ export class WorkflowResolver {
     return toWorkflow(await this.deps.editing.createWorkflow(ctx.actor, input));
   }
 
-  @Mutation(() => EditResult, { description: 'Renames or re-describes a workflow, or sets its failure handler (undoable).' })
+  @Mutation(() => EditResult, { description: 'Renames or re-describes a workflow, or changes its settings: its failure handler, whether replies to its waits also start workflows (undoable).' })
   updateWorkflow(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateWorkflowInput) input: UpdateWorkflowInput,

@@ -103,6 +103,9 @@ export class WorkflowVersion {
   @Field(() => ID, { nullable: true, description: "The failure handler this version's instances start when they fail." })
   failureHandlerWorkflowId!: string | null;
 
+  @Field(() => Boolean, { description: "Whether a reply that ends a wait of this version's instances also starts workflows (the workflow setting it was published with)." })
+  repliesAlsoStartWorkflows!: boolean;
+
   @Field(() => Date)
   createdAt!: Date;
 
@@ -162,6 +165,12 @@ export class Workflow {
       "The workflow started whenever an instance fails, as the draft names it (each version keeps the one it was published with); set with updateWorkflow.",
   })
   failureHandlerWorkflowId!: string | null;
+
+  @Field(() => Boolean, {
+    description:
+      "Whether an inbound message that ends a wait.forMessage of an instance also starts the workflows its channel triggers (default false), as the draft says (each version keeps the setting it was published with); set with updateWorkflow.",
+  })
+  repliesAlsoStartWorkflows!: boolean;
 
   @Field(() => Date)
   createdAt!: Date;

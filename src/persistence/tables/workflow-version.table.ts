@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { integer, jsonb, pgTable, primaryKey, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, integer, jsonb, pgTable, primaryKey, timestamp, uuid } from 'drizzle-orm/pg-core';
 import type { Graph } from '../../domain/graph.js';
 import { workflows } from './workflow.table.js';
 
@@ -21,6 +21,8 @@ export const workflowVersions = pgTable(
     publishedBy: uuid('published_by'),
     /** The failure handler named by the draft when it was published. */
     failureHandlerWorkflowId: uuid('failure_handler_workflow_id'),
+    /** The draft's repliesAlsoStartWorkflows when it was published: the instances of this version use it. */
+    repliesAlsoStartWorkflows: boolean('replies_also_start_workflows').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.workflowId, t.version] })],

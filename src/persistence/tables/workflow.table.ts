@@ -1,4 +1,4 @@
-import { index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { workspaces } from './workspace.table.js';
 
 export const workflowStatuses = ['DRAFT', 'ACTIVE', 'ARCHIVED'] as const;
@@ -28,6 +28,11 @@ export const workflows = pgTable(
      * version). Not a key to the handler: deleting it leaves a name publishing reports.
      */
     failureHandlerWorkflowId: uuid('failure_handler_workflow_id'),
+    /**
+     * Whether a reply that ends a wait.forMessage of an instance also starts workflows its channel
+     * triggers (the draft's setting, published with each version).
+     */
+    repliesAlsoStartWorkflows: boolean('replies_also_start_workflows').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -4,7 +4,7 @@ import type { EditOp } from '../../../src/domain/edit-op.js';
 import type { Edge, Step } from '../../../src/domain/graph.js';
 import type { Page } from '../../../src/ports/page.js';
 import type { InstanceStatus } from '../../../src/domain/run-state-machine.js';
-import type { WorkflowRecord, WorkflowStore } from '../../../src/ports/workflow.store.port.js';
+import type { DraftSession, WorkflowRecord, WorkflowStore } from '../../../src/ports/workflow.store.port.js';
 import type { MakeStore, StoreUnderTest } from './store-harness.js';
 
 /** What the suite needs besides the store: runs of a workflow, which another store writes. */
@@ -203,12 +203,36 @@ export function describeWorkflowStoreContract(name: string, make: MakeStore<Work
       expect(await store.hasHistoryEntry(workflow.id, 4)).toBe(false);
     });
 
+    it('workflow settings: off for a new workflow, changed by patchWorkflow ops, and each version keeps those it was inserted with', async () => {
+      const workflow = await newWorkflow();
+      expect(workflow).toMatchObject({ failureHandlerWorkflowId: null, repliesAlsoStartWorkflows: false });
+      const graph = { steps: [step('t')], edges: [] };
+      const insert = (s: DraftSession, version: number) =>
+        s.insertVersion({ workflowId: workflow.id, version, graph, draftRevision: version, publishedBy: null, failureHandlerWorkflowId: null, repliesAlsoStartWorkflows: s.workflow.repliesAlsoStartWorkflows });
+      await store.withDraft(workflow.workspaceId, workflow.id, async (s) => {
+        await s.applyOps([{ op: 'patchWorkflow', before: { repliesAlsoStartWorkflows: false }, after: { repliesAlsoStartWorkflows: true } }]);
+      });
+      expect(await store.get(workflow.workspaceId, workflow.id)).toMatchObject({ repliesAlsoStartWorkflows: true, name: 'contract' });
+      await store.withDraft(workflow.workspaceId, workflow.id, async (s) => {
+        expect(await insert(s, 1)).toMatchObject({ version: 1, repliesAlsoStartWorkflows: true });
+        await s.applyOps([{ op: 'patchWorkflow', before: { repliesAlsoStartWorkflows: true }, after: { repliesAlsoStartWorkflows: false } }]);
+      });
+      await store.withDraft(workflow.workspaceId, workflow.id, async (s) => {
+        expect(s.workflow.repliesAlsoStartWorkflows).toBe(false);
+        await insert(s, 2);
+      });
+      expect((await store.getVersion(workflow.id, 1))?.repliesAlsoStartWorkflows).toBe(true);
+      expect((await store.getVersionHead(workflow.id, 1))?.repliesAlsoStartWorkflows).toBe(true);
+      const both = await store.getVersions([1, 2].map((version) => ({ workflowId: workflow.id, version })));
+      expect(new Map(both.map((v) => [v.version, v.repliesAlsoStartWorkflows]))).toEqual(new Map([[1, true], [2, false]]));
+    });
+
     it('versions are read whole or as heads and listed newest first; an unknown version is undefined', async () => {
       const workflow = await newWorkflow();
       const graphs = [1, 2, 3].map((v) => ({ steps: [step(`v${v}`)], edges: [] }));
       await store.withDraft(workflow.workspaceId, workflow.id, async (s) => {
         for (const [i, graph] of graphs.entries()) {
-          const made = await s.insertVersion({ workflowId: workflow.id, version: i + 1, graph, draftRevision: i, publishedBy: null, failureHandlerWorkflowId: null });
+          const made = await s.insertVersion({ workflowId: workflow.id, version: i + 1, graph, draftRevision: i, publishedBy: null, failureHandlerWorkflowId: null, repliesAlsoStartWorkflows: false });
           expect(made).toMatchObject({ version: i + 1, graph });
         }
         expect((await s.getVersion(2))?.graph).toEqual(graphs[1]);
@@ -248,7 +272,7 @@ export function describeWorkflowStoreContract(name: string, make: MakeStore<Work
     async function publishedIn(workspaceId: string, name: string, handler: string | null = null): Promise<WorkflowRecord> {
       const made = await store.create({ workspaceId, name, description: '' });
       return store.withDraft(workspaceId, made.id, async (s) => {
-        await s.insertVersion({ workflowId: made.id, version: 1, graph: { steps: [step('t')], edges: [] }, draftRevision: 1, publishedBy: null, failureHandlerWorkflowId: handler });
+        await s.insertVersion({ workflowId: made.id, version: 1, graph: { steps: [step('t')], edges: [] }, draftRevision: 1, publishedBy: null, failureHandlerWorkflowId: handler, repliesAlsoStartWorkflows: false });
         return s.updateHead({ status: 'ACTIVE', latestVersion: 1, failureHandlerWorkflowId: handler });
       });
     }
@@ -260,7 +284,7 @@ export function describeWorkflowStoreContract(name: string, make: MakeStore<Work
         await store.withDraft(wf.workspaceId, wf.id, async (s) => {
           await s.applyOps([...insertSteps('a', 'b'), ...insertEdges({ from: 'a', port: 'next', to: 'b' })]);
           await s.pushHistory({ head: 0, depth: 10, label: 'built', forward: insertSteps('a', 'b'), inverse: [], actorKeyId: null }, { draftRevision: 1, stepCountDelta: 2 });
-          await s.insertVersion({ workflowId: wf.id, version: 1, graph: { steps: [step('a')], edges: [] }, draftRevision: 1, publishedBy: null, failureHandlerWorkflowId: null });
+          await s.insertVersion({ workflowId: wf.id, version: 1, graph: { steps: [step('a')], edges: [] }, draftRevision: 1, publishedBy: null, failureHandlerWorkflowId: null, repliesAlsoStartWorkflows: false });
           await s.setSchedule({ version: 1, triggerStepId: 'a', triggerType: 'contract.step', config: {}, nextTickAt: new Date('2026-01-01T00:00:00Z') });
           await s.updateHead({ status: 'ACTIVE', latestVersion: 1 });
         });
@@ -325,7 +349,7 @@ export function describeWorkflowStoreContract(name: string, make: MakeStore<Work
       const movedOn = await publishedIn(workspaceId, 'moved on', handler.id);
       await under.addInstance(movedOn, { version: 1, status: 'FAILED' });
       await store.withDraft(workspaceId, movedOn.id, async (s) => {
-        await s.insertVersion({ workflowId: movedOn.id, version: 2, graph: { steps: [step('t')], edges: [] }, draftRevision: 2, publishedBy: null, failureHandlerWorkflowId: null });
+        await s.insertVersion({ workflowId: movedOn.id, version: 2, graph: { steps: [step('t')], edges: [] }, draftRevision: 2, publishedBy: null, failureHandlerWorkflowId: null, repliesAlsoStartWorkflows: false });
         await s.updateHead({ latestVersion: 2, failureHandlerWorkflowId: null });
       });
       // Another workspace's workflow naming it (as an id can be named anywhere) is not this workspace's business.

@@ -291,6 +291,21 @@ describe('compileCommand: successful edits', () => {
       { ...base, meta: { ...base.meta, failureHandlerWorkflowId: 'a0000000-0000-4000-8000-000000000001' } },
     ],
     ['updateWorkflow removing a failure handler there is not changes nothing', { kind: 'updateWorkflow', failureHandlerWorkflowId: null }, [], 'Updated workflow details'],
+    [
+      'updateWorkflow letting replies also start workflows',
+      { kind: 'updateWorkflow', repliesAlsoStartWorkflows: true },
+      [{ op: 'patchWorkflow', before: { repliesAlsoStartWorkflows: false }, after: { repliesAlsoStartWorkflows: true } }],
+      'Let replies to waits also start workflows',
+      { ...base, meta: { ...base.meta, repliesAlsoStartWorkflows: false } },
+    ],
+    [
+      'updateWorkflow keeping replies from starting workflows again',
+      { kind: 'updateWorkflow', repliesAlsoStartWorkflows: false },
+      [{ op: 'patchWorkflow', before: { repliesAlsoStartWorkflows: true }, after: { repliesAlsoStartWorkflows: false } }],
+      'Kept replies to waits from starting workflows',
+      { ...base, meta: { ...base.meta, repliesAlsoStartWorkflows: true } },
+    ],
+    ['updateWorkflow keeping replies from starting workflows where the setting is absent (false) changes nothing', { kind: 'updateWorkflow', repliesAlsoStartWorkflows: false }, [], 'Updated workflow details'],
   ];
 
   it.each(cases)('%s', (_, command, ops, label, draft) => {

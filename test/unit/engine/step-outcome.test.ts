@@ -84,6 +84,26 @@ describe('planResult', () => {
     expect(wait.change.wait).toEqual({ stepRunId: 'r1', fence: 3, workspaceId: 'w', target });
     expect(wait.enqueue).toEqual({ stepRunId: 'r1', at: until });
   });
+
+  const message = { reason: 'message', channel: 'sms', contact: '+15550100', stepId: 'a' } as const;
+  const allowing = compileVersion({ workflowId: 'wf', version: 2, graph: { steps: [], edges: [] }, repliesAlsoStartWorkflows: true, isTrigger: () => false });
+  it.each([
+    ['neither the step nor the version lets it', false, version, false],
+    ['the step lets it', true, version, true],
+    ["the version's workflow setting lets it", false, allowing, true],
+    ['both let it', true, allowing, true],
+  ])('a message wait lets its reply also start workflows when %s', (_, step, pinned, stored) => {
+    const until = new Date(now.getTime() + 60_000);
+    const target = { ...message, alsoStartsWorkflows: step };
+    const wait = planResult({ attempt, version: pinned, now, chain, newId, result: { kind: 'wait', until, output: null, for: target } });
+    expect(wait.change.wait).toEqual({ stepRunId: 'r1', fence: 3, workspaceId: 'w', target: { ...target, alsoStartsWorkflows: stored } });
+  });
+
+  it("an event wait is stored as it is, whatever the version's reply setting", () => {
+    const target = { reason: 'event', name: 'order.paid', key: 'order-7' } as const;
+    const wait = planResult({ attempt, version: allowing, now, chain, newId, result: { kind: 'wait', until: now, output: null, for: target } });
+    expect(wait.change.wait?.target).toEqual(target);
+  });
 });
 
 describe('planWake', () => {

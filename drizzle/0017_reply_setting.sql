@@ -1,0 +1,2 @@
+ALTER TABLE "workflow_versions" ADD COLUMN "replies_also_start_workflows" boolean DEFAULT false NOT NULL;--> statement-breakpoint
+ALTER TABLE "workflows" ADD COLUMN "replies_also_start_workflows" boolean DEFAULT false NOT NULL;
