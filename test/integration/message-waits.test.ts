@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   ApplyEditsDocument,
@@ -17,7 +18,7 @@ import {
 } from '../../src/sdk/operations.generated.js';
 import { twilioParams } from '../fixtures/inbound/inbound-fixtures.js';
 import { FakeHttpServer, waitFor } from '../support/fake-http-server.js';
-import { startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
+import { schedulerTable, startTestServer, type GraphQLClient, type TestServer } from '../support/test-server.js';
 import { isolatedDatabase } from './webhooks/isolated-database.js';
 
 /**
@@ -262,6 +263,33 @@ describe('the conversation', () => {
     expect(resumed, `${resumed} of ${runs} received`).toBeGreaterThan(0);
     expect(resumed, `${resumed} of ${runs} received`).toBeLessThan(runs);
   }, 90_000);
+
+  test.skipIf(!database?.env.DATABASE_URL && !process.env.DATABASE_URL)(
+    'a woken wait starts at once on the announcement, before its job can even be moved (job table locked)',
+    async () => {
+      const url = database.env.DATABASE_URL!;
+      const word = keyword();
+      const workflowId = await conversation(word);
+      const from = newNumber();
+      const id = await startConversation(workflowId, word, from);
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        let answered: Promise<{ resumed: string[] }> | undefined;
+        await sql.begin(async (tx) => {
+          // Nothing can write a job meanwhile: neither the reply's move of the wait's job nor a worker's lock of it.
+          await tx.unsafe(`lock table ${schedulerTable} in exclusive mode`);
+          answered = sms(from, 'yes please');
+          const done = await until(id, ['COMPLETED', 'FAILED']);
+          expect(done.status).toBe('COMPLETED');
+          expect(step(done, 'confirm')?.status).toBe('SUCCEEDED');
+        });
+        // The answer waited for the job's move, which the lock held up.
+        expect((await answered!).resumed).toEqual([id]);
+      } finally {
+        await sql.end();
+      }
+    },
+  );
 
   test('with alsoStartWorkflows the reply both resumes the wait and starts the workflows it triggers', async () => {
     const word = keyword();
