@@ -86,7 +86,11 @@ export class InboundDispatcher {
 
   async dispatch(messages: readonly InboundMessage[], options: DispatchOptions): Promise<DispatchOutcome> {
     if (messages.length === 0) return { messages: 0, duplicates: 0, startedInstanceIds: [], resumedInstanceIds: [], complete: true };
-    // Independent reads, at once: a reply's answer waits for the slowest, not for their sum.
+    // Independent reads, at once: a reply's answer waits for the slowest, not for their sum. A
+    // delivery of one message (Twilio's) records it meanwhile too.
+    const early = messages.length === 1 ? this.record(messages[0]!) : undefined;
+    // Awaited below on every path but a failed read, whose error is the one that counts.
+    early?.catch(() => undefined);
     const channels = new Set(messages.map((m) => m.channel));
     const [candidates, awaited] = await Promise.all([
       this.refreshTriggerIndex().then(() => this.candidatesByChannel(channels)),
@@ -103,7 +107,11 @@ export class InboundDispatcher {
       if (starts.length > 0 || isAwaited) matched.push({ message, starts, awaited: isAwaited });
       else unmatched.push(message);
     }
-    for (let i = 0; i < unmatched.length; i += RECORD_BATCH) {
+    if (early && unmatched.length === 1) {
+      const { record } = await early;
+      if (record.processedAt === null) await this.options.store.markProcessed(record.id, 0);
+    }
+    for (let i = 0; !early && i < unmatched.length; i += RECORD_BATCH) {
       await this.options.store.recordHandled(unmatched.slice(i, i + RECORD_BATCH));
     }
 
@@ -115,7 +123,7 @@ export class InboundDispatcher {
     const lane = async () => {
       while (next < matched.length && !options.shouldStop?.()) {
         const { message, starts, awaited: isAwaited } = matched[next++]!;
-        const outcome = await this.handle(message, starts, isAwaited);
+        const outcome = await this.handle(message, starts, isAwaited, early);
         if (outcome.duplicate) duplicates++;
         startedInstanceIds.push(...outcome.started);
         resumedInstanceIds.push(...outcome.resumed);
@@ -134,14 +142,10 @@ export class InboundDispatcher {
     message: InboundMessage,
     starts: readonly Candidate[],
     awaited: boolean,
+    recorded?: ReturnType<InboundMessageStore['record']>,
   ): Promise<{ duplicate: boolean; started: string[]; resumed: readonly string[] }> {
     const { store, waits } = this.options;
-    const { record } = await store.record({
-      provider: message.provider,
-      providerMessageId: message.providerMessageId,
-      channel: message.channel,
-      receivedAt: message.receivedAt,
-    });
+    const { record } = await (recorded ?? this.record(message));
     if (record.processedAt !== null) return { duplicate: true, started: [], resumed: [] };
     // The first delivery's time, so every delivery builds the same input.
     const first = { ...message, receivedAt: record.receivedAt };
@@ -159,6 +163,15 @@ export class InboundDispatcher {
       delivery?.scheduled,
     ]);
     return { duplicate: false, started, resumed: delivery?.resumedInstanceIds ?? [] };
+  }
+
+  private record(message: InboundMessage): ReturnType<InboundMessageStore['record']> {
+    return this.options.store.record({
+      provider: message.provider,
+      providerMessageId: message.providerMessageId,
+      channel: message.channel,
+      receivedAt: message.receivedAt,
+    });
   }
 
   /** By channel, the senders of these messages some step waits for. */
