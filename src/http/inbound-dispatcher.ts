@@ -107,12 +107,14 @@ export class InboundDispatcher {
       if (starts.length > 0 || isAwaited) matched.push({ message, starts, awaited: isAwaited });
       else unmatched.push(message);
     }
-    if (early && unmatched.length === 1) {
+    if (early) {
+      // Recorded already: a message that starts nothing is only marked processed.
       const { record } = await early;
-      if (record.processedAt === null) await this.options.store.markProcessed(record.id, 0);
-    }
-    for (let i = 0; !early && i < unmatched.length; i += RECORD_BATCH) {
-      await this.options.store.recordHandled(unmatched.slice(i, i + RECORD_BATCH));
+      if (unmatched.length === 1 && record.processedAt === null) await this.options.store.markProcessed(record.id, 0);
+    } else {
+      for (let i = 0; i < unmatched.length; i += RECORD_BATCH) {
+        await this.options.store.recordHandled(unmatched.slice(i, i + RECORD_BATCH));
+      }
     }
 
     let duplicates = 0;
